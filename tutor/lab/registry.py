@@ -1,0 +1,198 @@
+"""What the lab can run: scenarios, their strategies and parameters, as plain data.
+
+This module is imported by the lesson validator and the command line, so it must
+stay cheap: no workload code, no psutil, no Textual. The workload for scenario
+``NAME`` lives in ``tutor.lab.scenarios.NAME`` and is only imported inside the
+runner child process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STRATEGIES: tuple[str, ...] = ("sequential", "threads", "processes", "asyncio", "hybrid")
+"""Every strategy name the lab knows. `hybrid` = threads for I/O, processes for CPU (pipeline only)."""
+
+START_METHODS: tuple[str, ...] = ("fork", "forkserver", "spawn")
+
+MAX_TASKS = 1000
+MAX_WORKERS = 256
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """A numeric scenario parameter with its allowed range (inclusive)."""
+
+    name: str
+    help: str
+    default: float
+    quick: float
+    minimum: float
+    maximum: float
+    integer: bool = False
+
+    def check(self, value: float) -> str | None:
+        """Return an error message naming what is allowed, or None when fine."""
+        if self.integer and int(value) != value:
+            return f"{self.name} must be a whole number from {self.minimum:g} to {self.maximum:g}"
+        if not (self.minimum <= value <= self.maximum):
+            return f"{self.name} must be from {self.minimum:g} to {self.maximum:g}, not {value:g}"
+        return None
+
+
+@dataclass(frozen=True)
+class ScenarioInfo:
+    name: str
+    title: str
+    summary: str
+    strategies: tuple[str, ...]
+    """Strategies that make sense for this scenario; the first is the baseline."""
+    tasks: int
+    """Default amount of work (files, jobs, dishes, workers to start...)."""
+    quick_tasks: int
+    max_tasks: int
+    time_limit_s: float
+    """A run that takes longer than this (full size) is stopped as hung."""
+    kind: str
+    """'io', 'cpu', 'mixed', 'cpu-c', 'cost' or 'demo': what the scenario teaches."""
+    params: tuple[ParamSpec, ...] = field(default_factory=tuple)
+    presets: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Named parameter sets, e.g. downloads --preset seed."""
+
+    def param(self, name: str) -> ParamSpec | None:
+        return next((p for p in self.params if p.name == name), None)
+
+
+SCENARIOS: dict[str, ScenarioInfo] = {
+    s.name: s
+    for s in (
+        ScenarioInfo(
+            name="downloads",
+            title="Downloads",
+            summary="Fetch files over real HTTP from a local server that answers slowly.",
+            strategies=("sequential", "threads", "processes", "asyncio"),
+            tasks=6,
+            quick_tasks=4,
+            max_tasks=200,
+            time_limit_s=120,
+            kind="io",
+            params=(
+                ParamSpec("delay", "seconds the server waits before answering each file", 0.5, 0.2, 0.0, 10.0),
+                ParamSpec("size_kib", "size of each file in KiB", 64, 16, 1, 65536, integer=True),
+                ParamSpec("bandwidth_kib", "shared link speed in KiB/s (0 = unlimited)", 0, 0, 0, 1048576, integer=True),
+            ),
+            presets={"seed": {"tasks": 3, "delay": 3.0}},
+        ),
+        ScenarioInfo(
+            name="crunch",
+            title="Number crunching",
+            summary="Pure-Python arithmetic: every task needs the CPU (and, with a GIL, the GIL).",
+            strategies=("sequential", "threads", "processes", "asyncio"),
+            tasks=4,
+            quick_tasks=2,
+            max_tasks=64,
+            time_limit_s=180,
+            kind="cpu",
+            params=(
+                ParamSpec("task_s", "target seconds of CPU per task (calibrated on this machine)", 0.6, 0.12, 0.05, 10.0),
+            ),
+        ),
+        ScenarioInfo(
+            name="chef",
+            title="The restaurant kitchen",
+            summary="Each dish: prepare (CPU work) then boil (waiting). Mixed work.",
+            strategies=("sequential", "threads", "processes", "asyncio"),
+            tasks=4,
+            quick_tasks=2,
+            max_tasks=32,
+            time_limit_s=120,
+            kind="mixed",
+            params=(
+                ParamSpec("prep_s", "seconds of CPU to prepare each dish", 0.2, 0.08, 0.01, 5.0),
+                ParamSpec("boil_s", "seconds of waiting to boil each dish", 0.5, 0.2, 0.0, 10.0),
+            ),
+        ),
+        ScenarioInfo(
+            name="compress",
+            title="Compression in C",
+            summary="zlib on large in-memory buffers: C code that releases the GIL.",
+            strategies=("sequential", "threads", "processes"),
+            tasks=4,
+            quick_tasks=2,
+            max_tasks=32,
+            time_limit_s=180,
+            kind="cpu-c",
+            params=(ParamSpec("mib", "MiB of data each task compresses", 24, 4, 1, 512, integer=True),),
+        ),
+        ScenarioInfo(
+            name="startup",
+            title="The cost of starting workers",
+            summary="Start and join many do-nothing workers.",
+            strategies=("threads", "processes", "asyncio"),
+            tasks=100,
+            quick_tasks=10,
+            max_tasks=1000,
+            time_limit_s=120,
+            kind="cost",
+        ),
+        ScenarioInfo(
+            name="memory",
+            title="The memory of idle workers",
+            summary="Keep many idle workers alive and measure the memory of the whole process tree.",
+            strategies=("threads", "processes", "asyncio"),
+            tasks=50,
+            quick_tasks=8,
+            max_tasks=200,
+            time_limit_s=120,
+            kind="cost",
+        ),
+        ScenarioInfo(
+            name="sharing",
+            title="Sharing state and messages",
+            summary="A shared counter with and without a lock; Value, Manager, Queue and Pipe.",
+            strategies=("threads", "processes"),
+            tasks=4,
+            quick_tasks=2,
+            max_tasks=32,
+            time_limit_s=120,
+            kind="demo",
+            params=(ParamSpec("increments", "increments per worker", 200000, 20000, 100, 10_000_000, integer=True),),
+        ),
+        ScenarioInfo(
+            name="crash",
+            title="When a worker crashes",
+            summary="A worker raises, a worker is killed: what the others and the caller see.",
+            strategies=("threads", "processes"),
+            tasks=4,
+            quick_tasks=4,
+            max_tasks=16,
+            time_limit_s=60,
+            kind="demo",
+        ),
+        ScenarioInfo(
+            name="pipeline",
+            title="A download-then-process pipeline",
+            summary="Download with threads, then post-process the data with CPU-heavy work.",
+            strategies=("sequential", "threads", "processes", "hybrid"),
+            tasks=6,
+            quick_tasks=4,
+            max_tasks=64,
+            time_limit_s=180,
+            kind="mixed",
+            params=(
+                ParamSpec("delay", "seconds the server waits before answering each file", 0.5, 0.2, 0.0, 10.0),
+                ParamSpec("task_s", "seconds of CPU to post-process each file", 0.3, 0.08, 0.01, 10.0),
+            ),
+        ),
+    )
+}
+
+
+def get_scenario(name: str) -> ScenarioInfo:
+    """Look a scenario up; the KeyError message names every scenario allowed."""
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise KeyError(
+            f"unknown scenario {name!r}; choose one of: {', '.join(SCENARIOS)}"
+        ) from None
