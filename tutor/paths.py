@@ -28,3 +28,18 @@ def builtin_lessons_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parent.parent / "lessons"
+
+
+def profile_name(explicit: str | None = None) -> str:
+    """The learner's profile: `--profile`, then `$TUTOR_PROFILE`, then the OS user."""
+    if explicit:
+        return explicit
+    env = os.environ.get("TUTOR_PROFILE")
+    if env:
+        return env
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "learner"
