@@ -1,0 +1,194 @@
+"""The parsed lesson: plain, immutable data the UI, the quiz and the linter share.
+
+Every object keeps the line of the lesson file it came from, so anything
+downstream (the linter, `tutor lint --run`, the UI's error view) can point a
+lesson author at the exact place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class LessonError:
+    """One problem in a lesson file, at a 1-based line and column.
+
+    A record, not an exception: the loader collects all of them instead of
+    stopping at the first, and it never raises for a bad lesson.
+    """
+
+    path: Path
+    line: int
+    column: int
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{self.path}:{self.line}:{self.column}: {prefix}{self.message}"
+
+    def display(self, path: str | None = None) -> str:
+        """Like str(), with the path written as the caller prefers (e.g. relative)."""
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{path or self.path}:{self.line}:{self.column}: {prefix}{self.message}"
+
+
+@dataclass(frozen=True)
+class Section:
+    """A `##` heading: one entry of the lesson's table of contents."""
+
+    heading: str
+    line: int
+
+
+@dataclass(frozen=True)
+class MarkdownText:
+    """Plain Markdown between the interactive blocks, shown as written."""
+
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One answer of a challenge: a lab strategy and how the lesson names it."""
+
+    strategy: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """The textbook outcome. Only used to explain a machine that disagrees:
+    the right answer is always decided from the measurement."""
+
+    winner: str
+    speedup: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """Predict which strategy wins, then run the real workload and measure."""
+
+    id: str
+    scenario: str
+    question: str
+    choices: tuple[Choice, ...]
+    explain: dict[str, str]
+    """One text per choice strategy, shown when that strategy measured best."""
+    params: dict[str, float | int | str] = field(default_factory=dict)
+    """Lab parameters: tasks, workers, start_method, preset or scenario ParamSpec names."""
+    story: str | None = None
+    measure: Literal["wall_s", "peak_mem_bytes"] = "wall_s"
+    """The result field compared between strategies; lower wins."""
+    predict: Literal["speedup"] | None = None
+    expect: Expectation | None = None
+    differs: str | None = None
+    hint: str | None = None
+    line: int = 0
+    """Line of the opening fence in the lesson file."""
+
+    @property
+    def strategies(self) -> tuple[str, ...]:
+        return tuple(c.strategy for c in self.choices)
+
+
+@dataclass(frozen=True)
+class QuizChoice:
+    text: str
+    why: str
+    correct: bool = False
+
+
+@dataclass(frozen=True)
+class QuizQuestion:
+    """A quiz question: `single` has exactly one correct choice, `multiple` at least one."""
+
+    id: str
+    question: str
+    choices: tuple[QuizChoice, ...]
+    kind: Literal["single", "multiple"] = "single"
+    hint: str | None = None
+    line: int = 0
+
+    @property
+    def correct_indices(self) -> tuple[int, ...]:
+        return tuple(i for i, c in enumerate(self.choices) if c.correct)
+
+
+@dataclass(frozen=True)
+class Include:
+    """Source code taken from the lab's real module, so a lesson never drifts from it."""
+
+    ref: str
+    """`module:name` as written, e.g. `tutor.lab.scenarios.crunch:crunch_task`."""
+    module: str
+    name: str
+    source: str
+    """The definition's source (decorators included), dedented."""
+    source_path: Path
+    source_line: int
+    """Line of the definition in `source_path`."""
+    line: int = 0
+
+
+Block = MarkdownText | Challenge | QuizQuestion | Include
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str
+    title: str
+    order: int
+    summary: str
+    topics: tuple[str, ...]
+    minutes: int
+    language: str
+    path: Path
+    body: str
+    """The Markdown after the front matter, exactly as written."""
+    sections: tuple[Section, ...]
+    blocks: tuple[Block, ...]
+    """Text, challenges, quiz questions and includes in the order they appear."""
+    body_line: int = 1
+    """File line where `body` starts."""
+
+    @property
+    def challenges(self) -> tuple[Challenge, ...]:
+        return tuple(b for b in self.blocks if isinstance(b, Challenge))
+
+    @property
+    def quiz(self) -> tuple[QuizQuestion, ...]:
+        return tuple(b for b in self.blocks if isinstance(b, QuizQuestion))
+
+    @property
+    def includes(self) -> tuple[Include, ...]:
+        return tuple(b for b in self.blocks if isinstance(b, Include))
+
+
+@dataclass
+class Catalog:
+    """Every lesson that loaded cleanly, plus every problem found on the way."""
+
+    lessons: list[Lesson] = field(default_factory=list)
+    """Sorted by `order`, then `id`. A lesson with any error is left out."""
+    errors: list[LessonError] = field(default_factory=list)
+    warnings: list[LessonError] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+    """Every lesson file that was read, in reading order."""
+
+    def get(self, lesson_id: str) -> Lesson | None:
+        return next((lesson for lesson in self.lessons if lesson.id == lesson_id), None)
+
+    @property
+    def challenges(self) -> list[tuple[Lesson, Challenge]]:
+        return [(lesson, c) for lesson in self.lessons for c in lesson.challenges]
+
+    @property
+    def quiz_questions(self) -> list[tuple[Lesson, QuizQuestion]]:
+        return [(lesson, q) for lesson in self.lessons for q in lesson.quiz]
