@@ -18,7 +18,9 @@ import tokenize
 from dataclasses import dataclass
 from pathlib import Path
 
-REF = re.compile(r"^(?P<module>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):(?P<name>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)$")
+REF = re.compile(
+    r"^(?P<module>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):(?P<name>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)$"
+)
 
 _Def = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
@@ -57,10 +59,14 @@ def module_file(module: str) -> Path:
             )
         spec = importlib.machinery.PathFinder.find_spec(".".join(parts[: i + 1]), list(where))
     if spec is None:
-        raise IncludeProblem(f"module '{module}' not found; expected an importable module such as 'tutor.paths'")
+        raise IncludeProblem(
+            f"module '{module}' not found; expected an importable module such as 'tutor.paths'"
+        )
     origin = spec.origin
     if not origin or not origin.endswith(".py"):
-        raise IncludeProblem(f"module '{module}' has no Python source file to show (found {origin or 'a namespace package'})")
+        raise IncludeProblem(
+            f"module '{module}' has no Python source file to show (found {origin or 'a namespace package'})"
+        )
     return Path(origin)
 
 
@@ -123,7 +129,9 @@ def resolve(ref: str) -> Resolved:
                 hint = f"; it defines: {', '.join(sorted(callables)[:12])}"
             raise IncludeProblem(f"'{scope}' has no function or class named '{part}'{hint}")
         if not isinstance(node, _Def):
-            raise IncludeProblem(f"'{scope}.{part}' is a variable, not a function or class; include a def or class")
+            raise IncludeProblem(
+                f"'{scope}.{part}' is a variable, not a function or class; include a def or class"
+            )
         body = node.body
         scope = f"{scope}.{part}"
     assert isinstance(node, _Def)

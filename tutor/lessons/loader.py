@@ -40,8 +40,15 @@ def _read_text(path: Path, errors: list[LessonError]) -> str | None:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            errors.append(_error(path, 1, 1, f"file is too large ({size} bytes): a lesson must be at most 1 MiB "
-                                 f"({MAX_BYTES} bytes); split it into several lessons"))
+            errors.append(
+                _error(
+                    path,
+                    1,
+                    1,
+                    f"file is too large ({size} bytes): a lesson must be at most 1 MiB "
+                    f"({MAX_BYTES} bytes); split it into several lessons",
+                )
+            )
             return None
         with path.open("rb") as f:
             data = f.read(MAX_BYTES + 1)
@@ -49,21 +56,39 @@ def _read_text(path: Path, errors: list[LessonError]) -> str | None:
         errors.append(_error(path, 1, 1, f"cannot read the lesson file: {exc.strerror or exc}"))
         return None
     if len(data) > MAX_BYTES:  # grew between stat() and read()
-        errors.append(_error(path, 1, 1, f"file is too large: a lesson must be at most 1 MiB ({MAX_BYTES} bytes)"))
+        errors.append(
+            _error(
+                path, 1, 1, f"file is too large: a lesson must be at most 1 MiB ({MAX_BYTES} bytes)"
+            )
+        )
         return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        errors.append(_error(path, line, column, f"file is not UTF-8: byte 0x{data[exc.start]:02x} at byte column "
-                             f"{column} cannot be decoded; save the lesson as UTF-8"))
+        errors.append(
+            _error(
+                path,
+                line,
+                column,
+                f"file is not UTF-8: byte 0x{data[exc.start]:02x} at byte column "
+                f"{column} cannot be decoded; save the lesson as UTF-8",
+            )
+        )
         return None
     if text.startswith("\ufeff"):
         text = text[1:]
     if not text.strip():
-        errors.append(_error(path, 1, 1, "empty file: a lesson starts with '---', its front matter "
-                             "(id, title, order, summary, topics, minutes), '---', then Markdown"))
+        errors.append(
+            _error(
+                path,
+                1,
+                1,
+                "empty file: a lesson starts with '---', its front matter "
+                "(id, title, order, summary, topics, minutes), '---', then Markdown",
+            )
+        )
         return None
     return text
 
@@ -94,27 +119,48 @@ def _parse(path: Path) -> _FileResult:
         if fence.info not in markdown.INTERACTIVE:
             close = difflib.get_close_matches(fence.info, markdown.INTERACTIVE, n=1, cutoff=0.8)
             if close and fence.info:
-                errors.append(_error(path, fence.open_line, fence.indent + len(fence.marker) + 1,
-                                     f"unknown block '{fence.info}'; did you mean '{close[0]}'? "
-                                     f"interactive blocks are: {', '.join(markdown.INTERACTIVE)}"))
+                errors.append(
+                    _error(
+                        path,
+                        fence.open_line,
+                        fence.indent + len(fence.marker) + 1,
+                        f"unknown block '{fence.info}'; did you mean '{close[0]}'? "
+                        f"interactive blocks are: {', '.join(markdown.INTERACTIVE)}",
+                    )
+                )
     for part in scan.parts:
         if isinstance(part, markdown.TextRun):
             blocks.append(MarkdownText(part.text, part.line))
             continue
         open_at = (part.open_line, part.indent + 1)
         if part.close_line is None:
-            errors.append(_error(path, part.open_line, part.indent + 1,
-                                 f"the {part.info} block opened here is never closed: expected a line "
-                                 f"'{part.marker}' after its YAML"))
+            errors.append(
+                _error(
+                    path,
+                    part.open_line,
+                    part.indent + 1,
+                    f"the {part.info} block opened here is never closed: expected a line "
+                    f"'{part.marker}' after its YAML",
+                )
+            )
             continue
-        doc = validate.Doc(path, errors, part.open_line + 1, indent=part.indent, last_line=part.close_line - 1)
+        doc = validate.Doc(
+            path, errors, part.open_line + 1, indent=part.indent, last_line=part.close_line - 1
+        )
         node = doc.compose(part.content, f"the {part.info} block")
         if node is None:
             if not part.content.strip():
-                doc.error(open_at, f"the {part.info} block is empty; expected YAML keys inside it "
-                                   "(see docs/lesson-format.md)")
+                doc.error(
+                    open_at,
+                    f"the {part.info} block is empty; expected YAML keys inside it "
+                    "(see docs/lesson-format.md)",
+                )
             continue
-        build = {"challenge": validate.challenge, "quiz": validate.quiz, "include": validate.include}[part.info]
+        build = {
+            "challenge": validate.challenge,
+            "quiz": validate.quiz,
+            "include": validate.include,
+        }[part.info]
         block = build(doc, node, open_at)
         result.ids.extend(doc.ids)
         if block is not None:
@@ -152,16 +198,30 @@ def _duplicates(results: list[_FileResult]) -> None:
                 seen[key] = site
                 continue
             what = "lesson id" if site.namespace == "lesson" else "challenge/quiz id"
-            result.errors.append(_error(site.path, site.line, site.column,
-                                        f"duplicate {what} '{site.id}': already used at {first.path}:{first.line}"))
+            result.errors.append(
+                _error(
+                    site.path,
+                    site.line,
+                    site.column,
+                    f"duplicate {what} '{site.id}': already used at {first.path}:{first.line}",
+                )
+            )
             owner = next(r for r in results if r.path == first.path)
-            owner.errors.append(_error(first.path, first.line, first.column,
-                                       f"duplicate {what} '{site.id}': used again at {site.path}:{site.line}"))
+            owner.errors.append(
+                _error(
+                    first.path,
+                    first.line,
+                    first.column,
+                    f"duplicate {what} '{site.id}': used again at {site.path}:{site.line}",
+                )
+            )
 
 
 def _lesson_files(entry: Path) -> list[Path]:
     if entry.is_dir():
-        return sorted(p for p in entry.glob("*.md") if p.is_file() and p.name.lower() not in SKIPPED_NAMES)
+        return sorted(
+            p for p in entry.glob("*.md") if p.is_file() and p.name.lower() not in SKIPPED_NAMES
+        )
     return [entry]
 
 
@@ -224,8 +284,14 @@ def load_catalog(
         if first is None:
             by_order[lesson.order] = result
         else:
-            catalog.warnings.append(LessonError(
-                result.path, result.order_line, 1,
-                f"order {lesson.order} is also used by {first.path}:{first.order_line}; "
-                "the lessons are then sorted by id", severity="warning"))
+            catalog.warnings.append(
+                LessonError(
+                    result.path,
+                    result.order_line,
+                    1,
+                    f"order {lesson.order} is also used by {first.path}:{first.order_line}; "
+                    "the lessons are then sorted by id",
+                    severity="warning",
+                )
+            )
     return catalog

@@ -101,7 +101,9 @@ def scan_body(lines: list[str], first_line: int) -> Scan:
             word = info.split(maxsplit=1)[0] if info else ""
             # Some authors write `{challenge}` or `.challenge` (Pandoc style).
             word = word.strip("{}.")
-            closer = re.compile("^[ \t]*" + re.escape(marker[0]) + "{" + str(len(marker)) + r",}[ \t]*$")
+            closer = re.compile(
+                "^[ \t]*" + re.escape(marker[0]) + "{" + str(len(marker)) + r",}[ \t]*$"
+            )
             body: list[str] = []
             removed = indent
             j = i + 1
@@ -171,5 +173,6 @@ def split_front_matter(lines: list[str]) -> FrontMatter:
         if lines[k].rstrip() in ("---", "..."):
             return FrontMatter("\n".join(lines[1:k]) + "\n", 2, lines[k + 1 :], k + 2)
     raise FrontMatterProblem(
-        1, "the front matter opened by '---' on line 1 is never closed: expected a line '---' after its keys"
+        1,
+        "the front matter opened by '---' on line 1 is never closed: expected a line '---' after its keys",
     )

@@ -151,17 +151,24 @@ class Doc:
     ) -> dict[str, tuple[ScalarNode, Node]] | None:
         """Check a mapping's keys: all known, none twice, the required ones present."""
         if not isinstance(node, MappingNode):
-            self.error(node, f"{what} must be a mapping of keys ({', '.join(allowed)}), not {_describe(node)}")
+            self.error(
+                node,
+                f"{what} must be a mapping of keys ({', '.join(allowed)}), not {_describe(node)}",
+            )
             return None
         out: dict[str, tuple[ScalarNode, Node]] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
-                self.error(key_node, f"keys in {what} must be plain words, not {_describe(key_node)}")
+                self.error(
+                    key_node, f"keys in {what} must be plain words, not {_describe(key_node)}"
+                )
                 continue
             key = str(key_node.value)
             if key in out:
                 first = self.where(out[key][0])[0]
-                self.error(key_node, f"duplicate key '{key}' in {what} (first given on line {first})")
+                self.error(
+                    key_node, f"duplicate key '{key}' in {what} (first given on line {first})"
+                )
                 continue
             if key not in allowed:
                 self.error(
@@ -186,17 +193,24 @@ class Doc:
         self.error(node, f"{what} must be text, not {_describe(node)}{hint}")
         return None
 
-    def choice(self, node: Node, what: str, allowed: Iterable[str], kind: str = "value") -> str | None:
+    def choice(
+        self, node: Node, what: str, allowed: Iterable[str], kind: str = "value"
+    ) -> str | None:
         allowed = tuple(allowed)
         value = self.text(node, what)
         if value is None:
             return None
         if value not in allowed:
-            self.error(node, f"unknown {kind} '{value}' for {what}; {_suggest(value, allowed)}allowed: {', '.join(allowed)}")
+            self.error(
+                node,
+                f"unknown {kind} '{value}' for {what}; {_suggest(value, allowed)}allowed: {', '.join(allowed)}",
+            )
             return None
         return value
 
-    def integer(self, node: Node, what: str, low: int | None = None, high: int | None = None) -> int | None:
+    def integer(
+        self, node: Node, what: str, low: int | None = None, high: int | None = None
+    ) -> int | None:
         value = self.value(node) if isinstance(node, ScalarNode) and node.tag == _INT else None
         if not isinstance(value, int) or isinstance(value, bool):
             if not (isinstance(node, ScalarNode) and node.tag == _INT):
@@ -227,7 +241,9 @@ class Doc:
 
     def text_list(self, node: Node, what: str) -> tuple[str, ...] | None:
         if not isinstance(node, SequenceNode):
-            self.error(node, f"{what} must be a list of text, e.g. [threads, gil], not {_describe(node)}")
+            self.error(
+                node, f"{what} must be a list of text, e.g. [threads, gil], not {_describe(node)}"
+            )
             return None
         items = [self.text(item, f"each item of {what}") for item in node.value]
         if any(item is None for item in items):
@@ -265,7 +281,9 @@ def front_matter(doc: Doc, text: str) -> Front | None:
     node = doc.compose(text, "the front matter")
     if node is None:
         if not doc.errors:
-            doc.error((1, 1), f"the front matter is empty; expected the keys {', '.join(FRONT_REQUIRED)}")
+            doc.error(
+                (1, 1), f"the front matter is empty; expected the keys {', '.join(FRONT_REQUIRED)}"
+            )
         return None
     keys = doc.fields(node, "the front matter", FRONT_KEYS, FRONT_REQUIRED, anchor=(1, 1))
     if keys is None:
@@ -283,13 +301,18 @@ def front_matter(doc: Doc, text: str) -> Front | None:
     if "language" in get:
         lang = doc.text(get["language"], "language")
         if lang is not None and not LANGUAGE.match(lang):
-            doc.error(get["language"], f"language '{lang}' must be a language code such as 'en' or 'pt-BR'")
+            doc.error(
+                get["language"],
+                f"language '{lang}' must be a language code such as 'en' or 'pt-BR'",
+            )
             lang = None
         language = lang or "en"
     if any(v is None for v in values.values()):
         return None
     return Front(
-        language=language, order_line=doc.where(get["order"])[0], **values  # type: ignore[arg-type]
+        language=language,
+        order_line=doc.where(get["order"])[0],
+        **values,  # type: ignore[arg-type]
     )
 
 
@@ -321,10 +344,18 @@ def challenge(doc: Doc, node: Node, open_at: tuple[int, int]) -> Challenge | Non
     story = need(doc.text(get["story"], "story")) if "story" in get else None
     differs = need(doc.text(get["differs"], "differs")) if "differs" in get else None
     hint = need(doc.text(get["hint"], "hint")) if "hint" in get else None
-    measure = need(doc.choice(get["measure"], "measure", MEASURES, "measure")) if "measure" in get else "wall_s"
+    measure = (
+        need(doc.choice(get["measure"], "measure", MEASURES, "measure"))
+        if "measure" in get
+        else "wall_s"
+    )
 
     allowed_strategies = info.strategies if info else STRATEGIES
-    choices = _challenge_choices(doc, get["choices"], allowed_strategies, info) if "choices" in get else None
+    choices = (
+        _challenge_choices(doc, get["choices"], allowed_strategies, info)
+        if "choices" in get
+        else None
+    )
     if choices is None:
         ok = False
     strategies = tuple(c.strategy for c in choices or ())
@@ -439,7 +470,10 @@ def _challenge_choices(
                 )
                 strategy = None
             elif strategy is not None and strategy in seen:
-                doc.error(sn, f"strategy '{strategy}' is already a choice (line {seen[strategy]}); each choice needs its own strategy")
+                doc.error(
+                    sn,
+                    f"strategy '{strategy}' is already a choice (line {seen[strategy]}); each choice needs its own strategy",
+                )
                 strategy = None
             elif strategy is not None:
                 seen[strategy] = doc.where(sn)[0]
@@ -464,7 +498,10 @@ def _expectation(
         wn = keys["winner"][1]
         winner = doc.text(wn, "expect.winner")
         if winner is not None and strategies and winner not in strategies:
-            doc.error(wn, f"expect.winner '{winner}' is not one of the choices; {_suggest(winner, strategies)}choices: {', '.join(strategies)}")
+            doc.error(
+                wn,
+                f"expect.winner '{winner}' is not one of the choices; {_suggest(winner, strategies)}choices: {', '.join(strategies)}",
+            )
             winner = None
         ok = ok and winner is not None
     speedup: dict[str, float] = {}
@@ -477,7 +514,10 @@ def _expectation(
             for strategy, (_, vn) in sk.items():
                 value = doc.number(vn, f"expected speedup of {strategy}")
                 if value is not None and not (0 < value <= 1000):
-                    doc.error(vn, f"expected speedup of {strategy} must be above 0 and at most 1000, not {value:g}")
+                    doc.error(
+                        vn,
+                        f"expected speedup of {strategy} must be above 0 and at most 1000, not {value:g}",
+                    )
                     value = None
                 if value is None:
                     ok = False
@@ -490,7 +530,10 @@ def _expectation(
 
 def _explanations(doc: Doc, node: Node, strategies: tuple[str, ...]) -> dict[str, str] | None:
     if not isinstance(node, MappingNode):
-        doc.error(node, f"explain must map each choice's strategy to a text ({', '.join(strategies) or 'strategy: text'}), not {_describe(node)}")
+        doc.error(
+            node,
+            f"explain must map each choice's strategy to a text ({', '.join(strategies) or 'strategy: text'}), not {_describe(node)}",
+        )
         return None
     # Only the choices' strategies are allowed: a text for a strategy no choice uses would never show.
     allowed = strategies or STRATEGIES
@@ -507,7 +550,10 @@ def _explanations(doc: Doc, node: Node, strategies: tuple[str, ...]) -> dict[str
             out[strategy] = text
     missing = [s for s in strategies if s not in keys]
     if missing:
-        doc.error(node, f"explain has no text for {', '.join(missing)}: every choice's strategy needs one (shown when it measures best)")
+        doc.error(
+            node,
+            f"explain has no text for {', '.join(missing)}: every choice's strategy needs one (shown when it measures best)",
+        )
         ok = False
     return out if ok else None
 
@@ -522,15 +568,24 @@ def quiz(doc: Doc, node: Node, open_at: tuple[int, int]) -> QuizQuestion | None:
     question = doc.text(get["question"], "question") if "question" in get else None
     hint = doc.text(get["hint"], "hint") if "hint" in get else None
     bad_hint = "hint" in get and hint is None
-    choices = _quiz_choices(doc, get["choices"], kind, keys["choices"][0]) if "choices" in get else None
+    choices = (
+        _quiz_choices(doc, get["choices"], kind, keys["choices"][0]) if "choices" in get else None
+    )
     if qid is None or kind is None or question is None or choices is None or bad_hint:
         return None
     return QuizQuestion(
-        id=qid, question=question, choices=choices, kind=kind, hint=hint, line=open_at[0]  # type: ignore[arg-type]
+        id=qid,
+        question=question,
+        choices=choices,
+        kind=kind,
+        hint=hint,
+        line=open_at[0],  # type: ignore[arg-type]
     )
 
 
-def _quiz_choices(doc: Doc, node: Node, kind: str | None, key_node: Node) -> tuple[QuizChoice, ...] | None:
+def _quiz_choices(
+    doc: Doc, node: Node, kind: str | None, key_node: Node
+) -> tuple[QuizChoice, ...] | None:
     if not isinstance(node, SequenceNode):
         doc.error(node, f"choices must be a list of {{text, correct, why}}, not {_describe(node)}")
         return None
@@ -557,7 +612,10 @@ def _quiz_choices(doc: Doc, node: Node, kind: str | None, key_node: Node) -> tup
                 correct_sites.append(keys["correct"][1])
         if text is not None:
             if text in texts:
-                doc.error(keys["text"][1], f"the same choice text appears twice (first on line {texts[text]})")
+                doc.error(
+                    keys["text"][1],
+                    f"the same choice text appears twice (first on line {texts[text]})",
+                )
                 ok = False
             texts.setdefault(text, doc.where(keys["text"][1])[0])
         if text is None or why is None or correct is None:
@@ -565,7 +623,9 @@ def _quiz_choices(doc: Doc, node: Node, kind: str | None, key_node: Node) -> tup
             continue
         out.append(QuizChoice(text=text, why=why, correct=correct))
     if node.value and not correct_sites and not unreadable_correct:
-        doc.error(key_node, "no choice is marked 'correct: true'; a quiz question needs a right answer")
+        doc.error(
+            key_node, "no choice is marked 'correct: true'; a quiz question needs a right answer"
+        )
         ok = False
     if kind == "single" and len(correct_sites) > 1:
         doc.error(
