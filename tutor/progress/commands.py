@@ -1,0 +1,336 @@
+"""`tutor progress show | export FILE | import FILE | reset [--lesson ID]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tutor.cli import UsageError
+from tutor.progress.store import (
+    LessonProgress,
+    ProgressImportError,
+    ProgressStoreError,
+    Store,
+    open_store,
+)
+
+MAX_IMPORT_BYTES = 64 * 1024 * 1024  # far above any real export; stops a wrong file eating memory
+
+
+def progress_command(args: argparse.Namespace) -> int:
+    """Handler for `tutor progress ACTION` (see tutor/cli.py)."""
+    from tutor.paths import data_dir, profile_name
+
+    action = getattr(args, "action", None)
+    handlers = {"show": _show, "export": _export, "import": _import, "reset": _reset}
+    if action not in handlers:
+        raise UsageError(f"unknown progress action {action!r}: use show, export, import or reset")
+    folder = data_dir(getattr(args, "data_dir", None))
+    profile = profile_name(getattr(args, "profile", None))
+    try:
+        store = open_store(folder, profile)
+    except ValueError as exc:  # a bad --profile
+        raise UsageError(str(exc)) from exc
+    except ProgressStoreError as exc:
+        print(f"tutor: error: {exc}", file=sys.stderr)
+        return 1
+    with store:
+        if store.recovered_from is not None:
+            print(
+                f"tutor: warning: the progress file was unusable ({store.recovered_reason}); "
+                f"it was moved to {store.recovered_from} and a fresh one was started",
+                file=sys.stderr,
+            )
+        try:
+            return handlers[action](args, store)
+        except ProgressStoreError as exc:
+            print(f"tutor: error: {exc}", file=sys.stderr)
+            return 1
+
+
+# --------------------------------------------------------------------------- show
+
+
+def _catalog_lessons(args: argparse.Namespace) -> list[Any]:
+    """The catalog's lessons (objects with .id and .title), or [] if unavailable.
+
+    Progress must stay viewable even when the lessons cannot be loaded (a
+    broken lesson folder, a bug in the loader): then lessons are listed by id.
+    """
+    try:
+        from tutor.lessons import load_catalog
+
+        catalog = load_catalog(
+            extra_dirs=getattr(args, "lessons", None) or [],
+            builtin=not getattr(args, "only_lessons", False),
+        )
+        return list(catalog.lessons)
+    except Exception:
+        return []
+
+
+def _count(lesson: Any, attribute: str) -> int | None:
+    try:
+        return len(getattr(lesson, attribute))
+    except Exception:
+        return None
+
+
+def _rows(args: argparse.Namespace, store: Store) -> list[dict]:
+    progress = store.all_progress()
+    rows = []
+    listed: set[str] = set()
+    for lesson in _catalog_lessons(args):
+        lesson_id = str(lesson.id)
+        listed.add(lesson_id)
+        rows.append(
+            _row(
+                progress.get(lesson_id, LessonProgress(lesson_id=lesson_id)),
+                title=str(getattr(lesson, "title", lesson_id)),
+                challenges_total=_count(lesson, "challenges"),
+                quiz_total=_count(lesson, "quiz"),
+            )
+        )
+    # Progress for lessons the catalog does not have (removed, or from a
+    # --lessons folder not given this time) is still the learner's: show it.
+    for lesson_id, lp in sorted(progress.items()):
+        if lesson_id not in listed:
+            rows.append(_row(lp, title=lesson_id, challenges_total=None, quiz_total=None))
+    return rows
+
+
+def _row(
+    lp: LessonProgress, *, title: str, challenges_total: int | None, quiz_total: int | None
+) -> dict:
+    return {
+        "id": lp.lesson_id,
+        "title": title,
+        "state": lp.state,
+        "challenges_right": lp.challenges_right,
+        "challenges_answered": lp.challenges_answered,
+        "challenges_total": challenges_total,
+        "quiz_right": lp.quiz_right,
+        "quiz_answered": lp.quiz_answered,
+        "quiz_total": quiz_total,
+        "quiz_first_try_right": lp.first_try_right,
+        "prediction_error": lp.prediction_error,
+        "seconds": lp.seconds,
+        "last_activity": lp.last_activity,
+    }
+
+
+def _overall(store: Store, rows: list[dict]) -> dict:
+    # Prediction error over all attempts, not a mean of per-lesson means, so a
+    # lesson with one guess does not weigh as much as one with ten.
+    errors = [
+        abs(a["predicted_speedup"] - a["measured_speedup"]) / a["measured_speedup"]
+        for a in store.challenge_attempts()
+        if a["predicted_speedup"] is not None and (a["measured_speedup"] or 0) > 0
+    ]
+    return {
+        "lessons": len(rows),
+        "lessons_done": sum(r["state"] == "done" for r in rows),
+        "lessons_started": sum(r["state"] != "not started" for r in rows),
+        "challenges_right": sum(r["challenges_right"] for r in rows),
+        "challenges_answered": sum(r["challenges_answered"] for r in rows),
+        "quiz_right": sum(r["quiz_right"] for r in rows),
+        "quiz_answered": sum(r["quiz_answered"] for r in rows),
+        "prediction_error": (sum(errors) / len(errors)) if errors else None,
+        "seconds": sum(r["seconds"] for r in rows),
+    }
+
+
+def _duration(seconds: float) -> str:
+    total = int(round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def _score(right: int, answered: int, total: int | None) -> str:
+    # "right/answered of total": answered-but-wrong and not-yet-answered differ.
+    text = f"{right}/{answered}" if answered else "-"
+    return text + (f" of {total}" if total else "")
+
+
+def _error(value: float | None) -> str:
+    return "-" if value is None else f"±{value * 100:.0f}%"
+
+
+_STATE_MARK = {"done": "✓ done", "in progress": "… in progress", "not started": "· not started"}
+
+
+def _show(args: argparse.Namespace, store: Store) -> int:
+    rows = _rows(args, store)
+    overall = _overall(store, rows)
+    position = store.position()
+    if getattr(args, "json", False):
+        data = {
+            "profile": store.profile,
+            "database": str(store.path),
+            "position": None
+            if position is None
+            else {"lesson_id": position[0], "anchor": position[1]},
+            "lessons": rows,
+            "overall": overall,
+        }
+        print(json.dumps(data, indent=2))
+        return 0
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Progress of {store.profile}", title_justify="left")
+    table.add_column("Lesson", overflow="fold")
+    # States are words, not just colours, so NO_COLOR and monochrome terminals read the same.
+    table.add_column("State", no_wrap=True)
+    table.add_column("Challenges", justify="right", no_wrap=True)
+    table.add_column("Quiz", justify="right", no_wrap=True)
+    table.add_column("Prediction\nerror", justify="right")
+    table.add_column("Time", justify="right", no_wrap=True)
+    for r in rows:
+        table.add_row(
+            r["title"],
+            _STATE_MARK[r["state"]],
+            _score(r["challenges_right"], r["challenges_answered"], r["challenges_total"]),
+            _score(r["quiz_right"], r["quiz_answered"], r["quiz_total"]),
+            _error(r["prediction_error"]),
+            _duration(r["seconds"]),
+        )
+    console = Console()
+    if rows:
+        console.print(table)
+    else:
+        console.print(f"No progress yet for {store.profile}: start with `tutor`.")
+    line = (
+        f"Overall: {overall['lessons_done']}/{overall['lessons']} lessons done"
+        f" · challenges {overall['challenges_right']}/{overall['challenges_answered']}"
+        f" · quiz {overall['quiz_right']}/{overall['quiz_answered']}"
+        f" · prediction error {_error(overall['prediction_error'])}"
+        f" · {_duration(overall['seconds'])}"
+    )
+    console.print(line, highlight=False, markup=False)
+    if position is not None:
+        where = position[0] + (f" ({position[1]})" if position[1] else "")
+        console.print(f"Resume at: {where}", highlight=False, markup=False)
+    return 0
+
+
+# --------------------------------------------------------------------------- export / import
+
+
+def _export(args: argparse.Namespace, store: Store) -> int:
+    data = store.export()
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    target = args.file
+    if target == "-":
+        sys.stdout.write(text)
+        return 0
+    path = Path(target).expanduser()
+    if path.is_dir():
+        raise UsageError(f"cannot export to {target}: it is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot export to {target}: the folder {path.parent} does not exist")
+    # Write to a temporary file and rename, so an interrupted export never
+    # leaves a half-written file where a good one was.
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise UsageError(f"cannot export to {target}: {exc.strerror or exc}") from exc
+    print(
+        f"Exported {len(data['challenge_attempts'])} challenge attempts and "
+        f"{len(data['quiz_attempts'])} quiz answers of {store.profile} to {path}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _read_import(source: str) -> Any:
+    what = "standard input" if source == "-" else source
+    hint = "expected a file written by 'tutor progress export'"
+    try:
+        if source == "-":
+            raw = sys.stdin.buffer.read(MAX_IMPORT_BYTES + 1)
+        else:
+            with open(Path(source).expanduser(), "rb") as fh:
+                raw = fh.read(MAX_IMPORT_BYTES + 1)
+    except FileNotFoundError:
+        raise UsageError(f"cannot import {what}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"cannot import {what}: it is a folder; {hint}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot import {what}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_IMPORT_BYTES:
+        raise UsageError(
+            f"cannot import {what}: larger than {MAX_IMPORT_BYTES // 2**20} MB; {hint}"
+        )
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise UsageError(f"cannot import {what}: not UTF-8 text; {hint}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"cannot import {what}: not valid JSON (line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg}); {hint}"
+        ) from None
+
+
+def _import(args: argparse.Namespace, store: Store) -> int:
+    source = args.file
+    data = _read_import(source)
+    try:
+        summary = store.merge(data)
+    except ProgressImportError as exc:
+        what = "standard input" if source == "-" else source
+        raise UsageError(f"cannot import {what}: {exc}") from None
+    old_challenges = summary.challenge_attempts_seen - summary.challenge_attempts_added
+    old_quiz = summary.quiz_attempts_seen - summary.quiz_attempts_added
+    print(
+        f"Imported into {store.profile}: {summary.challenge_attempts_added} challenge attempts "
+        f"and {summary.quiz_attempts_added} quiz answers added "
+        f"({old_challenges + old_quiz} already present), {summary.lessons} lessons merged",
+    )
+    return 0
+
+
+# --------------------------------------------------------------------------- reset
+
+
+def _reset(args: argparse.Namespace, store: Store) -> int:
+    lesson = getattr(args, "lesson", None)
+    scope = f"lesson {lesson!r}" if lesson else "ALL lessons"
+    if not getattr(args, "yes", False):
+        if not sys.stdin.isatty():
+            raise UsageError(
+                f"refusing to reset {scope} of {store.profile} without confirmation: "
+                "stdin is not a terminal; pass --yes"
+            )
+        print(
+            f"This forgets the progress of {store.profile} in {scope} ({store.path}). "
+            "It cannot be undone (export first to keep a copy).",
+            file=sys.stderr,
+        )
+        print("Type 'yes' to reset: ", end="", file=sys.stderr, flush=True)
+        answer = sys.stdin.readline()
+        if answer.strip().lower() != "yes":
+            print("Nothing was reset.", file=sys.stderr)
+            return 1
+    store.reset(lesson)
+    print(f"Reset {scope} for {store.profile}.")
+    return 0
