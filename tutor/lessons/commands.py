@@ -1,0 +1,344 @@
+"""`tutor lint` and `tutor lessons`: check and list lessons without starting the UI.
+
+Neither command imports Textual. `tutor lint --run` starts real workloads, one
+child process at a time, through :mod:`tutor.lab.client`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from tutor.cli import UsageError
+from tutor.lessons.loader import load_catalog
+from tutor.lessons.model import Catalog, Challenge, Lesson, LessonError
+
+RUN_REPEAT = 3
+"""Runs per strategy for `lint --run`: the median of 3 survives one disturbed run."""
+
+TIE_MARGIN = 0.10
+"""Medians closer than this (relative) are reported as too close to call."""
+
+
+def _shown(path: Path) -> str:
+    """A path as the user most likely typed it: relative when under the current folder."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def _extra_dirs(args: argparse.Namespace) -> tuple[list[Path], bool]:
+    extra = [Path(d) for d in (getattr(args, "lessons", None) or [])]
+    for d in extra:
+        if not d.is_dir():
+            raise UsageError(
+                f"--lessons {d}: no such folder; give a folder that holds lesson .md files"
+            )
+    only = bool(getattr(args, "only_lessons", False))
+    if only and not extra:
+        raise UsageError("--only-lessons needs at least one --lessons DIR to read lessons from")
+    return extra, not only
+
+
+def _catalog_for_lint(args: argparse.Namespace) -> Catalog:
+    extra, builtin = _extra_dirs(args)
+    paths = [Path(p) for p in (getattr(args, "paths", None) or [])]
+    for p in paths:
+        if not p.exists():
+            raise UsageError(
+                f"no such file or folder: {p}; give lesson .md files or folders of them"
+            )
+        if p.is_dir() and not any(p.glob("*.md")):
+            raise UsageError(f"no lesson files (*.md) in folder {p}")
+    if paths:
+        # Named paths are checked on their own (plus any --lessons folders), not
+        # against the built-in lessons: an instructor linting a copy of a
+        # built-in lesson should not be told its ids clash with the original.
+        return load_catalog([*paths, *extra], builtin=False)
+    return load_catalog(extra, builtin=builtin)
+
+
+def _print_problems(problems: list[LessonError], stream: Any) -> None:
+    for problem in problems:
+        print(problem.display(_shown(problem.path)), file=stream)
+
+
+def lint_command(args: argparse.Namespace) -> int:
+    """Check lessons; print `file:line:col: message` per problem. Exit 1 when any error."""
+    catalog = _catalog_for_lint(args)
+    _print_problems(catalog.errors, sys.stdout)
+    _print_problems(catalog.warnings, sys.stdout)
+    bad_files = {e.path for e in catalog.errors}
+    n_ch = len(catalog.challenges)
+    n_q = len(catalog.quiz_questions)
+    summary = (
+        f"{len(catalog.files)} lesson file(s) checked: {len(catalog.lessons)} ok, {len(bad_files)} with errors; "
+        f"{n_ch} challenge(s), {n_q} quiz question(s); "
+        f"{len(catalog.errors)} error(s), {len(catalog.warnings)} warning(s)"
+    )
+    print(summary)
+    status = 1 if catalog.errors else 0
+    if getattr(args, "run", False):
+        sys.stdout.flush()
+        failed = run_challenges(catalog)
+        if failed:
+            status = 1
+    return status
+
+
+# -- tutor lint --run ----------------------------------------------------------
+
+
+def _run_plan(challenge: Challenge) -> tuple[list[str], dict[str, Any]]:
+    """Strategies to run and the keyword arguments for :func:`tutor.lab.client.compare`."""
+    from tutor.lab.registry import SCENARIOS
+
+    strategies = list(challenge.strategies)
+    info = SCENARIOS[challenge.scenario]
+    wants_baseline = challenge.predict == "speedup" or bool(
+        challenge.expect and challenge.expect.speedup
+    )
+    if wants_baseline and "sequential" in info.strategies and "sequential" not in strategies:
+        strategies.append("sequential")
+    params = dict(challenge.params)
+    kwargs: dict[str, Any] = {
+        "tasks": params.pop("tasks", None),
+        "workers": params.pop("workers", None),
+        "start_method": params.pop("start_method", None),
+        "params": params,  # scenario parameters and `preset`
+    }
+    return strategies, kwargs
+
+
+def measured_winner(
+    challenge: Challenge, summaries: list[dict]
+) -> tuple[str | None, dict[str, float]]:
+    """The choice with the lowest median of the challenge's measure, and every choice's value."""
+    values: dict[str, float] = {}
+    for s in summaries:
+        value = s.get(challenge.measure)
+        if s.get("strategy") in challenge.strategies and s.get("ok") and value is not None:
+            values[s["strategy"]] = float(value)
+    if not values:
+        return None, values
+    return min(values, key=values.__getitem__), values
+
+
+def why_different(
+    challenge: Challenge, winner: str, values: dict[str, float], summaries: list[dict]
+) -> list[str]:
+    """Plain-words reasons, from what the runs recorded, for a machine that disagrees."""
+    assert challenge.expect is not None
+    expected = challenge.expect.winner
+    reasons: list[str] = []
+    anyrun = next((s for s in summaries if s.get("ok")), summaries[0] if summaries else {})
+    cores = anyrun.get("cores")
+    capacity = max(
+        (s["parallel_capacity"] for s in summaries if s.get("parallel_capacity")), default=None
+    )
+    load = max(
+        (s["foreign_load_percent"] for s in summaries if s.get("foreign_load_percent") is not None),
+        default=None,
+    )
+    parallel_side = {"processes", "hybrid"}
+    if cores is not None and cores < 2 and (expected in parallel_side or winner in parallel_side):
+        reasons.append(
+            f"this machine gives Python only {cores} core: processes cannot run in parallel here"
+        )
+    elif (
+        capacity is not None
+        and capacity < 1.5
+        and (expected in parallel_side or winner in parallel_side)
+    ):
+        reasons.append(
+            f"only {capacity:.1f} cores' worth of parallel work could run when measured "
+            f"(of {cores} cores): other programs or a shared host took the rest"
+        )
+    if load is not None and load >= 25:
+        reasons.append(
+            f"other programs used about {load:.0f}% of a core during the runs (foreign load)"
+        )
+    elif any(s.get("noisy") for s in summaries):
+        reasons.append(
+            "the machine was noisy during the runs (other programs competed for the CPU)"
+        )
+    if anyrun.get("gil_enabled") is False and "threads" in (expected, winner):
+        reasons.append(
+            f"this Python ({anyrun.get('python')}) runs without the GIL: threads run Python code in parallel too"
+        )
+    if expected in values and values[winner] > 0:
+        gap = values[expected] / values[winner] - 1
+        if gap < TIE_MARGIN:
+            reasons.append(
+                f"{winner} and {expected} were within {gap:.0%} of each other: too close to call on this machine"
+            )
+    spreads = [s["spread"] for s in summaries if s.get("spread") is not None]
+    if spreads and max(spreads) > 0.25:
+        reasons.append(
+            f"repeated runs varied by up to {max(spreads):.0%}, so single results are unreliable here"
+        )
+    if expected not in values:
+        reasons.append(f"the {expected} runs did not finish")
+    if not reasons:
+        reasons.append(
+            "no machine cause was recorded (cores, load, GIL all as assumed): look at the timings"
+        )
+    return reasons
+
+
+def _fmt(measure: str, value: float) -> str:
+    if measure == "peak_mem_bytes":
+        return f"{value / 1048576:.1f} MiB"
+    return f"{value:.2f} s"
+
+
+def run_challenges(catalog: Catalog, out: Any = None) -> int:
+    """Run every challenge quickly and say whether this machine reproduces `expect`.
+
+    Returns how many challenges could not be measured (a run failed).
+    """
+    from tutor.lab import client
+
+    out = out or sys.stdout
+    pairs: list[tuple[Lesson, Challenge]] = catalog.challenges
+    if not pairs:
+        print("no challenges to run", file=out)
+        return 0
+    print(
+        f"running {len(pairs)} challenge(s), quick sizes, {RUN_REPEAT} runs per strategy...",
+        file=out,
+    )
+    failed = agree = differ = 0
+    for lesson, challenge in pairs:
+        where = f"{_shown(lesson.path)}:{challenge.line}"
+        strategies, kwargs = _run_plan(challenge)
+        current: list[client.LabRun] = []
+        try:
+            summaries = client.compare(
+                challenge.scenario,
+                strategies=strategies,
+                repeat=RUN_REPEAT,
+                quick=True,
+                on_run=current.append,
+                **kwargs,
+            )
+        except ValueError as exc:
+            print(f"{where}: {challenge.id}: cannot run: {exc}", file=out)
+            failed += 1
+            continue
+        except KeyboardInterrupt:
+            for run in current:
+                run.cancel()
+            raise
+        broken = [s for s in summaries if not s.get("ok")]
+        winner, values = measured_winner(challenge, summaries)
+        timings = ", ".join(f"{s} {_fmt(challenge.measure, v)}" for s, v in values.items())
+        speedups = {s["strategy"]: s["speedup"] for s in summaries if s.get("speedup")}
+        if broken:
+            failed += 1
+            for s in broken:
+                print(
+                    f"{where}: {challenge.id}: {s['strategy']} run failed: {s.get('error')}",
+                    file=out,
+                )
+        if winner is None:
+            continue
+        line = (
+            f"{where}: {challenge.id} ({challenge.scenario}): measured winner {winner} [{timings}]"
+        )
+        if challenge.expect and challenge.expect.speedup and speedups:
+            pairs_text = ", ".join(
+                f"{s} {speedups[s]:.1f}x (textbook {x:.1f}x)"
+                for s, x in challenge.expect.speedup.items()
+                if s in speedups
+            )
+            if pairs_text:
+                line += f"; speedup {pairs_text}"
+        if challenge.expect is None:
+            print(line + "; no textbook expectation to compare", file=out)
+        elif winner == challenge.expect.winner:
+            agree += 1
+            print(line + f"; reproduces the textbook ({challenge.expect.winner})", file=out)
+        else:
+            differ += 1
+            print(
+                line + f"; textbook says {challenge.expect.winner}: this machine differs", file=out
+            )
+            for reason in why_different(challenge, winner, values, summaries):
+                print(f"    why: {reason}", file=out)
+    print(
+        f"{agree} challenge(s) reproduce the textbook, {differ} differ on this machine, {failed} failed to run",
+        file=out,
+    )
+    return failed
+
+
+# -- tutor lessons -------------------------------------------------------------
+
+
+def _lesson_row(lesson: Lesson) -> dict[str, Any]:
+    return {
+        "id": lesson.id,
+        "title": lesson.title,
+        "order": lesson.order,
+        "summary": lesson.summary,
+        "topics": list(lesson.topics),
+        "minutes": lesson.minutes,
+        "language": lesson.language,
+        "path": str(lesson.path),
+        "challenges": len(lesson.challenges),
+        "quiz_questions": len(lesson.quiz),
+    }
+
+
+def lessons_command(args: argparse.Namespace) -> int:
+    """List the lessons that load (broken ones are counted on stderr: see `tutor lint`)."""
+    extra, builtin = _extra_dirs(args)
+    catalog = load_catalog(extra, builtin=builtin)
+    rows = [_lesson_row(lesson) for lesson in catalog.lessons]
+    if getattr(args, "json", False):
+        json.dump(rows, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="Lessons", title_justify="left")
+        for name, kwargs in (
+            ("#", {"justify": "right"}),
+            ("id", {"no_wrap": True}),
+            ("title", {}),
+            ("challenges", {"justify": "right"}),
+            ("quiz", {"justify": "right"}),
+            ("path", {"no_wrap": True}),
+        ):
+            table.add_column(name, **kwargs)
+        for row, lesson in zip(rows, catalog.lessons, strict=True):
+            table.add_row(
+                str(row["order"]),
+                row["id"],
+                row["title"],
+                str(row["challenges"]),
+                str(row["quiz_questions"]),
+                _shown(lesson.path),
+            )
+        console = Console()
+        console.print(table)
+        console.print(
+            f"{len(rows)} lessons, {sum(r['challenges'] for r in rows)} challenges, "
+            f"{sum(r['quiz_questions'] for r in rows)} quiz questions",
+            highlight=False,
+        )
+    if catalog.errors:
+        broken = len({e.path for e in catalog.errors})
+        print(
+            f"tutor: {broken} lesson file(s) have errors and are not listed; run 'tutor lint' to see them",
+            file=sys.stderr,
+        )
+    return 0
