@@ -1,0 +1,365 @@
+"""Start lab runs and read their events: the one way the UI and the CLI run workloads.
+
+Modelled on ``concurrent.futures``: a small object with an explicit life cycle.
+
+    run = LabRun(RunRequest("crunch", "threads", quick=True))
+    for event in run.events():      # starts the runner child if needed
+        ...
+    run.result                      # the "result" event
+
+Each run is a separate child process in its own process group, so a CPU-heavy
+or crashing workload can never freeze or kill the program that watches it, and
+cancelling ends every process the workload started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tutor.lab.registry import MAX_WORKERS, START_METHODS, STRATEGIES, get_scenario
+
+KILL_GRACE_S = 1.0
+
+
+@dataclass
+class RunRequest:
+    """What to run. ``None`` sizes take the scenario's defaults (or quick sizes)."""
+
+    scenario: str
+    strategy: str
+    tasks: int | None = None
+    workers: int | None = None
+    quick: bool = False
+    start_method: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    probe: bool = True
+
+    def resolve(self) -> dict:
+        """Validate and fill in defaults; raises ValueError naming what is allowed."""
+        try:
+            info = get_scenario(self.scenario)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+        if self.strategy not in STRATEGIES or self.strategy not in info.strategies:
+            raise ValueError(
+                f"strategy {self.strategy!r} does not fit scenario {info.name!r}; "
+                f"choose one of: {', '.join(info.strategies)}"
+            )
+        if self.start_method is not None:
+            import multiprocessing
+
+            available = multiprocessing.get_all_start_methods()
+            if self.start_method not in START_METHODS or self.start_method not in available:
+                raise ValueError(
+                    f"start method {self.start_method!r} is not available here; choose one of: {', '.join(available)}"
+                )
+        params = dict(self.params)
+        preset_name = params.pop("preset", None)
+        values: dict[str, float] = {p.name: (p.quick if self.quick else p.default) for p in info.params}
+        tasks = self.tasks
+        if preset_name is not None:
+            if preset_name not in info.presets:
+                allowed = ", ".join(info.presets) or "none"
+                raise ValueError(f"unknown preset {preset_name!r} for {info.name}; presets: {allowed}")
+            preset = dict(info.presets[preset_name])
+            if "tasks" in preset and tasks is None:
+                tasks = int(preset.pop("tasks"))
+            preset.pop("tasks", None)
+            values.update(preset)
+        for key, value in params.items():
+            spec = info.param(key)
+            if spec is None:
+                allowed = ", ".join(p.name for p in info.params) or "none"
+                raise ValueError(f"unknown parameter {key!r} for {info.name}; parameters: {allowed}")
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{key} must be a number from {spec.minimum:g} to {spec.maximum:g}") from None
+            problem = spec.check(number)
+            if problem:
+                raise ValueError(problem)
+            values[key] = int(number) if spec.integer else number
+        if tasks is None:
+            tasks = info.quick_tasks if self.quick else info.tasks
+        if not (1 <= tasks <= info.max_tasks):
+            raise ValueError(f"tasks must be from 1 to {info.max_tasks} for {info.name}, not {tasks}")
+        workers = self.workers
+        if workers is None:
+            workers = default_workers(self.strategy, tasks)
+        if not (1 <= workers <= MAX_WORKERS):
+            raise ValueError(f"workers must be from 1 to {MAX_WORKERS}, not {workers}")
+        if self.strategy == "sequential":
+            workers = 1
+        return {
+            "scenario": info.name,
+            "strategy": self.strategy,
+            "tasks": tasks,
+            "workers": workers,
+            "quick": self.quick,
+            "start_method": self.start_method,
+            "params": values,
+            "probe": self.probe,
+            "time_limit_s": info.time_limit_s,
+        }
+
+
+def default_workers(strategy: str, tasks: int) -> int:
+    """One worker per task (one cook per dish), capped where workers get expensive."""
+    if strategy == "sequential":
+        return 1
+    if strategy == "asyncio":
+        return min(tasks, MAX_WORKERS)
+    return max(1, min(tasks, 32))
+
+
+class LabRun:
+    """One workload run in a runner child process. Thread-safe :meth:`cancel`."""
+
+    def __init__(self, request: RunRequest) -> None:
+        self.request = request
+        self.spec = request.resolve()
+        self.result: dict | None = None
+        self.cancelled = False
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr = tempfile.TemporaryFile()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._proc is not None or self.cancelled:
+                return
+            env = dict(os.environ)
+            # The runner must find this very package even when run from elsewhere.
+            root = str(Path(__file__).resolve().parents[2])
+            env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "tutor.lab.runner"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._stderr,
+                start_new_session=True,
+                env=env,
+            )
+        spec = dict(self.spec, parent_pid=os.getpid())
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(json.dumps(spec).encode() + b"\n")
+        self._proc.stdin.flush()
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def events(self) -> Iterator[dict]:
+        """Yield events in order until the result; always ends with a result event."""
+        self.start()
+        proc = self._proc
+        if proc is None:  # cancelled before it started
+            self.result = self._failure("cancelled before it started")
+            yield self.result
+            return
+        deadline = threading.Timer(self.spec["time_limit_s"] + 30, self._hung)
+        deadline.daemon = True
+        deadline.start()
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if event.get("event") == "result":
+                    if self.cancelled:
+                        event.update(ok=False, error="cancelled")
+                    self.result = event
+                    yield event
+                    break
+                yield event
+        finally:
+            deadline.cancel()
+            self._end()
+        if self.result is None:
+            code = proc.returncode
+            if self.cancelled:
+                why = "cancelled"
+            elif getattr(self, "_timed_out", False):
+                why = f"stopped: no result within {self.spec['time_limit_s'] + 30:g} s"
+            else:
+                why = f"the lab runner ended unexpectedly (exit status {code}){self._stderr_tail()}"
+            self.result = self._failure(why)
+            yield self.result
+
+    def run(self, on_event: Callable[[dict], None] | None = None) -> dict:
+        """Run to the end, passing each event to ``on_event``; return the result."""
+        for event in self.events():
+            if on_event:
+                on_event(event)
+        assert self.result is not None
+        return self.result
+
+    def cancel(self) -> None:
+        """Stop the workload and every process it started (safe from any thread)."""
+        with self._lock:
+            self.cancelled = True
+            proc = self._proc
+        if proc is not None and proc.poll() is None:
+            _kill_tree(proc, signal.SIGTERM)
+
+    def _hung(self) -> None:
+        self._timed_out = True
+        self.cancel()
+
+    def _end(self) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        try:
+            if proc.stdin:
+                proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            proc.wait(timeout=KILL_GRACE_S * 2)
+        except subprocess.TimeoutExpired:
+            _kill_tree(proc, signal.SIGKILL)
+            proc.wait()
+        # Workers the runner left behind (it was killed) are in its process group.
+        _killpg_quiet(proc.pid, signal.SIGKILL)
+        if proc.stdout:
+            proc.stdout.close()
+
+    def _stderr_tail(self) -> str:
+        try:
+            self._stderr.seek(0)
+            lines = [ln for ln in self._stderr.read().decode(errors="replace").splitlines() if ln.strip()]
+        except OSError:
+            return ""
+        return f": {lines[-1].strip()}" if lines else ""
+
+    def _failure(self, error: str) -> dict:
+        return {
+            "event": "result",
+            "t": time.monotonic(),
+            "scenario": self.spec["scenario"],
+            "strategy": self.spec["strategy"],
+            "tasks": self.spec["tasks"],
+            "workers": self.spec["workers"],
+            "start_method": None,
+            "wall_s": None,
+            "cpu_percent": None,
+            "peak_mem_bytes": None,
+            "cores": None,
+            "parallel_capacity": None,
+            "python": None,
+            "gil_enabled": None,
+            "noisy": False,
+            "foreign_load_percent": None,
+            "ok": False,
+            "error": error,
+            "details": {},
+        }
+
+
+def _killpg_quiet(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _kill_tree(proc: subprocess.Popen[bytes], sig: int) -> None:
+    """TERM the runner's group (the runner then KILLs the group); KILL after a grace period."""
+    _killpg_quiet(proc.pid, sig)
+    if sig == signal.SIGKILL:
+        return
+
+    def escalate() -> None:
+        try:
+            proc.wait(timeout=KILL_GRACE_S)
+        except subprocess.TimeoutExpired:
+            pass
+        _killpg_quiet(proc.pid, signal.SIGKILL)
+
+    threading.Thread(target=escalate, name="lab-kill", daemon=True).start()
+
+
+def compare(
+    scenario: str,
+    *,
+    strategies: list[str] | None = None,
+    repeat: int = 1,
+    quick: bool = False,
+    tasks: int | None = None,
+    workers: int | None = None,
+    start_method: str | None = None,
+    params: dict[str, Any] | None = None,
+    probe: bool = True,
+    on_event: Callable[[dict], None] | None = None,
+    on_run: Callable[[LabRun], None] | None = None,
+) -> list[dict]:
+    """Run strategies interleaved ``repeat`` times; one summary per strategy.
+
+    Each summary is the last run's result with the median ``wall_s``, every
+    run's time in ``wall_s_runs``, ``spread`` ((max-min)/median) and
+    ``speedup`` against the sequential median (None without a sequential run).
+    """
+    info = get_scenario(scenario)
+    order = list(strategies or info.strategies)
+    runs: dict[str, list[dict]] = {s: [] for s in order}
+    requests = {
+        s: RunRequest(scenario, s, tasks, workers, quick, start_method, dict(params or {}), probe) for s in order
+    }
+    for req in requests.values():
+        req.resolve()  # fail on bad input before anything runs
+    for k in range(repeat):
+        # Rotate the order each round so drift in the machine's speed hits every strategy alike.
+        rotated = order[k % len(order) :] + order[: k % len(order)]
+        for strategy in rotated:
+            run = LabRun(requests[strategy])
+            if on_run:
+                on_run(run)
+            result = run.run(on_event)
+            runs[strategy].append(result)
+            if run.cancelled:
+                return summarize(runs)
+    return summarize(runs)
+
+
+def summarize(runs: dict[str, list[dict]]) -> list[dict]:
+    """Medians per strategy from raw results (see :func:`compare`)."""
+    summaries: list[dict] = []
+    for strategy, results in runs.items():
+        if not results:
+            continue
+        times = [r["wall_s"] for r in results if r.get("ok") and r.get("wall_s") is not None]
+        summary = dict(results[-1])
+        summary["wall_s_runs"] = times
+        summary["wall_s"] = round(statistics.median(times), 4) if times else None
+        summary["spread"] = (
+            round((max(times) - min(times)) / statistics.median(times), 3) if len(times) > 1 else None
+        )
+        capacities = [r["parallel_capacity"] for r in results if r.get("parallel_capacity")]
+        summary["parallel_capacity"] = round(statistics.median(capacities), 2) if capacities else None
+        mems = [r["peak_mem_bytes"] for r in results if r.get("peak_mem_bytes")]
+        summary["peak_mem_bytes"] = int(statistics.median(mems)) if mems else None
+        loads = [r["foreign_load_percent"] for r in results if r.get("foreign_load_percent") is not None]
+        summary["foreign_load_percent"] = round(max(loads), 1) if loads else None
+        summary["noisy"] = any(r.get("noisy") for r in results)
+        summary["ok"] = all(r.get("ok") for r in results)
+        summary["runs"] = len(results)
+        summaries.append(summary)
+    base = next((s for s in summaries if s["strategy"] == "sequential" and s["wall_s"]), None)
+    for s in summaries:
+        s["speedup"] = round(base["wall_s"] / s["wall_s"], 3) if base and s["wall_s"] else None
+    return summaries

@@ -1,0 +1,94 @@
+"""What a scenario gets from the runner: its sizes, its strategy, and tools.
+
+The contract for a scenario module ``tutor.lab.scenarios.NAME``:
+
+``prepare(ctx) -> None``
+    Untimed set-up: start a server, calibrate a task size. Use ``ctx.note``.
+``run(ctx) -> dict``
+    The measured workload for ``ctx.strategy``; returns scenario details
+    (JSON-able) that explain the outcome. Workers report phases with
+    :func:`tutor.lab.report.phase`.
+``finish(ctx) -> None`` (optional)
+    Untimed clean-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import queue
+from collections.abc import Callable, Coroutine, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from tutor.lab import report
+
+
+@dataclass
+class RunContext:
+    scenario: str
+    strategy: str
+    tasks: int
+    workers: int
+    quick: bool
+    start_method: str | None
+    params: dict[str, float]
+    cores: int
+    note: Callable[[str], None]
+    exclude_pid: Callable[[int], None]
+    measure_memory: Callable[[], int]
+    report_queue: Any = None
+    state: dict[str, Any] = field(default_factory=dict)
+    """Scenario-private values set in prepare() (server URL, calibrated sizes)."""
+
+    def mp(self) -> multiprocessing.context.BaseContext:
+        """The multiprocessing context for the chosen start method (always explicit)."""
+        return multiprocessing.get_context(self.start_method)
+
+    def thread_queue(self) -> None:
+        self.report_queue = queue.SimpleQueue()
+        report.install(self.report_queue)
+
+    def run_tasks(
+        self,
+        fn: Callable[..., Any],
+        args: Sequence[tuple],
+        afn: Callable[..., Coroutine[Any, Any, Any]] | None = None,
+    ) -> list[Any]:
+        """Run ``fn(*a)`` for each ``a`` with this run's strategy; results in order.
+
+        ``afn`` is the coroutine version used by the asyncio strategy. It gets
+        a lane name as its first argument so each task is drawn on its own lane.
+        """
+        if self.strategy == "sequential":
+            return [fn(*a) for a in args]
+        if self.strategy == "threads":
+            with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="worker") as pool:
+                return list(pool.map(fn, *zip(*args, strict=True)))
+        if self.strategy == "processes":
+            with self.process_pool(self.workers) as pool:
+                return list(pool.map(fn, *zip(*args, strict=True)))
+        if self.strategy == "asyncio":
+            if afn is None:
+                raise ValueError(f"{self.scenario} has no asyncio version")
+            return asyncio.run(self._gather(afn, args))
+        raise ValueError(f"strategy {self.strategy!r} is not supported by {self.scenario}")
+
+    async def _gather(self, afn: Callable[..., Coroutine[Any, Any, Any]], args: Sequence[tuple]) -> list[Any]:
+        limit = asyncio.Semaphore(self.workers)
+
+        async def one(i: int, a: tuple) -> Any:
+            async with limit:
+                return await afn(f"a{i + 1}", *a)
+
+        return await asyncio.gather(*(one(i, a) for i, a in enumerate(args)))
+
+    def process_pool(self, workers: int) -> ProcessPoolExecutor:
+        """A pool whose workers report phases to the runner and die with it."""
+        return ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=self.mp(),
+            initializer=report.install,
+            initargs=(self.report_queue,),
+        )

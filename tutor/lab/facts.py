@@ -1,0 +1,53 @@
+"""Facts about this machine that decide what a measurement can show.
+
+Every run records them, and verdicts explain outcomes with them: a 1-core
+machine cannot show processes winning, a free-threaded build lets threads win.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import sysconfig
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (affinity and cgroup-pinning aware where possible)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def free_threaded_build() -> bool:
+    """True on a free-threaded ("t") build of CPython 3.13+."""
+    return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
+def gil_enabled() -> bool:
+    """Whether the GIL is on right now (a free-threaded build can turn it back on)."""
+    check = getattr(sys, "_is_gil_enabled", None)
+    return True if check is None else bool(check())
+
+
+def machine_facts() -> dict:
+    """Plain, JSON-able facts; cheap enough to compute for every run."""
+    import multiprocessing
+
+    # The platform default comes first on every version: fork on Linux up to
+    # 3.13, forkserver from 3.14, spawn on macOS and Windows.
+    methods = multiprocessing.get_all_start_methods()
+    return {
+        "cores": usable_cores(),
+        "logical_cpus": os.cpu_count() or 1,
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "free_threaded_build": free_threaded_build(),
+        "gil_enabled": gil_enabled(),
+        "default_start_method": methods[0],
+        "start_methods": methods,
+        "platform": sys.platform,
+        "machine": platform.machine(),
+        "switch_interval_s": sys.getswitchinterval(),
+    }

@@ -1,0 +1,63 @@
+"""How workers tell the runner what they are doing (computing or waiting).
+
+Workload functions call :func:`phase` at each change. The runner installs a
+queue before the workload starts: a plain ``queue.SimpleQueue`` for threads,
+asyncio and one-at-a-time runs, a ``multiprocessing.SimpleQueue`` (passed to
+each process at start) for processes. Messages are tiny tuples, a few per
+task, so reporting never competes with the work being measured.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+COMPUTE = "compute"
+WAIT = "wait"
+IDLE = "idle"
+
+_queue: Any = None
+_lane_override = threading.local()
+
+
+def install(queue: Any) -> None:
+    """Make :func:`phase` report to ``queue`` in this process (pool initializer)."""
+    global _queue
+    _queue = queue
+    _set_death_signal()
+
+
+def lane_key() -> str:
+    """Identify the current worker: an asyncio task's lane, else thread or process."""
+    key = getattr(_lane_override, "key", None)
+    if key is not None:
+        return key
+    if threading.current_thread() is threading.main_thread():
+        return f"p{os.getpid()}"
+    return f"t{threading.get_native_id()}"
+
+
+def set_lane(key: str | None) -> None:
+    """Used by asyncio strategies, where many tasks share one thread."""
+    _lane_override.key = key
+
+
+def phase(name: str, task: int | None = None, lane: str | None = None) -> None:
+    """Report that the current worker now computes, waits or idles."""
+    if _queue is not None:
+        _queue.put(("phase", lane or lane_key(), name, task, time.monotonic()))
+
+
+def _set_death_signal() -> None:
+    """Die with the runner: Linux delivers SIGKILL when the parent goes away."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: the runner's process-group kill still ends us

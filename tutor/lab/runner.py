@@ -1,0 +1,313 @@
+"""The lab runner: the child process that runs one workload and streams events.
+
+Started by :class:`tutor.lab.client.LabRun` as ``python -m tutor.lab.runner``
+in its own process group. Protocol:
+
+- stdin: the first line is the run spec (JSON); afterwards stdin stays open
+  and its end-of-file means the parent is gone, so the runner ends its whole
+  process group (on Linux the parent-death signal does the same even faster).
+- stdout: JSON Lines events, see ``docs/architecture.md``. Nothing else is
+  written there: fd 1 is redirected to stderr so a stray ``print`` in a
+  workload cannot corrupt the stream.
+- exit status 0 whenever a result was emitted, even for a failed workload:
+  a crashing worker is data, not a runner crash.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+import warnings
+from typing import Any
+
+from tutor.lab import report
+from tutor.lab.context import RunContext
+from tutor.lab.facts import machine_facts
+from tutor.lab.registry import get_scenario
+
+_out_fd = -1
+_out_lock = threading.Lock()
+
+
+def emit(event: str, **fields: Any) -> None:
+    """Write one event line with a raw os.write under our own lock.
+
+    Not sys.stdout: a process forked while another thread held the buffered
+    writer's lock would deadlock when it flushes at exit.
+    """
+    line = json.dumps({"event": event, "t": time.monotonic(), **fields}, default=str) + "\n"
+    data = line.encode()
+    with _out_lock:
+        while data:
+            data = data[os.write(_out_fd, data) :]
+
+
+def _kill_group(signum: int = signal.SIGKILL) -> None:
+    try:
+        os.killpg(os.getpgid(0), signum)
+    finally:
+        os._exit(1)
+
+
+def _on_terminate(signum: int, frame: Any) -> None:
+    _kill_group()
+
+
+def _watch_parent() -> None:
+    # stdin is a pipe from the parent: EOF means it exited or was killed.
+    # Raw os.read, not sys.stdin: a forked worker closes sys.stdin at start and
+    # would deadlock on the buffered reader's lock held by this thread.
+    try:
+        while os.read(0, 64):
+            pass
+    except OSError:
+        pass
+    _kill_group()
+
+
+def _read_spec() -> dict:
+    line = b""
+    while not line.endswith(b"\n"):
+        chunk = os.read(0, 1)
+        if not chunk:
+            break
+        line += chunk
+    return json.loads(line or b"{}")
+
+
+def _probe_capacity(cores: int, quick: bool) -> float:
+    """What `cores` busy processes get against one: this moment's parallel capacity.
+
+    On shared machines the CPU supply varies run to run (LAB_NOTES: 1.03x to
+    2.28x for the same 2-process probe), so verdicts compare against this.
+    """
+    from tutor.lab.scenarios.crunch import calibrate, probe_work
+
+    if cores <= 1:
+        return 1.0
+    n = calibrate(0.03 if quick else 0.06)
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    best = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        single = _timed_processes(ctx, 1, n)
+        parallel = _timed_processes(ctx, cores, n)
+    best = cores * single / parallel if parallel > 0 else 1.0
+    return round(max(0.1, min(float(cores), best)), 2)
+
+
+def _timed_processes(ctx: Any, count: int, n: int) -> float:
+    from tutor.lab.scenarios.crunch import probe_work
+
+    start_gate = ctx.Event()
+    procs = [ctx.Process(target=probe_work, args=(n, start_gate)) for _ in range(count)]
+    for p in procs:
+        p.start()
+    time.sleep(0.01)  # let them reach the gate, so start-up cost is not measured
+    t0 = time.perf_counter()
+    start_gate.set()
+    for p in procs:
+        p.join()
+    return time.perf_counter() - t0
+
+
+def _drain_reports(q: Any, lanes: dict[str, str], states: dict[str, str], lock: threading.Lock) -> None:
+    """Turn worker reports into worker_started / phase events, in arrival order."""
+    while True:
+        msg = q.get()
+        if msg is None or msg[0] == "stop":
+            return
+        _, key, phase, task, t = msg
+        with lock:
+            lane = lanes.get(key)
+            if lane is None:
+                lane = lanes[key] = f"w{len(lanes) + 1}"
+                kind = {"t": "thread", "p": "process", "a": "task"}.get(key[0], "worker")
+                label = f"{kind} {len(lanes)}" if kind != "process" else f"process {key[1:]}"
+                emit("worker_started", worker=lane, label=label)
+            states[lane] = phase
+        emit("phase", worker=lane, phase=phase, task=task, at=t)
+
+
+def main() -> int:
+    global _out_fd
+    spec = _read_spec()
+    _out_fd = os.dup(1)
+    os.dup2(2, 1)  # stray prints from workloads go to stderr, never the event stream
+    signal.signal(signal.SIGTERM, _on_terminate)
+    signal.signal(signal.SIGINT, _on_terminate)
+    report._set_death_signal()
+    if spec.get("parent_pid") and os.getppid() != spec["parent_pid"]:
+        return 1  # the parent died before we could arm the death signal
+
+    info = get_scenario(spec["scenario"])
+    facts = machine_facts()
+    strategy = spec["strategy"]
+    uses_processes = strategy in ("processes", "hybrid")
+    start_method = (spec.get("start_method") or facts["default_start_method"]) if uses_processes else None
+    emit(
+        "started",
+        scenario=info.name,
+        strategy=strategy,
+        tasks=spec["tasks"],
+        workers=spec["workers"],
+        start_method=start_method,
+        quick=spec.get("quick", False),
+        params=spec.get("params", {}),
+        facts=facts,
+    )
+    capacity = None
+    if spec.get("probe", True):
+        capacity = _probe_capacity(facts["cores"], spec.get("quick", False))
+        emit("probe", parallel_capacity=capacity, cores=facts["cores"])
+    # Threads start only now: forking the probe from a single-threaded process
+    # avoids the fork-with-threads hazard (a DeprecationWarning from 3.12).
+    threading.Thread(target=_watch_parent, name="lab-watchdog", daemon=True).start()
+
+    from tutor.lab.sampler import MEMORY_KIND, PeriodicSampler, TreeSampler
+
+    tree = TreeSampler()
+    lanes: dict[str, str] = {}
+    states: dict[str, str] = {}
+    lock = threading.Lock()
+    started = time.monotonic()
+
+    def on_sample(cpu: float, mem: int) -> None:
+        with lock:
+            snapshot = dict(states)
+        emit(
+            "sample",
+            elapsed_s=round(time.monotonic() - started, 3),
+            cpu_percent=round(cpu, 1),
+            mem_bytes=mem,
+            cores=facts["cores"],
+            workers=snapshot,
+        )
+
+    ctx = RunContext(
+        scenario=info.name,
+        strategy=strategy,
+        tasks=spec["tasks"],
+        workers=spec["workers"],
+        quick=spec.get("quick", False),
+        start_method=start_method or facts["default_start_method"],
+        params=spec.get("params", {}),
+        cores=facts["cores"],
+        note=lambda text: emit("note", text=text),
+        exclude_pid=tree.exclude,
+        measure_memory=tree.memory_bytes,
+    )
+    if uses_processes or info.kind in ("demo", "cost"):
+        ctx.report_queue = ctx.mp().SimpleQueue()
+        report.install(ctx.report_queue)
+    else:
+        ctx.thread_queue()
+    module = importlib.import_module(f"tutor.lab.scenarios.{info.name}")
+    drain = threading.Thread(
+        target=_drain_reports, args=(ctx.report_queue, lanes, states, lock), name="lab-reports", daemon=True
+    )
+    drain.start()
+
+    limit = spec.get("time_limit_s") or info.time_limit_s
+
+    def on_timeout() -> None:
+        emit(
+            "result",
+            **_result_fields(spec, facts, capacity, start_method),
+            wall_s=round(time.monotonic() - started, 4),
+            cpu_percent=None,
+            peak_mem_bytes=None,
+            noisy=False,
+            foreign_load_percent=None,
+            ok=False,
+            error=f"stopped: the workload ran longer than its time limit of {limit:g} s",
+            details={},
+        )
+        _kill_group()
+
+    watchdog = threading.Timer(limit, on_timeout)
+    watchdog.daemon = True
+    details: dict[str, Any] = {}
+    error = None
+    sampler = None
+    try:
+        with warnings.catch_warnings():
+            # fork with threads running warns from 3.12; we record the start method instead.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            module.prepare(ctx)
+            sampler = PeriodicSampler(tree, on_sample)
+            watchdog.start()
+            started = time.monotonic()
+            sampler.start()
+            t0 = time.perf_counter()
+            details = module.run(ctx) or {}
+            wall = time.perf_counter() - t0
+    except Exception as exc:  # a failing workload is reported as data
+        wall = time.monotonic() - started
+        error = f"{type(exc).__name__}: {exc}"
+        traceback.print_exc()
+    finally:
+        watchdog.cancel()
+        totals = sampler.stop() if sampler else {}
+        finish = getattr(module, "finish", None)
+        if finish:
+            try:
+                finish(ctx)
+            except Exception:
+                traceback.print_exc()
+    ctx.report_queue.put(("stop",))
+    drain.join(timeout=2)
+    with lock:
+        for lane in lanes.values():
+            emit("worker_finished", worker=lane, ok=error is None, error=None)
+    foreign = totals.get("foreign_load_percent")
+    peak = details.pop("peak_mem_bytes", None) or totals.get("peak_mem_bytes")
+    emit(
+        "result",
+        **_result_fields(spec, facts, capacity, start_method),
+        wall_s=round(wall, 4),
+        cpu_percent=round(totals["cpu_percent"], 1) if "cpu_percent" in totals else None,
+        peak_mem_bytes=peak,
+        memory_kind=MEMORY_KIND,
+        noisy=bool(foreign is not None and foreign > 15.0),
+        foreign_load_percent=round(foreign, 1) if foreign is not None else None,
+        ok=error is None,
+        error=error,
+        details=details,
+    )
+    return 0
+
+
+def _result_fields(spec: dict, facts: dict, capacity: float | None, start_method: str | None) -> dict:
+    return {
+        "scenario": spec["scenario"],
+        "strategy": spec["strategy"],
+        "workers": spec["workers"],
+        "tasks": spec["tasks"],
+        "start_method": start_method,
+        "cores": facts["cores"],
+        "parallel_capacity": capacity,
+        "python": facts["python"],
+        "gil_enabled": facts["gil_enabled"],
+        "free_threaded_build": facts["free_threaded_build"],
+        "quick": spec.get("quick", False),
+    }
+
+
+if __name__ == "__main__":
+    try:
+        code = main()
+    except Exception:
+        traceback.print_exc()
+        code = 3
+    sys.stderr.flush()
+    # Skip interpreter teardown: daemon threads may still hold queues.
+    os._exit(code)
