@@ -246,7 +246,11 @@ def acquire(
                     break
             if on_wait is not None:
                 now = time.monotonic()
-                if last_report is None or last_report[0] != ahead + 1 or now - last_report[1] >= REPORT_EVERY_S:
+                if (
+                    last_report is None
+                    or last_report[0] != ahead + 1
+                    or now - last_report[1] >= REPORT_EVERY_S
+                ):
                     last_report = (ahead + 1, now)
                     on_wait(ahead + 1, estimate_wait(bench_dir, ahead, n_slots))
             if cancel is not None:

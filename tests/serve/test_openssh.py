@@ -1,0 +1,191 @@
+"""The server with the real OpenSSH client, in a real terminal (tmux)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+
+import psutil
+import pytest
+from serve_helpers import SSH_OPTS, RunningServer, wait_gone
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("ssh") and shutil.which("tmux")), reason="needs the OpenSSH client and tmux"
+)
+
+
+class Terminal:
+    """One tmux pane on a private tmux server, running ssh."""
+
+    def __init__(self) -> None:
+        self.socket = f"tutor-serve-{uuid.uuid4().hex[:8]}"
+        self.name = "t"
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True
+        ).stdout
+
+    def start(self, command: list[str], size: str = "80x24") -> None:
+        cols, rows = size.split("x")
+        import shlex
+
+        self.tmux(
+            "new-session",
+            "-d",
+            "-s",
+            self.name,
+            "-x",
+            cols,
+            "-y",
+            rows,
+            "env TERM=xterm-256color "
+            + shlex.join(command)
+            + "; echo '[ssh exited' $?']'; sleep 600",
+        )
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.name)
+
+    def wait(self, text: str, timeout: float = 15) -> str:
+        deadline = time.monotonic() + timeout
+        shown = ""
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if text in shown:
+                return shown
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} not on screen after {timeout} s:\n{shown}")
+
+    def keys(self, *keys: str) -> None:
+        self.tmux("send-keys", "-t", self.name, *keys)
+
+    def resize(self, cols: int, rows: int) -> None:
+        self.tmux("resize-window", "-t", self.name, "-x", str(cols), "-y", str(rows))
+
+    def pane_pid(self) -> int:
+        return int(self.tmux("display-message", "-p", "-t", self.name, "#{pane_pid}").strip())
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+
+
+@pytest.fixture
+def terminal() -> Iterator[Terminal]:
+    term = Terminal()
+    yield term
+    term.kill()
+
+
+def ssh_command(server: RunningServer, user: str = "alice", *extra: str) -> list[str]:
+    return ["ssh", *SSH_OPTS, "-p", str(server.port), *extra, f"{user}@127.0.0.1"]
+
+
+def ssh_client_pid(term: Terminal) -> int:
+    shell = psutil.Process(term.pane_pid())
+    for child in shell.children(recursive=True):
+        if child.name() == "ssh":
+            return child.pid
+    raise AssertionError("no ssh process in the pane")
+
+
+def test_play_resize_and_drop(server_factory, terminal: Terminal) -> None:
+    server = server_factory()
+    terminal.start(ssh_command(server, "alice"))
+    terminal.wait("Lessons")
+    # The child's environment was built from scratch: profile from the SSH user,
+    # served flag set, and nothing of the server's own environment.
+    screen = terminal.wait("TUTOR_PROFILE=alice")
+    assert "TUTOR_SERVED=1" in screen and "LANG=C.UTF-8" in screen
+    assert "leak=none" in screen
+
+    terminal.keys("a", "b", "Down")
+    terminal.wait("keys: a b down")
+    terminal.resize(100, 30)
+    terminal.wait("size: 100x30")
+
+    (session,) = server.wait_sessions(1)
+    assert session["user"] == "alice"
+    leader = session["pid"]
+    tree = [leader, *[p.pid for p in psutil.Process(leader).children(recursive=True)]]
+
+    os.kill(ssh_client_pid(terminal), signal.SIGKILL)
+    took = wait_gone(tree, timeout=5)
+    assert took < 5
+    server.wait_sessions(0)
+    assert server.proc.poll() is None  # one learner leaving does not touch the server
+
+
+def test_quit_ends_the_connection(server_factory, terminal: Terminal) -> None:
+    server = server_factory()
+    terminal.start(ssh_command(server, "bob"))
+    terminal.wait("Lessons")
+    (session,) = server.wait_sessions(1)
+    terminal.keys("q")
+    terminal.wait("[ssh exited 0]")
+    wait_gone([session["pid"]])
+
+
+def run_ssh(
+    server: RunningServer, *args: str, stdin: str = "", log: str = "ERROR"
+) -> subprocess.CompletedProcess[str]:
+    # ssh keeps the first value of an option: LogLevel goes before SSH_OPTS.
+    return subprocess.run(
+        ["ssh", "-o", f"LogLevel={log}", *SSH_OPTS, "-p", str(server.port), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+
+
+def test_openssh_refusals(server_factory, tmp_path) -> None:
+    server = server_factory()
+    marker = tmp_path / "should-not-exist"
+    # A command: refused with an explanation, and never run.
+    done = run_ssh(server, "alice@127.0.0.1", f"touch {marker}")
+    assert done.returncode == 1
+    assert "commands are not allowed" in done.stderr
+    assert not marker.exists()
+    # Forced pty plus a command: still refused.
+    done = run_ssh(server, "-tt", "alice@127.0.0.1", f"touch {marker}")
+    assert done.returncode == 1 and not marker.exists()
+    # No pty (piped input): refused.
+    done = run_ssh(server, "-T", "alice@127.0.0.1")
+    assert done.returncode == 1
+    assert "needs an interactive terminal" in done.stderr
+    # sftp subsystem.
+    done = run_ssh(server, "-s", "alice@127.0.0.1", "sftp")
+    assert done.returncode != 0
+    assert "no file transfer" in done.stderr
+    # A local port forward: the channel open is refused with the reason.
+    done = run_ssh(
+        server,
+        "-o",
+        "ExitOnForwardFailure=yes",
+        "-W",
+        "127.0.0.1:22",
+        "alice@127.0.0.1",
+        log="INFO",
+    )
+    assert done.returncode != 0
+    assert "port forwarding is disabled" in done.stderr
+    # Remote forward: refused (ExitOnForwardFailure makes the client give up).
+    done = run_ssh(
+        server, "-o", "ExitOnForwardFailure=yes", "-N", "-R", "0:127.0.0.1:9", "alice@127.0.0.1"
+    )
+    assert done.returncode != 0
+    assert "forwarding failed" in done.stderr.lower()
+    assert server.sessions() == []
+
+
+def test_openssh_password_wrong_user_name(server_factory) -> None:
+    server = server_factory()
+    done = run_ssh(server, "bad$name@127.0.0.1", log="INFO")
+    assert done.returncode != 0
+    assert "user name must be" in done.stderr

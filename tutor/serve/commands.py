@@ -1,0 +1,164 @@
+"""Handlers for ``tutor serve ssh``, ``tutor serve web`` and ``tutor board``.
+
+Heavy imports (asyncssh, Textual, textual-serve) happen inside the handlers so
+``tutor --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from pathlib import Path
+
+from tutor.cli import UsageError
+from tutor.paths import data_dir as resolve_data_dir
+
+
+def _app_args(args: argparse.Namespace) -> list[str]:
+    """Lesson options the served game should get too."""
+    out: list[str] = []
+    for folder in getattr(args, "lessons", None) or []:
+        out += ["--lessons", str(Path(folder).expanduser().resolve())]
+    if getattr(args, "only_lessons", False):
+        out.append("--only-lessons")
+    return out
+
+
+def _check_port(port: int, *, allow_zero: bool) -> None:
+    low = 0 if allow_zero else 1
+    if not low <= port <= 65535:
+        raise UsageError(f"--port must be {low}-65535 (0 = any free port), got {port}")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    if args.transport == "web":
+        return web_command(args)
+    return ssh_command(args)
+
+
+def ssh_command(args: argparse.Namespace) -> int:
+
+    from tutor.serve.ssh import ServeConfig, generate_password
+
+    _check_port(args.port, allow_zero=True)
+    data = resolve_data_dir(getattr(args, "data_dir", None)).resolve()
+    if args.auth == "keys" and not args.authorized_keys:
+        raise UsageError(
+            "--auth keys needs --authorized-keys FILE (OpenSSH authorized_keys format)"
+        )
+    if args.auth != "keys" and args.authorized_keys:
+        raise UsageError("--authorized-keys goes with --auth keys")
+    if args.auth != "password" and args.password:
+        raise UsageError("--password goes with --auth password")
+    if args.password is not None and len(args.password) < 6:
+        raise UsageError("--password must be at least 6 characters")
+    if args.max_sessions is not None and args.max_sessions < 1:
+        raise UsageError("--max-sessions must be 1 or more")
+    if args.idle_timeout <= 0:
+        raise UsageError("--idle-timeout must be more than 0 seconds")
+    max_per_address = getattr(args, "max_per_address", None) or 10
+    if max_per_address < 1:
+        raise UsageError("--max-per-address must be 1 or more")
+    login_grace = getattr(args, "login_grace", None) or 60.0
+    if login_grace <= 0:
+        raise UsageError("--login-grace must be more than 0 seconds")
+    bench_slots = getattr(args, "bench_slots", None)
+    if bench_slots is not None and bench_slots < 1:
+        raise UsageError("--bench-slots must be 1 or more")
+    if args.instructor is not None:
+        from tutor.serve.ssh import USER_RE, USER_RULE
+
+        if not USER_RE.match(args.instructor):
+            raise UsageError(f"--instructor: {USER_RULE}")
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--data-dir: cannot create {data}: {exc.strerror}") from exc
+    config = ServeConfig(
+        data_dir=data,
+        host=args.host,
+        port=args.port,
+        auth=args.auth,
+        password=(args.password or generate_password()) if args.auth == "password" else None,
+        authorized_keys=Path(args.authorized_keys).expanduser() if args.authorized_keys else None,
+        instructor=args.instructor,
+        # The instructor never shares the learners' secret: learners know that one.
+        instructor_password=generate_password() if args.instructor else None,
+        max_sessions=args.max_sessions,
+        max_per_address=max_per_address,
+        login_grace=login_grace,
+        idle_timeout=float(args.idle_timeout),
+        bench_slots=bench_slots,
+        app_args=_app_args(args),
+    )
+    return run_ssh(config)
+
+
+def run_ssh(config: object) -> int:
+    import asyncio
+
+    from tutor.serve.ssh import serve
+
+    try:
+        return asyncio.run(serve(config))  # type: ignore[arg-type]
+    except OSError as exc:
+        # Port taken or not allowed: a usage problem, not a crash.
+        raise UsageError(
+            f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+        ) from exc  # type: ignore[attr-defined]
+
+
+def web_command(args: argparse.Namespace) -> int:
+    import shlex
+
+    _check_port(args.port, allow_zero=False)
+    data = resolve_data_dir(getattr(args, "data_dir", None)).resolve()
+    command = shlex.join([sys.executable, "-m", "tutor", "--data-dir", str(data), *_app_args(args)])
+    bar = "!" * 72
+    print(bar)
+    print("!! tutor serve web has NO AUTHENTICATION: whoever opens the page plays,")
+    print("!! and every browser tab starts a process on this host.")
+    if not is_loopback(args.host):
+        print(f"!! You bound it to {args.host}: anyone who can reach that address can use it.")
+        print("!! Put it behind a reverse proxy with authentication, or use 'tutor serve ssh'.")
+    print(bar, flush=True)
+    import os
+
+    # Children inherit our environment: mark them as served (no screenshot files on
+    # the host) and share one bench queue.
+    os.environ["TUTOR_SERVED"] = "1"
+    os.environ["TUTOR_BENCH_DIR"] = str(data / "bench")
+    from textual_serve.server import Server
+
+    server = Server(command, host=args.host, port=args.port, title="concurrency-tutor")
+    server.serve()
+    return 0
+
+
+def board_command(args: argparse.Namespace) -> int:
+    data = resolve_data_dir(getattr(args, "data_dir", None))
+    export = getattr(args, "export", None)
+    if export:
+        from tutor.serve.export import export_results
+
+        path = Path(export)
+        try:
+            count = export_results(data, path)
+        except OSError as exc:
+            raise UsageError(f"--export: cannot write {path}: {exc.strerror}") from exc
+        print(f"wrote {count} learners to {path}")
+        return 0
+    from tutor.serve.board import BoardApp
+
+    BoardApp(data).run()
+    return 0

@@ -1,0 +1,119 @@
+"""Board data without Textual: rows for the board, the leaderboard and exports."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from tutor.serve.sessions import read_sessions
+
+FIELDS = [
+    "rank",
+    "profile",
+    "connected",
+    "lesson",
+    "lessons_done",
+    "challenges_right",
+    "challenges_answered",
+    "prediction_accuracy",
+    "quiz_right",
+    "quiz_answered",
+    "score",
+    "last_activity",
+]
+
+
+def prediction_accuracy(error: float | None) -> int | None:
+    """Percent: 100 = every speed-up predicted exactly; from the mean relative error."""
+    if error is None:
+        return None
+    return max(0, round(100 * (1 - float(error))))
+
+
+def score(row: dict[str, Any]) -> int:
+    """Points for the projector: finished lessons, right challenges, right quiz answers.
+
+    Effort (lessons done) and understanding (challenges, quiz) both count; the
+    prediction accuracy only breaks ties, so a bold wrong guess is not punished twice.
+    """
+    return (
+        20 * int(row.get("lessons_done") or 0)
+        + 10 * int(row.get("challenges_right") or 0)
+        + 5 * int(row.get("quiz_right") or 0)
+    )
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return dt.datetime.fromtimestamp(float(epoch), dt.UTC).isoformat(timespec="seconds")
+
+
+def collect(data_dir: Path) -> list[dict[str, Any]]:
+    """One row per learner, ranked: progress joined with who is connected now."""
+    from tutor.progress import board_rows
+
+    connected = {s.get("profile") for s in read_sessions(data_dir)}
+    rows: list[dict[str, Any]] = []
+    for raw in board_rows(data_dir):
+        row = {
+            "profile": raw.get("profile"),
+            "connected": raw.get("profile") in connected,
+            "lesson": raw.get("lesson"),
+            "lessons_done": raw.get("lessons_done") or 0,
+            "challenges_right": raw.get("challenges_right") or 0,
+            "challenges_answered": raw.get("challenges_answered") or 0,
+            "prediction_accuracy": prediction_accuracy(raw.get("prediction_error")),
+            "quiz_right": raw.get("quiz_right") or 0,
+            "quiz_answered": raw.get("quiz_answered") or 0,
+            "last_activity": _iso(raw.get("last_activity")),
+        }
+        row["score"] = score(row)
+        rows.append(row)
+    # Learners connected but with nothing saved yet still appear on the board.
+    known = {r["profile"] for r in rows}
+    for session in read_sessions(data_dir):
+        profile = session.get("profile")
+        if session.get("role") == "learner" and profile and profile not in known:
+            known.add(profile)
+            rows.append(
+                dict.fromkeys(FIELDS[1:], None)
+                | {
+                    "profile": profile,
+                    "connected": True,
+                    "lessons_done": 0,
+                    "challenges_right": 0,
+                    "challenges_answered": 0,
+                    "quiz_right": 0,
+                    "quiz_answered": 0,
+                    "score": 0,
+                }
+            )
+    rows.sort(key=lambda r: (-r["score"], -(r["prediction_accuracy"] or 0), str(r["profile"])))
+    for rank, row in enumerate(rows, 1):
+        row["rank"] = rank
+    return [{k: row.get(k) for k in FIELDS} for row in rows]
+
+
+def export_results(data_dir: Path, path: Path) -> int:
+    """Write the ranked rows as CSV or JSON (chosen by extension); returns the count."""
+    from tutor.cli import UsageError
+
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".json"):
+        raise UsageError(f"--export: FILE must end in .csv or .json, got {path.name!r}")
+    rows = collect(data_dir)
+    if suffix == ".json":
+        text = json.dumps(
+            {"exported_at": _iso(dt.datetime.now(dt.UTC).timestamp()), "learners": rows}, indent=2
+        )
+        path.write_text(text + "\n", encoding="utf-8")
+    else:
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=FIELDS)
+            writer.writeheader()
+            writer.writerows(rows)
+    return len(rows)

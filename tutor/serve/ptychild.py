@@ -1,0 +1,288 @@
+"""One child process on its own pseudo-terminal, driven from an asyncio loop.
+
+The SSH server gives every session one of these: the app never runs inside the
+server process, so one learner's CPU-heavy run or crash cannot freeze or take
+down the others (see SSH_NOTES.md). Everything here is non-blocking and runs on
+the server's event loop: the pty master is registered with ``add_reader`` and
+the child's exit with a pidfd, so no thread per session is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import errno
+import fcntl
+import os
+import signal
+import struct
+import subprocess
+import sys
+import termios
+from collections.abc import Callable, Mapping, Sequence
+
+import psutil
+
+PR_SET_PDEATHSIG = 1
+READ_CHUNK = 65536
+
+
+def _child_setup() -> None:
+    """Runs in the child between fork and exec (after setsid).
+
+    - The pty becomes the controlling terminal, so the kernel delivers SIGHUP
+      when the master closes and SIGWINCH when the size changes.
+    - SIGHUP back to its default: the server may ignore it, and an ignored
+      disposition would survive exec and keep the app alive after a hang-up.
+    - PR_SET_PDEATHSIG: if the server is SIGKILLed it cannot clean up, so the
+      kernel kills the child for it.
+    """
+    with contextlib.suppress(OSError):
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        # The parent may already have died between fork and prctl.
+        if os.getppid() == 1:
+            os._exit(1)
+
+
+def set_winsize(fd: int, cols: int, rows: int, xpix: int = 0, ypix: int = 0) -> None:
+    cols = max(1, min(int(cols), 1000))
+    rows = max(1, min(int(rows), 1000))
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, xpix, ypix))
+
+
+def session_processes(leader: int) -> list[psutil.Process]:
+    """Every live process in the child's session (its own and any new groups).
+
+    A lab run starts its runner in a process group of its own, so killing the
+    session leader's group alone would miss it; the session id catches both.
+    """
+    found: list[psutil.Process] = []
+    try:
+        found.append(psutil.Process(leader))
+        found.extend(psutil.Process(leader).children(recursive=True))
+    except psutil.Error:
+        pass
+    seen = {p.pid for p in found}
+    for proc in psutil.process_iter(["pid"]):
+        if proc.pid in seen:
+            continue
+        try:
+            if os.getsid(proc.pid) == leader:
+                found.append(proc)
+        except OSError:
+            continue
+    return found
+
+
+def signal_session(leader: int, sig: int) -> None:
+    """Send sig to the child's process group and every process of its session."""
+    with contextlib.suppress(OSError):
+        os.killpg(leader, sig)
+    for proc in session_processes(leader):
+        with contextlib.suppress(psutil.Error, OSError):
+            proc.send_signal(sig)
+
+
+class PtyChild:
+    """A command on a fresh pty; output goes to ``on_output``, exit to ``on_exit``."""
+
+    def __init__(
+        self,
+        command: Sequence[str],
+        env: Mapping[str, str],
+        cwd: str,
+        cols: int,
+        rows: int,
+        on_output: Callable[[bytes], None],
+        on_exit: Callable[[int | None], None],
+    ) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._on_output = on_output
+        self._on_exit = on_exit
+        self._pending = bytearray()  # input not yet accepted by the pty
+        self._reading = False
+        self._closed = False
+        self.returncode: int | None = None
+        self.exited = asyncio.Event()
+        master, slave = os.openpty()
+        try:
+            set_winsize(slave, cols, rows)
+            self.proc = subprocess.Popen(
+                list(command),
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                env=dict(env),
+                cwd=cwd,
+                start_new_session=True,
+                preexec_fn=_child_setup,  # noqa: PLW1509 - needed for TIOCSCTTY and PDEATHSIG
+                close_fds=True,
+            )
+        except BaseException:
+            os.close(master)
+            raise
+        finally:
+            os.close(slave)
+        self.pid = self.proc.pid
+        self.master = master
+        os.set_blocking(master, False)
+        self.resume_output()
+        self._pidfd: int | None = None
+        try:
+            self._pidfd = os.pidfd_open(self.pid)
+            self._loop.add_reader(self._pidfd, self._reap)
+        except (AttributeError, OSError):
+            self._poll_exit()
+
+    # -- output: pty -> client ------------------------------------------------
+    def pause_output(self) -> None:
+        """The client cannot keep up: stop reading, the pty buffer will push back."""
+        if self._reading and not self._closed:
+            self._loop.remove_reader(self.master)
+            self._reading = False
+
+    def resume_output(self) -> None:
+        if not self._reading and not self._closed:
+            self._loop.add_reader(self.master, self._read)
+            self._reading = True
+
+    def _read(self) -> None:
+        try:
+            data = os.read(self.master, READ_CHUNK)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            # EIO: every slave fd is closed (the child and its children exited).
+            if exc.errno != errno.EIO:
+                raise
+            data = b""
+        if data:
+            self._on_output(data)
+        else:
+            self.pause_output()
+
+    # -- input: client -> pty -------------------------------------------------
+    def write(self, data: bytes) -> None:
+        if self._closed:
+            return
+        if self._pending:
+            self._pending += data
+            return
+        try:
+            n = os.write(self.master, data)
+        except BlockingIOError:
+            n = 0
+        except OSError:
+            return
+        if n < len(data):
+            # A big paste while the app is busy: keep it and write when the pty drains,
+            # never block the loop that serves every session.
+            self._pending += data[n:]
+            self._loop.add_writer(self.master, self._flush)
+
+    def _flush(self) -> None:
+        try:
+            n = os.write(self.master, self._pending)
+        except BlockingIOError:
+            return
+        except OSError:
+            n = len(self._pending)
+        del self._pending[:n]
+        if not self._pending:
+            self._loop.remove_writer(self.master)
+
+    def resize(self, cols: int, rows: int, xpix: int = 0, ypix: int = 0) -> None:
+        if self._closed:
+            return
+        with contextlib.suppress(OSError):
+            set_winsize(self.master, cols, rows, xpix, ypix)
+        # The kernel signals the foreground group; signal the session's group too
+        # in case the app moved its terminal handling elsewhere.
+        with contextlib.suppress(OSError):
+            os.killpg(self.pid, signal.SIGWINCH)
+
+    # -- exit -----------------------------------------------------------------
+    def _reap(self) -> None:
+        rc = self.proc.poll()
+        if rc is None:
+            return
+        if self._pidfd is not None:
+            self._loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = None
+        self._finish(rc)
+
+    def _poll_exit(self) -> None:
+        rc = self.proc.poll()
+        if rc is None:
+            self._loop.call_later(0.2, self._poll_exit)
+        else:
+            self._finish(rc)
+
+    def _finish(self, rc: int) -> None:
+        if self.returncode is not None:
+            return
+        # Drain what the app printed last (its own terminal reset) before closing.
+        if self._reading:
+            for _ in range(64):
+                try:
+                    data = os.read(self.master, READ_CHUNK)
+                except OSError:
+                    break
+                if not data:
+                    break
+                self._on_output(data)
+        self.returncode = rc
+        self.close_pty()
+        self.exited.set()
+        self._on_exit(rc)
+
+    def close_pty(self) -> None:
+        if self._closed:
+            return
+        self.pause_output()
+        if self._pending:
+            self._loop.remove_writer(self.master)
+            self._pending.clear()
+        self._closed = True
+        with contextlib.suppress(OSError):
+            os.close(self.master)
+
+    async def terminate(self, grace: float = 2.0) -> None:
+        """End the whole session: hang-up, then TERM, then KILL after ``grace``.
+
+        Closing the master sends SIGHUP to the child (its controlling terminal is
+        gone); the explicit signals cover processes that ignore it or left the
+        foreground group, such as a lab runner in its own process group.
+        """
+        self.close_pty()
+        leader = self.pid
+        signal_session(leader, signal.SIGHUP)
+        signal_session(leader, signal.SIGTERM)
+        deadline = self._loop.time() + grace
+        while self._loop.time() < deadline:
+            if self.returncode is not None and not session_processes(leader):
+                return
+            await asyncio.sleep(0.05)
+            self._reap_quietly()
+        signal_session(leader, signal.SIGKILL)
+        for _ in range(40):
+            self._reap_quietly()
+            if self.returncode is not None and not session_processes(leader):
+                return
+            await asyncio.sleep(0.05)
+
+    def _reap_quietly(self) -> None:
+        if self.returncode is None and self.proc.poll() is not None:
+            if self._pidfd is not None:
+                self._loop.remove_reader(self._pidfd)
+                os.close(self._pidfd)
+                self._pidfd = None
+            self._finish(self.proc.returncode)
