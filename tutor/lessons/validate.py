@@ -128,7 +128,12 @@ class Doc:
             mark = exc.problem_mark or exc.context_mark
             where = self.mark(mark.line, mark.column) if mark else self.mark(0, 0)
             problem = exc.problem or exc.context or "cannot be read"
-            context = f" ({exc.context})" if exc.context and exc.problem else ""
+            context = ""
+            if exc.context and exc.problem:
+                context = f" ({exc.context}"
+                if exc.context_mark and mark and exc.context_mark.line != mark.line:
+                    context += f" that starts on line {self.mark(exc.context_mark.line, 0)[0]}"
+                context += ")"
             self.error(where, f"bad YAML in {what}: {problem}{context}")
         except yaml.YAMLError as exc:
             self.error(self.mark(0, 0), f"bad YAML in {what}: {exc}")
@@ -157,6 +162,7 @@ class Doc:
             )
             return None
         out: dict[str, tuple[ScalarNode, Node]] = {}
+        suggested: set[str] = set()
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
                 self.error(
@@ -175,10 +181,12 @@ class Doc:
                     key_node,
                     f"unknown key '{key}' in {what}; {_suggest(key, allowed)}allowed: {', '.join(allowed)}",
                 )
+                suggested.update(difflib.get_close_matches(key, allowed, n=1, cutoff=0.6))
                 continue
             out[key] = (key_node, value_node)
         for key in required:
-            if key not in out:
+            # A misspelt key was already reported with this one as the suggestion.
+            if key not in out and key not in suggested:
                 self.error(anchor or node, f"{what} is missing the required key '{key}'")
         return out
 
@@ -201,9 +209,10 @@ class Doc:
         if value is None:
             return None
         if value not in allowed:
+            where = f" for {what}" if what != kind else ""
             self.error(
                 node,
-                f"unknown {kind} '{value}' for {what}; {_suggest(value, allowed)}allowed: {', '.join(allowed)}",
+                f"unknown {kind} '{value}'{where}; {_suggest(value, allowed)}allowed: {', '.join(allowed)}",
             )
             return None
         return value
@@ -352,7 +361,7 @@ def challenge(doc: Doc, node: Node, open_at: tuple[int, int]) -> Challenge | Non
 
     allowed_strategies = info.strategies if info else STRATEGIES
     choices = (
-        _challenge_choices(doc, get["choices"], allowed_strategies, info)
+        _challenge_choices(doc, get["choices"], allowed_strategies, info, keys["choices"][0])
         if "choices" in get
         else None
     )
@@ -377,7 +386,11 @@ def challenge(doc: Doc, node: Node, open_at: tuple[int, int]) -> Challenge | Non
         if expect is None:
             ok = False
 
-    explain = _explanations(doc, get["explain"], strategies) if "explain" in get else None
+    explain = (
+        _explanations(doc, get["explain"], strategies, keys["explain"][0])
+        if "explain" in get
+        else None
+    )
     if explain is None:
         ok = False
 
@@ -443,13 +456,17 @@ def _params(doc: Doc, node: Node, info: ScenarioInfo | None) -> dict[str, float 
 
 
 def _challenge_choices(
-    doc: Doc, node: Node, allowed: tuple[str, ...], info: ScenarioInfo | None
+    doc: Doc,
+    node: Node,
+    allowed: tuple[str, ...],
+    info: ScenarioInfo | None,
+    key_node: Node,
 ) -> tuple[Choice, ...] | None:
     if not isinstance(node, SequenceNode):
         doc.error(node, f"choices must be a list of {{strategy, label}}, not {_describe(node)}")
         return None
     if len(node.value) < 2:
-        doc.error(node, f"a challenge needs at least 2 choices, found {len(node.value)}")
+        doc.error(key_node, f"a challenge needs at least 2 choices, found {len(node.value)}")
     where = f"scenario '{info.name}'" if info else "the lab"
     seen: dict[str, int] = {}
     out: list[Choice] = []
@@ -528,7 +545,9 @@ def _expectation(
     return Expectation(winner, speedup)
 
 
-def _explanations(doc: Doc, node: Node, strategies: tuple[str, ...]) -> dict[str, str] | None:
+def _explanations(
+    doc: Doc, node: Node, strategies: tuple[str, ...], key_node: Node
+) -> dict[str, str] | None:
     if not isinstance(node, MappingNode):
         doc.error(
             node,
@@ -551,7 +570,7 @@ def _explanations(doc: Doc, node: Node, strategies: tuple[str, ...]) -> dict[str
     missing = [s for s in strategies if s not in keys]
     if missing:
         doc.error(
-            node,
+            key_node,
             f"explain has no text for {', '.join(missing)}: every choice's strategy needs one (shown when it measures best)",
         )
         ok = False
@@ -591,7 +610,7 @@ def _quiz_choices(
         return None
     ok = True
     if len(node.value) < 2:
-        doc.error(node, f"a quiz question needs at least 2 choices, found {len(node.value)}")
+        doc.error(key_node, f"a quiz question needs at least 2 choices, found {len(node.value)}")
         ok = False
     out: list[QuizChoice] = []
     texts: dict[str, int] = {}
