@@ -39,6 +39,7 @@ from tutor.progress.schema import (
 )
 
 DB_NAME = "progress.sqlite3"
+_SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 5.0
 EXPORT_FORMAT = "concurrency-tutor-progress"
 EXPORT_VERSION = 1
@@ -129,11 +130,16 @@ def check_profile(profile: str) -> str:
     return profile
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves (the sqlite3 module's
     # implicit transactions would start deferred ones, and executescript commits).
+    target = f"{path.resolve().as_uri()}?mode=ro" if read_only else str(path)
     conn = sqlite3.connect(
-        str(path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        target,
+        uri=read_only,
+        timeout=BUSY_TIMEOUT_S,
+        isolation_level=None,
+        check_same_thread=False,
     )
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     return conn
@@ -184,37 +190,84 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA foreign_keys = ON")
 
 
+def _too_new(path: Path, exc: SchemaTooNewError) -> ProgressStoreError:
+    return ProgressStoreError(
+        f"{path} was written by a newer concurrency-tutor ({exc}); it was left "
+        "untouched: upgrade concurrency-tutor or use another --data-dir"
+    )
+
+
+def _inspect_file(path: Path) -> str | None:
+    """Decide whether an existing file is ours, through a read-only connection.
+
+    Read-only on purpose: closing a read-write connection lets SQLite delete
+    or checkpoint the -wal/-shm files, and those are part of what we promise
+    to keep when moving a bad file aside. If a read-only look is impossible
+    (e.g. a WAL that needs recovery, which only a writer may run), fall back
+    to a read-write one: the file is then a real SQLite database anyway.
+    """
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(len(_SQLITE_MAGIC))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ProgressStoreError(f"cannot open {path}: {exc.strerror or exc}") from exc
+    if not magic:
+        return None  # a new, empty file: ours to set up
+    if magic != _SQLITE_MAGIC:
+        # Not SQLite at all: decided without SQLite, which would otherwise
+        # rewrite a leftover -shm even through a read-only connection.
+        return "not an SQLite file"
+    for read_only in (True, False):
+        try:
+            conn = _connect(path, read_only=read_only)
+        except sqlite3.Error as exc:
+            if read_only:
+                continue
+            raise ProgressStoreError(f"cannot open {path}: {exc}") from exc
+        try:
+            return _inspect(conn)
+        except SchemaTooNewError as exc:
+            raise _too_new(path, exc) from exc
+        except sqlite3.DatabaseError as exc:
+            if _is_corruption(exc):
+                return f"unreadable ({exc})"
+            if not read_only:
+                raise ProgressStoreError(f"cannot use {path}: {exc}") from exc
+        finally:
+            conn.close()
+    raise AssertionError("unreachable")
+
+
 def _open_database(path: Path) -> tuple[sqlite3.Connection, Path | None, str | None]:
     recovered_from: Path | None = None
     reason: str | None = None
     for attempt in range(2):
-        try:
-            conn = _connect(path)
-        except sqlite3.Error as exc:
-            raise ProgressStoreError(f"cannot open {path}: {exc}") from exc
-        problem: str | None
-        try:
-            problem = _inspect(conn)
-            if problem is None:
+        problem = _inspect_file(path)
+        if problem is None:
+            try:
+                conn = _connect(path)
+            except sqlite3.Error as exc:
+                raise ProgressStoreError(f"cannot open {path}: {exc}") from exc
+            try:
                 _configure(conn)
+                # migrate() re-reads the version under the write lock: another
+                # process may have created or upgraded the file meanwhile.
                 migrate(conn)
                 missing = EXPECTED_TABLES - _tables(conn)
-                if missing:
-                    problem = f"damaged (missing tables: {', '.join(sorted(missing))})"
-            if problem is None:
-                return conn, recovered_from, reason
-        except SchemaTooNewError as exc:
-            conn.close()
-            raise ProgressStoreError(
-                f"{path} was written by a newer concurrency-tutor ({exc}); it was left "
-                "untouched: upgrade concurrency-tutor or use another --data-dir"
-            ) from exc
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            if not _is_corruption(exc):
-                raise ProgressStoreError(f"cannot use {path}: {exc}") from exc
-            problem = f"unreadable ({exc})"
-        conn.close()
+                if not missing:
+                    return conn, recovered_from, reason
+                problem = f"damaged (missing tables: {', '.join(sorted(missing))})"
+            except SchemaTooNewError as exc:
+                raise _too_new(path, exc) from exc
+            except sqlite3.DatabaseError as exc:
+                if not _is_corruption(exc):
+                    raise ProgressStoreError(f"cannot use {path}: {exc}") from exc
+                problem = f"unreadable ({exc})"
+            finally:
+                if problem is not None:
+                    conn.close()
         if attempt:
             raise ProgressStoreError(f"a fresh {path} is still unusable: {problem}")
         recovered_from = _move_aside(path)
