@@ -156,7 +156,7 @@ SCENARIOS: dict[str, ScenarioInfo] = {
             max_tasks=32,
             time_limit_s=120,
             kind="demo",
-            params=(ParamSpec("increments", "increments per worker", 200000, 20000, 100, 10_000_000, integer=True),),
+            params=(ParamSpec("increments", "increments per worker", 1_000_000, 500_000, 100, 10_000_000, integer=True),),
         ),
         ScenarioInfo(
             name="crash",

@@ -55,7 +55,16 @@ def _kill_group(signum: int = signal.SIGKILL) -> None:
         os._exit(1)
 
 
+_runner_pid = os.getpid()
+
+
 def _on_terminate(signum: int, frame: Any) -> None:
+    if os.getpid() != _runner_pid:
+        # A forked worker inherits this handler; a pool terminating its workers
+        # must only end that worker, not the whole run.
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     _kill_group()
 
 
@@ -242,7 +251,9 @@ def main() -> int:
         with warnings.catch_warnings():
             # fork with threads running warns from 3.12; we record the start method instead.
             warnings.simplefilter("ignore", DeprecationWarning)
-            module.prepare(ctx)
+            prepare = getattr(module, "prepare", None)
+            if prepare:
+                prepare(ctx)
             sampler = PeriodicSampler(tree, on_sample)
             watchdog.start()
             started = time.monotonic()

@@ -1,0 +1,123 @@
+"""When a worker crashes: what the other workers and the caller get to see.
+
+Every case is caught and reported as data: that is the lesson. Threads share
+one process, so an exception stays in its thread but a hard crash would take
+everyone down; a process dies alone, and the caller learns it from an exit code
+or a ``BrokenProcessPool``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from tutor.lab.report import COMPUTE, IDLE, phase
+
+FAULTY_TASK = 1
+
+
+def explode(task: int) -> int:
+    """A task that fails: task FAULTY_TASK raises, the others do a little work."""
+    phase(COMPUTE, task)
+    time.sleep(0.05)
+    if task == FAULTY_TASK:
+        phase(IDLE, task)
+        raise ValueError(f"task {task} failed on purpose")
+    phase(IDLE, task)
+    return task
+
+
+def die_hard(task: int) -> int:
+    """A task whose process is killed (as by the OOM killer or a segfault)."""
+    phase(COMPUTE, task)
+    time.sleep(0.05)
+    if task == FAULTY_TASK:
+        os.kill(os.getpid(), signal.SIGKILL)
+    phase(IDLE, task)
+    return task
+
+
+def _thread_case(n: int) -> dict:
+    seen: list[str] = []
+    finished: list[int] = []
+    old_hook = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        seen.append(f"{args.exc_type.__name__}: {args.exc_value}")
+
+    def body(i: int) -> None:
+        explode(i)
+        finished.append(i)
+
+    threading.excepthook = hook
+    try:
+        threads = [threading.Thread(target=body, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()  # join() returns normally: it never re-raises the thread's exception
+    finally:
+        threading.excepthook = old_hook
+    return {
+        "case": "threading.Thread raises",
+        "caller_sees": "nothing from join(); threading.excepthook got: " + "; ".join(seen),
+        "others_finished": len(finished),
+        "isolated": len(finished) == n - 1,
+    }
+
+
+def _executor_case(pool: Any, name: str, fn: Any, n: int) -> dict:
+    futures = [pool.submit(fn, i) for i in range(n)]
+    outcomes = []
+    for f in futures:
+        try:
+            f.result(timeout=30)
+            outcomes.append("ok")
+        except BrokenProcessPool:
+            outcomes.append("BrokenProcessPool")
+        except Exception as exc:  # the lesson: re-raised in the caller by result()
+            outcomes.append(f"{type(exc).__name__}: {exc}")
+    return {
+        "case": name,
+        "caller_sees": sorted(set(outcomes) - {"ok"}),
+        "others_finished": outcomes.count("ok"),
+        "outcomes": outcomes,
+    }
+
+
+def run(ctx: Any) -> dict:
+    n = ctx.tasks
+    cases = []
+    if ctx.strategy == "threads":
+        cases.append(_thread_case(n))
+        with ThreadPoolExecutor(n) as pool:
+            cases.append(_executor_case(pool, "ThreadPoolExecutor task raises", explode, n))
+        return {"cases": cases}
+    mp = ctx.mp()
+    with ctx.process_pool(n) as pool:
+        cases.append(_executor_case(pool, "ProcessPoolExecutor task raises", explode, n))
+    pool = ctx.process_pool(n)
+    try:
+        cases.append(_executor_case(pool, "ProcessPoolExecutor worker killed", die_hard, n))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    victim = mp.Process(target=time.sleep, args=(30,))
+    victim.start()
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.join()
+    cases.append(
+        {"case": "multiprocessing.Process killed", "caller_sees": f"exitcode {victim.exitcode} (minus the signal number)"}
+    )
+    with mp.Pool(n) as pool:
+        try:
+            pool.map(explode, range(n))
+            seen = "no error"
+        except ValueError as exc:
+            seen = f"ValueError re-raised by map(): {exc}"
+    cases.append({"case": "multiprocessing.Pool.map task raises", "caller_sees": seen})
+    return {"cases": cases, "broken_pool": "BrokenProcessPool" in cases[1]["caller_sees"]}
