@@ -1,0 +1,195 @@
+"""The host-wide bench queue, with real processes competing for slots."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tutor.lab import benchqueue
+from tutor.lab.benchqueue import QueueCancelled, acquire, queue_status
+
+WORKER = Path(__file__).parent / "queue_worker.py"
+
+
+class Runs:
+    def __init__(self, tmp_path: Path) -> None:
+        self.bench = tmp_path / "bench"
+        self.log = tmp_path / "log.txt"
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, name: str, hold: float, slots: int | None = None) -> subprocess.Popen[bytes]:
+        args = [sys.executable, str(WORKER), str(self.bench), name, str(hold), str(self.log)]
+        if slots:
+            args.append(str(slots))
+        proc = subprocess.Popen(args)
+        self.procs.append(proc)
+        return proc
+
+    def events(self) -> list[tuple[str, str, float]]:
+        if not self.log.exists():
+            return []
+        rows = []
+        for line in self.log.read_text().splitlines():
+            kind, name, t = line.split()
+            rows.append((kind, name, float(t)))
+        return rows
+
+    def wait_for(self, kind: str, name: str, timeout: float = 10) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for k, n, t in self.events():
+                if k == kind and n == name:
+                    return t
+            time.sleep(0.02)
+        raise AssertionError(f"no '{kind} {name}' in {self.events()}")
+
+    def wait_tickets(self, count: int, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if queue_status(self.bench)["waiting"] == count:
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} waiting, have {queue_status(self.bench)}")
+
+    def finish(self, timeout: float = 30) -> None:
+        for proc in self.procs:
+            assert proc.wait(timeout) in (0, -signal.SIGKILL)
+
+    def max_overlap(self) -> int:
+        points = sorted(
+            (t, +1 if k == "start" else -1) for k, _, t in self.events() if k in ("start", "end")
+        )
+        level = peak = 0
+        for _, step in points:
+            level += step
+            peak = max(peak, level)
+        return peak
+
+    def order(self) -> list[str]:
+        return [n for k, n, _ in sorted(self.events(), key=lambda e: e[2]) if k == "start"]
+
+
+@pytest.fixture
+def runs(tmp_path: Path) -> Iterator[Runs]:
+    r = Runs(tmp_path)
+    yield r
+    for proc in r.procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.parametrize("slots", [1, 2])
+def test_never_more_runs_than_slots(runs: Runs, slots: int) -> None:
+    for i in range(5):
+        runs.start(f"r{i}", 0.6, slots)
+    runs.finish()
+    assert len(runs.order()) == 5
+    assert runs.max_overlap() == slots
+
+
+def test_first_come_first_served(runs: Runs) -> None:
+    runs.start("holder", 0.8, 1)
+    runs.wait_for("start", "holder")
+    names = [f"w{i}" for i in range(5)]
+    for i, name in enumerate(names):
+        runs.start(name, 0.05, 1)
+        runs.wait_tickets(i + 1)  # each has its ticket before the next arrives
+    runs.finish()
+    assert runs.order() == ["holder", *names]
+
+
+def test_a_killed_holder_releases_its_slot(runs: Runs) -> None:
+    holder = runs.start("holder", 60, 1)
+    runs.wait_for("start", "holder")
+    runs.start("next", 0.05, 1)
+    runs.wait_tickets(1)
+    killed_at = time.time()
+    holder.send_signal(signal.SIGKILL)
+    started = runs.wait_for("start", "next", timeout=5)
+    assert started - killed_at < 1.0
+    runs.finish()
+
+
+def test_a_killed_waiter_does_not_block_the_line(runs: Runs) -> None:
+    runs.start("holder", 0.8, 1)
+    runs.wait_for("start", "holder")
+    doomed = runs.start("doomed", 0.05, 1)
+    runs.wait_tickets(1)
+    runs.start("after", 0.05, 1)
+    runs.wait_tickets(2)
+    os.kill(doomed.pid, signal.SIGKILL)
+    runs.wait_for("start", "after", timeout=5)
+    runs.finish()
+    assert "doomed" not in runs.order()
+    assert not list((runs.bench / "tickets").glob("T-*"))
+
+
+def test_cancel_leaves_the_queue(runs: Runs) -> None:
+    runs.start("holder", 3, 1)
+    runs.wait_for("start", "holder")
+    cancel = threading.Event()
+    positions: list[int] = []
+    outcome: list[BaseException] = []
+
+    def wait_in_line() -> None:
+        try:
+            with acquire(
+                runs.bench, slots=1, cancel=cancel, on_wait=lambda p, _e: positions.append(p)
+            ):
+                outcome.append(AssertionError("got a slot while the holder still runs"))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=wait_in_line)
+    thread.start()
+    runs.wait_tickets(1)
+    cancel.set()
+    thread.join(2)
+    assert not thread.is_alive()
+    assert isinstance(outcome[0], QueueCancelled)
+    assert positions and positions[0] == 1
+    assert queue_status(runs.bench)["waiting"] == 0
+
+
+def test_position_and_estimate_while_waiting(runs: Runs) -> None:
+    for _ in range(2):  # history: runs of about 0.3 s
+        with acquire(runs.bench, slots=1):
+            time.sleep(0.3)
+    runs.start("holder", 1.0, 1)
+    runs.wait_for("start", "holder")
+    runs.start("second", 0.05, 1)
+    runs.wait_tickets(1)
+    reports: list[tuple[int, float | None]] = []
+    with acquire(runs.bench, slots=1, on_wait=lambda p, e: reports.append((p, e))):
+        pass
+    assert reports[0][0] == 2  # "second" was in line first
+    assert reports[0][1] is not None and 0 <= reports[0][1] <= 2.0
+    assert any(p == 1 for p, _ in reports)
+    assert runs.order() == ["holder", "second"]
+    runs.finish()
+
+
+def test_queue_status_counts(runs: Runs) -> None:
+    benchqueue.write_config(runs.bench, slots=2)
+    assert queue_status(runs.bench) == {"running": 0, "waiting": 0, "slots": 2}
+    runs.start("a", 3)
+    runs.start("b", 3)
+    runs.wait_for("start", "a")
+    runs.wait_for("start", "b")
+    runs.start("c", 0.05)
+    runs.wait_tickets(1)
+    assert queue_status(runs.bench) == {"running": 2, "waiting": 1, "slots": 2}
+
+
+def test_default_slots_is_half_the_usable_cores() -> None:
+    cores = len(os.sched_getaffinity(0))
+    assert benchqueue.default_slots() == max(1, cores // 2)
