@@ -309,14 +309,18 @@ def lessons_command(args: argparse.Namespace) -> int:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title="Lessons", title_justify="left")
+        from rich import box
+
+        # No vertical borders: at 80 columns every character goes to the content.
+        table = Table(title="Lessons", title_justify="left", box=box.SIMPLE_HEAD)
         for name, kwargs in (
-            ("#", {"justify": "right"}),
+            ("#", {"justify": "right", "no_wrap": True}),
             ("id", {"no_wrap": True}),
-            ("title", {}),
-            ("challenges", {"justify": "right"}),
-            ("quiz", {"justify": "right"}),
-            ("path", {"no_wrap": True}),
+            ("title", {"min_width": 14}),
+            ("challenges", {"justify": "right", "no_wrap": True}),
+            ("quiz", {"justify": "right", "no_wrap": True}),
+            # Long paths (a temporary or home folder) fold instead of squeezing the rest.
+            ("path", {"overflow": "fold", "min_width": 12}),
         ):
             table.add_column(name, **kwargs)
         for row, lesson in zip(rows, catalog.lessons, strict=True):
