@@ -306,10 +306,9 @@ def lessons_command(args: argparse.Namespace) -> int:
         json.dump(rows, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
+        from rich import box
         from rich.console import Console
         from rich.table import Table
-
-        from rich import box
 
         # No vertical borders: at 80 columns every character goes to the content.
         table = Table(title="Lessons", title_justify="left", box=box.SIMPLE_HEAD)
