@@ -1,0 +1,310 @@
+"""Pilot tests of the game: real lessons from tests/ui/lessons, a real store, real quick lab runs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import psutil
+import pytest
+
+from tutor.ui.screens.challenge import ChallengeScreen, parse_speedup
+from tutor.ui.screens.confirm import ConfirmScreen
+from tutor.ui.screens.help import HelpScreen
+from tutor.ui.screens.home import HomeScreen
+from tutor.ui.screens.lab import LabScreen
+from tutor.ui.screens.lesson import ContentsScreen, LessonScreen
+from tutor.ui.screens.progress import ProgressScreen
+from tutor.ui.screens.quiz import QuizScreen
+from tutor.ui.widgets import ActionBlock, ChoiceList
+
+SIZE = (80, 24)
+
+
+def text_of(app, selector: str) -> str:
+    widget = app.screen.query_one(selector)
+    return str(widget.render())
+
+
+async def wait_for(pilot, condition, timeout: float = 60.0) -> None:
+    """Pause in small steps until `condition()` holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {condition}")
+        await pilot.pause(0.05)
+
+
+def lab_children() -> list[psutil.Process]:
+    """Lab runner processes still alive under this test process (zombies do not count)."""
+    alive = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "tutor.lab.runner" in " ".join(
+                child.cmdline()
+            ):
+                alive.append(child)
+        except psutil.NoSuchProcess:
+            pass
+    return alive
+
+
+async def open_challenge(pilot) -> ChallengeScreen:
+    app = pilot.app
+    await pilot.press("enter")  # the first lesson on the map
+    assert isinstance(app.screen, LessonScreen)
+    await pilot.press("n")  # first interactive block: the challenge
+    assert isinstance(app.focused, ActionBlock) and app.focused.kind == "challenge"
+    await pilot.press("enter")
+    assert isinstance(app.screen, ChallengeScreen)
+    return app.screen
+
+
+async def test_home_shows_every_lesson_state_and_resumes(make_app, store):
+    store.record_quiz("test-crunch", "t-q1", chosen=[1], correct=True, hint_used=False)
+    store.mark_done("test-crunch")
+    store.set_position("test-reading")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        lessons = app.screen.lesson_list
+        assert lessons.option_count == 2
+        # Resume: the last lesson is selected; it is also the recommended next one.
+        assert lessons.get_option_at_index(lessons.highlighted).id == "test-reading"
+        first = str(lessons.get_option_at_index(0).prompt)
+        second = str(lessons.get_option_at_index(1).prompt)
+        assert "✓" in first and "done" in first and "? 1/1" in first
+        assert second.startswith("▶") and "◐" in second and "in progress" in second
+        overall = text_of(app, "#overall")
+        assert "1/2 lessons done" in overall and "▶ next: Second test lesson" in overall
+
+
+async def test_lesson_reader_places_tasks_where_the_file_has_them(make_app, store):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        screen = app.screen
+        assert isinstance(screen, LessonScreen)
+        kinds = [
+            w.kind if isinstance(w, ActionBlock) else type(w).__name__
+            for w in screen.reader.children
+        ]
+        assert kinds == ["Markdown", "challenge", "Markdown", "quiz", "quiz"]
+        assert store.position() == ("test-crunch", None)
+        await pilot.press("t")
+        assert isinstance(app.screen, ContentsScreen)
+        labels = [label for _, label in app.screen.entries]
+        assert labels[0].strip() == "Test lesson" and any("Quiz" in label for label in labels)
+        # Jump to the second quiz question from the table of contents.
+        index = next(i for i, (key, _) in enumerate(app.screen.entries) if key == "quiz-t-q2")
+        app.screen.query_one("OptionList").highlighted = index
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is screen and app.focused.id == "quiz-t-q2"
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen)
+
+
+async def test_nothing_runs_before_the_learner_commits(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_challenge(pilot)
+        await pilot.press("ctrl+r")
+        assert isinstance(app.screen, ChallengeScreen)
+        assert "Pick an answer first" in text_of(app, "#problem")
+        await pilot.press("h")
+        assert "How many threads" in text_of(app, "#hint")
+        await pilot.press("down", "enter")  # "Two processes"
+        assert screen.choice_list.chosen == [1]
+        assert app.focused.id == "speedup"
+        await pilot.press("0", "enter")
+        assert "above 0" in text_of(app, "#problem")
+        assert isinstance(app.screen, ChallengeScreen)
+        assert not lab_children()
+
+
+def test_speedup_parsing():
+    assert (
+        parse_speedup("2") == 2.0 and parse_speedup(" 1,5x ") == 1.5 and parse_speedup("") is None
+    )
+    with pytest.raises(ValueError):
+        parse_speedup("0")
+    with pytest.raises(ValueError):
+        parse_speedup("..")
+
+
+async def test_escape_cancels_a_live_run_and_leaves_no_process(make_app, store):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_challenge(pilot)
+        await pilot.press("enter", "enter")  # choose threads, skip the prediction
+        await pilot.press("enter")
+        lab = app.screen
+        assert isinstance(lab, LabScreen)
+        await wait_for(
+            pilot, lambda: lab.model.current is not None and lab.model.runs[lab.model.current].lanes
+        )
+        assert lab_children(), "the run should be live"
+        await pilot.press("escape")
+        assert isinstance(app.screen, ChallengeScreen)
+        await app.workers.wait_for_complete()
+        await wait_for(pilot, lambda: not lab_children(), timeout=10)
+    assert store.challenge_attempts() == []
+
+
+async def test_quit_mid_run_cancels_it(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_challenge(pilot)
+        await pilot.press("enter", "enter", "enter")
+        await wait_for(pilot, lambda: bool(lab_children()))
+        await pilot.press("q")
+        await pilot.pause()
+    deadline = time.monotonic() + 10
+    while lab_children() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert not lab_children()
+    assert app.runs.closed
+
+
+async def test_quiz_wrong_then_hint_then_right_is_saved(make_app, store):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter", "z")
+        quiz = app.screen
+        assert isinstance(quiz, QuizScreen)
+        assert "Question 1 of 2" in text_of(app, "#quiz-score")
+        await pilot.press("enter")  # the first choice: wrong
+        assert quiz.state == "wrong"
+        feedback = text_of(app, "#quiz-feedback")
+        assert "✗ Not quite" in feedback and "one thread at a time" in feedback
+        await pilot.press("h")
+        assert "one interpreter" in text_of(app, "#quiz-hint")
+        await pilot.press("r", "down", "enter")
+        assert quiz.state == "right"
+        assert "✓ Right" in text_of(app, "#quiz-feedback")
+        assert "1/2 right" in text_of(app, "#quiz-score")
+        # Never auto-advance: still on question 1 until a key says so.
+        await pilot.pause(0.3)
+        assert quiz.index == 0
+        await pilot.press("enter")
+        assert quiz.index == 1 and quiz.question.kind == "multiple"
+        await pilot.press("space", "down", "down", "space", "enter")  # processes + free-threaded
+        assert quiz.state == "right"
+        await pilot.press("n")
+        assert quiz.state == "finished"
+    attempts = store.quiz_attempts("test-crunch")
+    assert [(a["question_id"], a["correct"], a["hint_used"]) for a in attempts] == [
+        ("t-q1", False, False),
+        ("t-q1", True, True),
+        ("t-q2", True, False),
+    ]
+    assert attempts[-1]["chosen"] == [0, 2]
+    progress = store.lesson_progress("test-crunch")
+    assert progress.quiz_right == 2 and progress.quiz_answered == 2
+
+
+async def test_reset_asks_first(make_app, store):
+    store.record_quiz("test-crunch", "t-q1", chosen=[1], correct=True, hint_used=False)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("home")
+        app.screen.lesson_list.highlighted = 0
+        await pilot.press("r")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter")  # the focused button is the safe one: Keep
+        assert isinstance(app.screen, HomeScreen)
+        assert store.lesson_progress("test-crunch").quiz_answered == 1
+        await pilot.press("R")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")
+        assert store.lesson_progress("test-crunch").quiz_answered == 1
+        await pilot.press("r", "y")
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        assert store.lesson_progress("test-crunch").quiz_answered == 0
+        assert "· " in str(app.screen.lesson_list.get_option_at_index(0).prompt)
+
+
+async def test_progress_screen_and_help(make_app, store):
+    store.record_challenge(
+        "test-crunch",
+        "t-crunch",
+        choice="threads",
+        predicted_speedup=2.0,
+        measured_speedup=1.0,
+        winner="processes",
+        correct=False,
+        result={},
+    )
+    store.add_time("test-crunch", 125)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        assert isinstance(app.screen, ProgressScreen)
+        table = app.screen.query_one("DataTable")
+        row = [str(cell) for cell in table.get_row_at(0)]
+        assert row[2] == "0/1 right" and row[3] == "±100%" and row[5] == "2 min 05 s"
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        help_text = text_of(app, "#help-text")
+        assert "Reset lesson" in help_text and "Ctrl+P" in help_text
+        await pilot.press("escape", "escape")
+        assert isinstance(app.screen, HomeScreen)
+
+
+async def test_quiz_only_mode(make_app, store):
+    app = make_app(quiz_only=True, quiz_lesson="test-crunch")
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, QuizScreen) and app.screen.quiz_only
+        await pilot.press("down", "enter")
+        assert app.screen.state == "right"
+        await pilot.press("escape")
+    assert app.return_code == 0
+    assert store.lesson_progress("test-crunch").quiz_right == 1
+
+
+async def test_served_mode_turns_off_screenshots(make_app, tmp_path):
+    shots = tmp_path / "shots"
+    shots.mkdir()
+    app = make_app(served=True)
+    async with app.run_test(size=SIZE) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Screenshot" not in titles and "Theme" in titles
+        assert app.deliver_screenshot(path=str(shots)) is None
+        app.action_screenshot(path=str(shots))
+        await pilot.pause()
+    assert list(shots.iterdir()) == []
+    # Control: not served, the same call does write a file (so the check above can fail).
+    app = make_app(served=False)
+    async with app.run_test(size=SIZE) as pilot:
+        assert "Screenshot" in [c.title for c in app.get_system_commands(app.screen)]
+        app.action_screenshot(path=str(shots))
+        await pilot.pause()
+    assert len(list(shots.iterdir())) == 1
+
+
+async def test_recovered_store_is_announced(catalog, isolated_data_dir):
+    from tutor.progress import open_store
+    from tutor.ui.app import TutorApp
+
+    isolated_data_dir.mkdir(parents=True, exist_ok=True)
+    (isolated_data_dir / "progress.sqlite3").write_bytes(b"not a database at all" * 100)
+    store = open_store(isolated_data_dir, "tester")
+    assert store.recovered_from
+    app = TutorApp(catalog, store, quick=True)
+    try:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await pilot.pause()
+            messages = [n.message for n in app._notifications]
+            assert any("moved aside" in m for m in messages)
+    finally:
+        store.close()
+
+
+async def test_choice_list_marks_are_not_colour_only(make_app):
+    choices = ChoiceList(["a", "b"], multiple=True)
+    choices.tick(1)
+    assert choices.chosen == [1]
+    assert str(choices._prompt(1)).startswith("[x]") and str(choices._prompt(0)).startswith("[ ]")

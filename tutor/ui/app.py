@@ -1,0 +1,239 @@
+"""The Textual app: services (catalog, store, lab runs) and navigation between screens.
+
+Screens own their widgets and state; the app only knows how to go from one
+screen to the next and how to stop everything when the learner leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import Iterable
+from typing import Any
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from tutor.ui.commands import TutorCommands
+from tutor.ui.messages import ProgressChanged
+from tutor.ui.runs import RunTracker
+from tutor.ui.screens.base import TutorScreen
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+class TutorApp(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "concurrency-tutor"
+    COMMANDS = App.COMMANDS | {TutorCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        # Learners press Ctrl+C to leave: it quits (and cancels a run) instead of Textual's hint.
+        Binding("ctrl+c", "quit", "Quit", id="app.quit_ctrl_c", show=False, priority=True),
+        Binding("question_mark", "help", "Keys", id="app.help"),
+        Binding("ctrl+t", "change_theme", "Theme", id="app.theme", show=False),
+    ]
+
+    def __init__(
+        self,
+        catalog: Any,
+        store: Any,
+        *,
+        quick: bool | None = None,
+        served: bool | None = None,
+        quiz_lesson: str | None = None,
+        quiz_only: bool = False,
+    ) -> None:
+        super().__init__()
+        self.catalog = catalog
+        self.store = store
+        self.quick = env_flag("TUTOR_QUICK") if quick is None else quick
+        self.served = env_flag("TUTOR_SERVED") if served is None else served
+        self.quiz_only = quiz_only
+        self.quiz_lesson = quiz_lesson
+        self.runs = RunTracker()
+
+    # Start and stop -----------------------------------------------------
+    def get_default_screen(self) -> Screen:
+        if self.quiz_only:
+            from tutor.ui.screens.quiz import QuizScreen
+
+            return QuizScreen(self.quiz_items(self.quiz_lesson), quiz_only=True)
+        from tutor.ui.screens.home import HomeScreen
+
+        return HomeScreen()
+
+    def on_mount(self) -> None:
+        if not self.is_headless:
+            self._install_signal_handlers()
+        recovered = getattr(self.store, "recovered_from", None)
+        if recovered:
+            reason = getattr(self.store, "recovered_reason", None)
+            self.notify(
+                f"Your progress file could not be read{f' ({reason})' if reason else ''}. "
+                f"It was moved aside to {recovered} and a fresh one was started.",
+                title="Progress file recovered",
+                severity="warning",
+                timeout=20,
+            )
+
+    def _install_signal_handlers(self) -> None:
+        # SIGTERM and SIGHUP (the terminal or SSH session went away) would end the
+        # process without stopping a lab run; stop it, then leave cleanly.
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self._signalled, sig)
+
+    def _signalled(self, sig: int) -> None:
+        self.runs.cancel_all(close=True)
+        self.exit(128 + sig)
+
+    async def action_quit(self) -> None:
+        self.runs.cancel_all(close=True)
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        self.runs.cancel_all(close=True)
+
+    # Served over SSH: nothing may write files on the host -----------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if self.served and command.title == "Screenshot":
+                continue
+            yield command
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        if self.served:
+            self.notify("Screenshots are off when the game is served.", severity="warning")
+            return
+        super().action_screenshot(filename, path)
+
+    def deliver_screenshot(
+        self, filename: str | None = None, path: str | None = None, time_format: str | None = None
+    ) -> str | None:
+        if self.served:
+            self.notify("Screenshots are off when the game is served.", severity="warning")
+            return None
+        return super().deliver_screenshot(filename, path, time_format)
+
+    # Navigation ---------------------------------------------------------
+    def go_home(self) -> None:
+        while len(self.screen_stack) > 1 and not self._is_base(self.screen):
+            self.pop_screen()
+
+    def _is_base(self, screen: Screen) -> bool:
+        return screen is self.screen_stack[0]
+
+    def open_lesson(self, lesson_id: str, anchor: str | None = None) -> None:
+        from tutor.ui.screens.lesson import LessonScreen
+
+        lesson = self.catalog.get(lesson_id)
+        if lesson is None:
+            self.notify(f"No lesson called {lesson_id!r}.", severity="error")
+            return
+        if self.quiz_only:
+            self.open_quiz(lesson_id)
+            return
+        self.go_home()
+        self.push_screen(LessonScreen(lesson, anchor))
+
+    def open_challenge(self, lesson: Any, challenge: Any) -> None:
+        from tutor.ui.screens.challenge import ChallengeScreen
+
+        self.push_screen(ChallengeScreen(lesson, challenge))
+
+    def start_lab(self, lesson: Any, challenge: Any, choice: str, predicted: float | None) -> None:
+        from tutor.ui.screens.lab import LabScreen
+
+        self.push_screen(LabScreen(lesson, challenge, choice, predicted))
+
+    def show_verdict(self, lab: Any) -> None:
+        from tutor.ui.screens.verdict import VerdictScreen
+
+        self.switch_screen(
+            VerdictScreen(
+                lab.lesson,
+                lab.challenge,
+                lab.choice,
+                lab.predicted_speedup,
+                lab.model.results,
+                lab.model.order,
+            )
+        )
+
+    def back_to_lesson(self) -> None:
+        from tutor.ui.screens.lesson import LessonScreen
+
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, LessonScreen):
+            self.pop_screen()
+
+    def back_to_challenge(self) -> None:
+        from tutor.ui.screens.challenge import ChallengeScreen
+
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ChallengeScreen):
+            self.pop_screen()
+
+    def quiz_items(self, lesson_id: str | None) -> list[tuple[Any, Any]]:
+        if lesson_id is None:
+            return list(self.catalog.quiz_questions)
+        lesson = self.catalog.get(lesson_id)
+        return [(lesson, q) for q in lesson.quiz] if lesson is not None else []
+
+    def open_quiz(self, lesson_id: str, question_id: str | None = None) -> None:
+        from tutor.ui.screens.quiz import QuizScreen
+
+        items = self.quiz_items(lesson_id)
+        if not items:
+            self.notify("This lesson has no quiz questions.")
+            return
+        start = next((i for i, (_, q) in enumerate(items) if q.id == question_id), 0)
+        self.push_screen(QuizScreen(items, start=start))
+
+    def action_progress(self) -> None:
+        from tutor.ui.screens.progress import ProgressScreen
+
+        if not isinstance(self.screen, ProgressScreen):
+            self.push_screen(ProgressScreen())
+
+    def action_help(self) -> None:
+        from tutor.ui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    # Progress -----------------------------------------------------------
+    def answer_states(self, lesson_id: str) -> dict[str, bool]:
+        """challenge or question id -> was the latest answer right (from the store)."""
+        states: dict[str, bool] = {}
+        for attempt in self.store.challenge_attempts(lesson_id):
+            states[attempt["challenge_id"]] = bool(attempt["correct"])
+        for attempt in self.store.quiz_attempts(lesson_id):
+            states[attempt["question_id"]] = bool(attempt["correct"])
+        return states
+
+    def confirm_reset(self, lesson_id: str | None) -> None:
+        from tutor.ui.screens.confirm import ConfirmScreen
+
+        if lesson_id is None:
+            question = "Forget ALL your progress: every answer, score and time, in every lesson?"
+        else:
+            lesson = self.catalog.get(lesson_id)
+            question = f"Forget your progress in “{lesson.title if lesson else lesson_id}”?"
+
+        def done(confirmed: bool | None) -> None:
+            if not confirmed:
+                self.notify("Nothing was reset.")
+                return
+            self.store.reset(lesson_id)
+            self.notify("✓ Progress reset." if lesson_id is None else "✓ Lesson progress reset.")
+            for screen in self.screen_stack:
+                if isinstance(screen, TutorScreen):
+                    screen.post_message(ProgressChanged(lesson_id))
+
+        self.push_screen(ConfirmScreen(question, yes="Reset", no="Keep"), callback=done)

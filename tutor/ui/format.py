@@ -1,0 +1,66 @@
+"""Plain-text formatting shared by screens and widgets (no Textual here)."""
+
+from __future__ import annotations
+
+STRATEGY_LABELS: dict[str, str] = {
+    "sequential": "one at a time",
+    "threads": "threads",
+    "processes": "processes",
+    "asyncio": "asyncio",
+    "hybrid": "threads + processes",
+}
+
+
+def strategy_label(strategy: str) -> str:
+    return STRATEGY_LABELS.get(strategy, strategy)
+
+
+def seconds(value: float | None) -> str:
+    """A duration the way a person reads it: 0.42 s, 12.3 s, 4 min 05 s."""
+    if value is None:
+        return "—"
+    if value < 10:
+        return f"{value:.2f} s"
+    if value < 60:
+        return f"{value:.1f} s"
+    minutes, rest = divmod(int(round(value)), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def mebibytes(value: float | None) -> str:
+    if value is None:
+        return "—"
+    mib = value / (1024 * 1024)
+    return f"{mib:.0f} MiB" if mib >= 10 else f"{mib:.1f} MiB"
+
+
+def speedup(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.2f}x" if value < 10 else f"{value:.1f}x"
+
+
+def bar(fraction: float, width: int, *, full: str = "█", empty: str = " ") -> str:
+    """A horizontal bar with eighth-block resolution, exactly `width` cells."""
+    width = max(width, 0)
+    fraction = min(max(fraction, 0.0), 1.0)
+    eighths = int(round(fraction * width * 8))
+    whole, part = divmod(eighths, 8)
+    partial = " ▏▎▍▌▋▊▉"[part] if part and full == "█" else ""
+    text = full * whole + partial
+    return (text + empty * width)[:width]
+
+
+def cpu_line(cpu_percent: float | None, cores: int | None) -> str:
+    """Whole-run CPU against what the machine has: 100% = one core, never per-core bars.
+
+    Per-core bars mislead (two GIL-bound threads look like two half-busy cores);
+    one total against "N x 100%" makes "2 threads, one core's worth" obvious.
+    """
+    cores = max(int(cores or 1), 1)
+    if cpu_percent is None:
+        return f"CPU —  of {cores * 100}% ({cores} core{'s' if cores != 1 else ''})"
+    return f"CPU {cpu_percent:3.0f}% of {cores * 100}% ({cores} core{'s' if cores != 1 else ''})"

@@ -1,0 +1,285 @@
+"""What the live lab screen shows, as plain data fed by lab events (no Textual here).
+
+The screen's message handlers call :meth:`LabModel.apply` for every event and
+only bump :attr:`LabModel.version`; a 10 Hz timer redraws when the version
+changed. Keeping the model free of widgets makes it testable with recorded
+events and keeps the per-event cost to a few dict operations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+COMPUTE = "compute"
+WAIT = "wait"
+IDLE = "idle"
+
+CELL = {COMPUTE: "█", WAIT: "░", IDLE: "·"}
+"""Lane characters: computing and waiting differ in shape, not only in colour (NO_COLOR)."""
+
+# Axis spans in seconds: the scale jumps between "nice" values instead of
+# rescaling every frame, so lanes do not jitter while a run grows.
+_SPANS = (1, 2, 3, 5, 8, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 1200, 3600)
+
+
+def nice_span(seconds: float) -> float:
+    for span in _SPANS:
+        if seconds <= span:
+            return float(span)
+    return float(seconds)
+
+
+@dataclass
+class Lane:
+    worker: str
+    label: str
+    segments: list[list[Any]] = field(default_factory=list)
+    """[start, end or None while open, phase], seconds from the run's start."""
+    finished: bool = False
+    ok: bool = True
+    error: str | None = None
+
+    def close(self, at: float) -> None:
+        if self.segments and self.segments[-1][1] is None:
+            self.segments[-1][1] = max(at, self.segments[-1][0])
+
+    def enter(self, phase: str, at: float) -> None:
+        if self.segments and self.segments[-1][1] is None and self.segments[-1][2] == phase:
+            return
+        self.close(at)
+        self.segments.append([at, None, phase])
+
+    def phase_at_end(self) -> str | None:
+        if self.segments and self.segments[-1][1] is None:
+            return self.segments[-1][2]
+        return None
+
+    def cells(self, span: float, width: int, now: float) -> str:
+        """One character per time bucket: the phase that covers most of it."""
+        if width <= 0:
+            return ""
+        out: list[str] = []
+        step = span / width
+        segments = self.segments
+        index = 0
+        for column in range(width):
+            lo = column * step
+            hi = lo + step
+            if lo >= now:
+                out.append(" ")
+                continue
+            hi = min(hi, now)
+            cover: dict[str, float] = {}
+            # Segments are in time order: skip those that ended before this bucket.
+            while (
+                index < len(segments)
+                and (segments[index][1] if segments[index][1] is not None else now) <= lo
+            ):
+                index += 1
+            probe = index
+            while probe < len(segments) and segments[probe][0] < hi:
+                start, end, phase = segments[probe]
+                end = now if end is None else end
+                overlap = min(end, hi) - max(start, lo)
+                if overlap > 0:
+                    cover[phase] = cover.get(phase, 0.0) + overlap
+                probe += 1
+            if not cover:
+                out.append(" ")
+            else:
+                phase = max(cover, key=lambda p: cover[p])
+                out.append(CELL.get(phase, "?"))
+        return "".join(out)
+
+
+@dataclass
+class RunView:
+    strategy: str
+    state: str = "queued"
+    """queued, running, done, failed or cancelled."""
+    t0: float | None = None
+    last_t: float = 0.0
+    elapsed: float = 0.0
+    cpu_percent: float | None = None
+    mem_bytes: int | None = None
+    cores: int | None = None
+    tasks: int | None = None
+    workers: int | None = None
+    start_method: str | None = None
+    parallel_capacity: float | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    lanes: dict[str, Lane] = field(default_factory=dict)
+    note: str = ""
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+    @property
+    def now(self) -> float:
+        return max(self.elapsed, self.last_t)
+
+    @property
+    def wall_s(self) -> float | None:
+        if self.result is not None and self.result.get("wall_s") is not None:
+            return float(self.result["wall_s"])
+        return None
+
+    def _rel(self, event: dict[str, Any]) -> float:
+        t = event.get("t")
+        if t is None or self.t0 is None:
+            return self.now
+        return max(float(t) - self.t0, 0.0)
+
+    def lane(self, worker: str, label: str | None = None) -> Lane:
+        lane = self.lanes.get(worker)
+        if lane is None:
+            lane = self.lanes[worker] = Lane(worker, label or worker)
+        elif label:
+            lane.label = label
+        return lane
+
+    def apply(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "started":
+            self.state = "running"
+            self.t0 = float(event.get("t", 0.0))
+            self.tasks = event.get("tasks")
+            self.workers = event.get("workers")
+            self.start_method = event.get("start_method")
+            self.facts = dict(event.get("facts") or {})
+            self.cores = self.facts.get("cores", self.cores)
+            return
+        at = self._rel(event)
+        self.last_t = max(self.last_t, at)
+        if kind == "probe":
+            self.parallel_capacity = event.get("parallel_capacity")
+            self.cores = event.get("cores", self.cores)
+        elif kind == "worker_started":
+            self.lane(str(event.get("worker")), event.get("label"))
+        elif kind == "phase":
+            self.lane(str(event.get("worker"))).enter(str(event.get("phase")), at)
+        elif kind == "worker_finished":
+            lane = self.lane(str(event.get("worker")))
+            lane.close(at)
+            lane.finished = True
+            lane.ok = bool(event.get("ok", True))
+            lane.error = event.get("error")
+        elif kind == "sample":
+            self.elapsed = float(event.get("elapsed_s", self.elapsed))
+            self.cpu_percent = event.get("cpu_percent")
+            self.mem_bytes = event.get("mem_bytes")
+            self.cores = event.get("cores", self.cores)
+            # Samples name each worker's phase: a lane whose phase events were
+            # lost (or never sent) still shows what the worker does.
+            for worker, phase in (event.get("workers") or {}).items():
+                lane = self.lane(str(worker))
+                if not lane.finished and lane.phase_at_end() != phase:
+                    lane.enter(str(phase), at)
+        elif kind == "note":
+            self.note = str(event.get("text", ""))
+        elif kind == "result":
+            self.finish(event, at)
+
+    def finish(self, result: dict[str, Any] | None, at: float | None = None) -> None:
+        end = self.now if at is None else at
+        if result is not None and result.get("wall_s") is not None and self.t0 is not None:
+            end = max(end, float(result["wall_s"]))
+        for lane in self.lanes.values():
+            lane.close(end)
+        self.last_t = max(self.last_t, end)
+        if self.state == "cancelled":
+            return
+        self.result = result
+        if result is None:
+            self.state = "failed"
+            self.error = self.error or "the run ended without a result"
+        elif not result.get("ok", True):
+            self.state = "failed"
+            self.error = result.get("error") or "the run failed"
+        else:
+            self.state = "done"
+            self.cpu_percent = result.get("cpu_percent", self.cpu_percent)
+            self.cores = result.get("cores", self.cores)
+            self.parallel_capacity = result.get("parallel_capacity", self.parallel_capacity)
+
+
+class LabModel:
+    """Every run of one challenge: the learner's choice first, then the others."""
+
+    def __init__(self, strategies: list[str]) -> None:
+        self.order = list(strategies)
+        self.runs: dict[str, RunView] = {s: RunView(s) for s in strategies}
+        self.current: str | None = None
+        self.version = 0
+        self.finished = False
+        self.cancelled = False
+
+    def start(self, strategy: str) -> None:
+        self.current = strategy
+        self.runs[strategy].state = "running"
+        self.version += 1
+
+    def apply(self, strategy: str, event: dict[str, Any]) -> None:
+        self.runs[strategy].apply(event)
+        self.version += 1
+
+    def finish(
+        self, strategy: str, result: dict[str, Any] | None, error: str | None = None
+    ) -> None:
+        run = self.runs[strategy]
+        if error and run.error is None:
+            run.error = error
+        run.finish(result)
+        self.version += 1
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        for run in self.runs.values():
+            if run.state in ("queued", "running"):
+                run.state = "cancelled"
+        self.version += 1
+
+    def done(self) -> None:
+        self.finished = True
+        self.current = None
+        self.version += 1
+
+    @property
+    def results(self) -> dict[str, dict[str, Any]]:
+        """strategy -> result event, for the runs that finished well (what judge() takes)."""
+        return {s: r.result for s, r in self.runs.items() if r.state == "done" and r.result}
+
+    @property
+    def span(self) -> float:
+        """One time axis for every run, so a faster run is visibly shorter."""
+        longest = max((r.now for r in self.runs.values() if r.state != "queued"), default=0.0)
+        return nice_span(max(longest, 0.5))
+
+
+def plan_strategies(choices: list[str], chosen: str, predict: str | None) -> list[str]:
+    """The learner's pick first, then the other choices, then the baseline if needed.
+
+    A speedup prediction is "times faster than one at a time", so sequential must
+    be measured too even when it is not one of the choices.
+    """
+    order = [chosen] + [s for s in choices if s != chosen]
+    order = list(dict.fromkeys(order))
+    if predict == "speedup" and "sequential" not in order:
+        order.append("sequential")
+    return order
+
+
+def run_request_args(params: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a challenge's params into RunRequest keywords and scenario params.
+
+    tasks, workers and start_method are RunRequest fields; everything else
+    (including a preset name) travels in RunRequest.params.
+    """
+    request: dict[str, Any] = {}
+    scenario: dict[str, Any] = {}
+    for key, value in (params or {}).items():
+        if key in ("tasks", "workers", "start_method"):
+            request[key] = value
+        else:
+            scenario[key] = value
+    return request, scenario

@@ -1,0 +1,68 @@
+"""Entry points for `tutor` and `tutor quiz`: build the catalog and the store, run the app.
+
+Imported by the command line for every game start, so nothing heavy at module
+level: Textual, the app and its screens are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def _open(args: argparse.Namespace) -> tuple[Any, Any]:
+    from tutor.lessons import load_catalog
+    from tutor.paths import data_dir, profile_name
+    from tutor.progress import open_store
+
+    catalog = load_catalog(
+        extra_dirs=list(getattr(args, "lessons", None) or []),
+        builtin=not getattr(args, "only_lessons", False),
+    )
+    store = open_store(
+        data_dir(getattr(args, "data_dir", None)), profile_name(getattr(args, "profile", None))
+    )
+    return catalog, store
+
+
+def _run(app: Any, store: Any) -> int:
+    try:
+        app.run()
+    finally:
+        # Whatever ended the app (quit, exception, signal), no lab run outlives it.
+        app.runs.cancel_all(close=True)
+        app.runs.wait_gone()
+        store.close()
+    return int(app.return_code or 0)
+
+
+def play_command(args: argparse.Namespace) -> int:
+    catalog, store = _open(args)
+    from tutor.ui.app import TutorApp
+
+    return _run(TutorApp(catalog, store), store)
+
+
+def quiz_command(args: argparse.Namespace) -> int:
+    from tutor.cli import UsageError
+
+    catalog, store = _open(args)
+    lesson_id = getattr(args, "lesson", None)
+    if lesson_id is not None:
+        lesson = catalog.get(lesson_id)
+        if lesson is None:
+            store.close()
+            ids = ", ".join(lesson.id for lesson in catalog.lessons) or "none found"
+            raise UsageError(f"no lesson {lesson_id!r}; choose one of: {ids}")
+        if not lesson.quiz:
+            store.close()
+            with_quiz = ", ".join(lesson.id for lesson in catalog.lessons if lesson.quiz)
+            raise UsageError(
+                f"lesson {lesson_id!r} has no quiz questions; lessons with a quiz: {with_quiz}"
+            )
+    elif not catalog.quiz_questions:
+        store.close()
+        raise UsageError("no quiz questions found in the lessons")
+    from tutor.ui.app import TutorApp
+
+    return _run(TutorApp(catalog, store, quiz_lesson=lesson_id, quiz_only=True), store)

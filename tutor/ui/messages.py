@@ -1,0 +1,62 @@
+"""Messages the game posts, named for what already happened.
+
+Lab workers run in threads and never touch widgets: they post these messages
+(``post_message`` is thread-safe) and the screen's ``@on`` handlers own the
+state. High-rate events go through :class:`EventReceived`; the screen only
+records them and redraws on a 10 Hz timer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+
+@dataclass
+class RunStarted(Message):
+    """The lab child process for one strategy was started."""
+
+    strategy: str
+    index: int
+    total: int
+
+
+@dataclass
+class EventReceived(Message):
+    """One event from the lab child (see docs/architecture.md for the kinds)."""
+
+    strategy: str
+    event: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunFinished(Message):
+    """One strategy's run ended: result is the "result" event, or None if it died."""
+
+    strategy: str
+    result: dict[str, Any] | None
+    error: str | None = None
+
+
+@dataclass
+class RunsCompleted(Message):
+    """Every planned run ended (or the learner cancelled)."""
+
+    cancelled: bool
+
+
+@dataclass
+class ChallengeCommitted(Message):
+    """The learner chose (and maybe predicted) before anything ran."""
+
+    choice: str
+    predicted_speedup: float | None
+
+
+@dataclass
+class ProgressChanged(Message):
+    """Something was saved or reset: screens showing progress refresh."""
+
+    lesson_id: str | None = None

@@ -1,0 +1,127 @@
+"""A challenge: the scenario in plain words, the choice and the prediction, committed before any run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import Button, Footer, Header, Input, Markdown, Static
+
+from tutor.ui.screens.base import TutorScreen
+from tutor.ui.widgets.choices import ChoiceList
+
+
+def parse_speedup(text: str) -> float | None:
+    """'2', '2.5', '2.5x' -> float; blank -> None; raises ValueError with a message otherwise."""
+    text = text.strip().lower().rstrip("x×").strip().replace(",", ".")
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError("type a number such as 2 or 1.5") from None
+    if not 0 < value <= 1000:
+        raise ValueError("type a number above 0 (1 = as fast as one at a time)")
+    return value
+
+
+class ChallengeScreen(TutorScreen):
+    """Nothing runs until the learner has committed to an answer."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back", id="challenge.back"),
+        Binding("h", "hint", "Hint", id="challenge.hint"),
+        Binding("ctrl+r", "commit", "Run it", id="challenge.commit"),
+    ]
+
+    def __init__(self, lesson: Any, challenge: Any) -> None:
+        super().__init__()
+        self.lesson = lesson
+        self.challenge = challenge
+
+    def compose(self) -> ComposeResult:
+        from tutor.lab.registry import SCENARIOS
+
+        challenge = self.challenge
+        info = SCENARIOS.get(challenge.scenario)
+        yield Header()
+        with VerticalScroll(id="challenge"):
+            if info is not None:
+                yield Static(
+                    Content.assemble(("Lab: ", "bold"), f"{info.title}: {info.summary}"),
+                    id="scenario",
+                )
+            if challenge.story:
+                yield Markdown(challenge.story, id="story")
+            yield Static(
+                Content.assemble(("? ", "bold $accent"), (challenge.question, "bold")),
+                id="question",
+            )
+            yield ChoiceList([c.label for c in challenge.choices], id="choices")
+            if challenge.predict == "speedup":
+                yield Static(
+                    "Your guess: how many times faster than one at a time? (optional, e.g. 2.5)",
+                    id="predict-label",
+                )
+                yield Input(
+                    placeholder="e.g. 2.5", restrict=r"[0-9.,xX×]*", max_length=8, id="speedup"
+                )
+            yield Static(id="hint")
+            yield Static(id="problem")
+            yield Button("▶ Commit and run it on this machine", id="commit", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"{self.lesson.title} · challenge"
+        self.query_one(ChoiceList).focus()
+
+    @property
+    def choice_list(self) -> ChoiceList:
+        return self.query_one(ChoiceList)
+
+    @on(ChoiceList.Submitted)
+    def _picked(self, event: ChoiceList.Submitted) -> None:
+        # Enter on a choice only picks it: the learner still commits explicitly.
+        self.query_one("#problem", Static).update("")
+        inputs = self.query("#speedup")
+        if inputs:
+            inputs.first().focus()
+        else:
+            self.query_one("#commit", Button).focus()
+
+    @on(Input.Submitted, "#speedup")
+    def _speedup_entered(self) -> None:
+        self.action_commit()
+
+    @on(Button.Pressed, "#commit")
+    def action_commit(self) -> None:
+        problem = self.query_one("#problem", Static)
+        chosen = self.choice_list.chosen
+        if not chosen:
+            problem.update(
+                Content.styled("✗ Pick an answer first (↑ ↓ then Enter).", "bold $error")
+            )
+            self.choice_list.focus()
+            return
+        predicted: float | None = None
+        inputs = self.query("#speedup")
+        if inputs:
+            try:
+                predicted = parse_speedup(inputs.first(Input).value)
+            except ValueError as exc:
+                problem.update(Content.styled(f"✗ Speedup: {exc}.", "bold $error"))
+                inputs.first().focus()
+                return
+        strategy = self.challenge.choices[chosen[0]].strategy
+        self.tutor.start_lab(self.lesson, self.challenge, strategy, predicted)
+
+    def action_hint(self) -> None:
+        hint = self.challenge.hint or "No hint for this one: think about what the work waits for."
+        self.query_one("#hint", Static).update(Content.assemble(("Hint: ", "bold"), hint))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,224 @@
+"""The lesson reader: the Markdown as written, with challenges and quiz questions in place."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Header, Markdown, OptionList
+from textual.widgets.option_list import Option
+
+from tutor.ui.screens.base import TutorScreen
+from tutor.ui.widgets.blocks import ActionBlock
+
+
+def _first_line(text: str, limit: int = 70) -> str:
+    line = next((part.strip() for part in text.strip().splitlines() if part.strip()), "")
+    line = line.lstrip("#").strip()
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+class ContentsScreen(ModalScreen[str | None]):
+    """The table of contents as a pop-up list (a side panel would not fit 80 columns)."""
+
+    BINDINGS = [Binding("escape,t", "dismiss_none", "Close", id="contents.close")]
+
+    DEFAULT_CSS = """
+    ContentsScreen { align: center middle; }
+    ContentsScreen > OptionList { width: 64; max-width: 90%; height: auto; max-height: 80%;
+        border: round $accent; border-title-align: center; }
+    """
+
+    def __init__(self, entries: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.entries = entries
+
+    def compose(self) -> ComposeResult:
+        options = [Option(label, id=key) for key, label in self.entries]
+        option_list = OptionList(*options)
+        option_list.border_title = "Contents"
+        yield option_list
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+class LessonScreen(TutorScreen):
+    """One lesson. Tab moves between interactive blocks; the text scrolls with the arrows."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Map", id="lesson.back"),
+        Binding("t", "contents", "Contents", id="lesson.contents"),
+        Binding("n", "next_block", "Next task", id="lesson.next_block"),
+        Binding("z", "quiz", "Quiz", id="lesson.quiz"),
+        Binding("d", "mark_done", "Mark done", id="lesson.done"),
+        Binding("j", "scroll('down')", "Scroll down", id="lesson.down", show=False),
+        Binding("k", "scroll('up')", "Scroll up", id="lesson.up", show=False),
+        Binding("space", "scroll('page_down')", "Page down", id="lesson.page", show=False),
+    ]
+
+    def __init__(self, lesson: Any, anchor: str | None = None) -> None:
+        super().__init__()
+        self.lesson = lesson
+        self.anchor = anchor
+        self._since: float | None = None
+        self._answers: dict[str, bool] | None = None
+
+    def compose(self) -> ComposeResult:
+        from tutor.lessons import Challenge, QuizQuestion
+
+        yield Header()
+        with VerticalScroll(id="reader"):
+            for index, block in enumerate(self.lesson.blocks):
+                if isinstance(block, Challenge):
+                    yield ActionBlock(
+                        "challenge",
+                        block,
+                        block.question,
+                        self._status(block),
+                        id=f"challenge-{block.id}",
+                    )
+                elif isinstance(block, QuizQuestion):
+                    yield ActionBlock(
+                        "quiz",
+                        block,
+                        _first_line(block.question),
+                        self._status(block),
+                        id=f"quiz-{block.id}",
+                    )
+                elif hasattr(block, "source"):
+                    yield Markdown(
+                        f"`{block.ref}`\n\n```python\n{block.source.rstrip()}\n```",
+                        id=f"part-{index}",
+                    )
+                else:
+                    yield Markdown(block.text, id=f"part-{index}")
+        yield Footer()
+
+    @property
+    def reader(self) -> VerticalScroll:
+        return self.query_one("#reader", VerticalScroll)
+
+    def _status(self, item: Any) -> str:
+        if self._answers is None:
+            self._answers = self.tutor.answer_states(self.lesson.id)
+        answer = self._answers.get(item.id)
+        if answer is None:
+            return ""
+        return "✓ answered right" if answer else "✗ answered, not right yet"
+
+    def on_mount(self) -> None:
+        self.sub_title = self.lesson.title
+        self.tutor.store.set_position(self.lesson.id, self.anchor)
+        self.reader.focus()
+        if self.anchor:
+            self.call_after_refresh(self._go_to_anchor, self.anchor)
+
+    def _go_to_anchor(self, anchor: str) -> None:
+        for prefix in ("challenge-", "quiz-"):
+            found = self.query(f"#{prefix}{anchor}")
+            if found:
+                self.reader.scroll_to_widget(found.first(), top=True, animate=False)
+                found.first().focus(scroll_visible=False)
+                return
+
+    def on_screen_resume(self) -> None:
+        self._since = time.monotonic()
+        self._answers = None
+        for block in self.query(ActionBlock):
+            block.set_status(self._status(block.item))
+
+    def on_screen_suspend(self) -> None:
+        self._flush_time()
+
+    def on_unmount(self) -> None:
+        self._flush_time()
+
+    def _flush_time(self) -> None:
+        # Time counts while the reader (or what it opened) is on screen.
+        if self._since is not None:
+            spent = time.monotonic() - self._since
+            self._since = None
+            if spent >= 1:
+                self.tutor.store.add_time(self.lesson.id, spent)
+
+    # Table of contents -------------------------------------------------
+    def _contents(self) -> list[tuple[str, str]]:
+        entries: list[tuple[str, str]] = []
+        for widget in self.reader.children:
+            if isinstance(widget, Markdown):
+                for level, label, block_id in widget.table_of_contents:
+                    if block_id and level <= 3:
+                        entries.append(
+                            (f"{widget.id}/{block_id}", "  " * max(level - 1, 0) + label)
+                        )
+            elif isinstance(widget, ActionBlock) and widget.id:
+                icon = "▶" if widget.kind == "challenge" else "?"
+                entries.append((widget.id, f"    {icon} {widget.title_text[:50]}"))
+        return entries
+
+    def action_contents(self) -> None:
+        self.app.push_screen(ContentsScreen(self._contents()), callback=self._jump)
+
+    def _jump(self, key: str | None) -> None:
+        if not key:
+            return
+        if "/" in key:
+            part, block_id = key.split("/", 1)
+            target = self.query_one(f"#{part}", Markdown).query_one(f"#{block_id}")
+        else:
+            target = self.query_one(f"#{key}")
+        self.reader.scroll_to_widget(target, top=True, animate=False)
+        if target.focusable:
+            target.focus(scroll_visible=False)
+        else:
+            self.reader.focus(scroll_visible=False)
+
+    # Moving around -----------------------------------------------------
+    def action_scroll(self, where: str) -> None:
+        getattr(self.reader, f"scroll_{where}")(animate=False)
+
+    def action_next_block(self) -> None:
+        blocks = list(self.query(ActionBlock))
+        if not blocks:
+            self.notify("This lesson has no challenge or quiz.")
+            return
+        focused = self.focused
+        if isinstance(focused, ActionBlock) and focused in blocks:
+            target = blocks[(blocks.index(focused) + 1) % len(blocks)]
+        else:
+            # From the text: the first task at or below what is on screen now.
+            top = self.reader.scroll_y
+            target = next((b for b in blocks if b.virtual_region.y >= top), blocks[0])
+        target.focus()
+
+    @on(ActionBlock.Opened)
+    def _open_block(self, event: ActionBlock.Opened) -> None:
+        item = event.block.item
+        self.tutor.store.set_position(self.lesson.id, item.id)
+        if event.block.kind == "challenge":
+            self.tutor.open_challenge(self.lesson, item)
+        else:
+            self.tutor.open_quiz(self.lesson.id, question_id=item.id)
+
+    def action_quiz(self) -> None:
+        if not self.lesson.quiz:
+            self.notify("This lesson has no quiz questions.")
+            return
+        self.tutor.open_quiz(self.lesson.id)
+
+    def action_mark_done(self) -> None:
+        self.tutor.store.mark_done(self.lesson.id)
+        self.notify(f"✓ Saved: “{self.lesson.title}” marked done.")
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

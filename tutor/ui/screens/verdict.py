@@ -1,0 +1,215 @@
+"""The verdict: prediction against measurement, decided by what this machine measured."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import Footer, Header, Markdown, Static
+
+from tutor.ui.format import bar, mebibytes, seconds, speedup, strategy_label
+from tutor.ui.screens.base import TutorScreen
+
+
+def comparison_table(
+    results: dict[str, dict[str, Any]],
+    order: list[str],
+    chosen: str,
+    verdict: Any,
+    measure: str,
+    width: int,
+) -> Content:
+    """A small table with bars: one row per strategy, your pick marked, the winner marked."""
+    values = {s: results[s].get(measure) for s in order if s in results}
+    longest = max((v for v in values.values() if v), default=1.0) or 1.0
+    name_w = 24
+    track = max(width - name_w - 30, 6)
+    head = f"  {'strategy':<{name_w}}{'measured':>10}  {'vs one at a time':>16}  "
+    rows = [Content.styled(head, "bold")]
+    tied = set(getattr(verdict, "tied", set()) or set())
+    for strategy in order:
+        if strategy not in results:
+            rows.append(Content(f"  {strategy_label(strategy):<{name_w}}{'failed':>10}"))
+            continue
+        value = values.get(strategy)
+        shown = seconds(value) if measure == "wall_s" else mebibytes(value)
+        marks = []
+        if strategy == verdict.winner:
+            marks.append("★")
+        elif strategy in tied:
+            marks.append("≈")
+        if strategy == chosen:
+            marks.append("you")
+        label = f"{strategy_label(strategy)}{' (' + ', '.join(marks) + ')' if marks else ''}"
+        sp = (verdict.speedups or {}).get(strategy)
+        style = "bold" if strategy == verdict.winner else ""
+        rows.append(
+            Content.assemble(
+                ("▶ " if strategy == chosen else "  ", "bold $accent"),
+                (f"{label:<{name_w}}", style),
+                f"{shown:>10}  ",
+                f"{speedup(sp):>16}  ",
+                (
+                    bar((value or 0.0) / longest, track),
+                    "$accent" if strategy == verdict.winner else "$secondary",
+                ),
+            )
+        )
+    return Content("\n").join(rows)
+
+
+class VerdictScreen(TutorScreen):
+    """Never advances on its own: Enter goes back to the lesson when the learner is ready."""
+
+    BINDINGS = [
+        Binding("enter,escape", "back", "Back to lesson", id="verdict.back"),
+        Binding("r", "retry", "Try again", id="verdict.retry"),
+        Binding("j", "scroll('down')", "Scroll down", show=False, id="verdict.down"),
+        Binding("k", "scroll('up')", "Scroll up", show=False, id="verdict.up"),
+    ]
+
+    def __init__(
+        self,
+        lesson: Any,
+        challenge: Any,
+        choice: str,
+        predicted_speedup: float | None,
+        results: dict[str, dict[str, Any]],
+        order: list[str],
+        *,
+        record: bool = True,
+    ) -> None:
+        super().__init__()
+        self.lesson = lesson
+        self.challenge = challenge
+        self.choice = choice
+        self.predicted_speedup = predicted_speedup
+        self.results = results
+        self.order = order
+        self.record = record
+        from tutor.lab.verdict import judge
+
+        expect = challenge.expect
+        self.verdict = judge(
+            results,
+            choice,
+            measure=challenge.measure,
+            expected_winner=expect.winner if expect is not None else None,
+            predicted_speedup=predicted_speedup,
+        )
+
+    def compose(self) -> ComposeResult:
+        v = self.verdict
+        challenge = self.challenge
+        yield Header()
+        with VerticalScroll(id="verdict"):
+            if v.correct:
+                headline = Content.assemble(
+                    ("✓ Right. ", "bold $success"),
+                    f"You picked {strategy_label(self.choice)}; ",
+                    (strategy_label(v.winner), "bold"),
+                    " measured best on this machine."
+                    if self.choice == v.winner
+                    else " won, within the noise of your pick.",
+                )
+            else:
+                headline = Content.assemble(
+                    ("✗ Not this time. ", "bold $error"),
+                    f"You picked {strategy_label(self.choice)}; ",
+                    (strategy_label(v.winner), "bold"),
+                    " measured best on this machine.",
+                )
+            yield Static(headline, id="verdict-headline")
+            yield Static(id="verdict-table")
+            if self.predicted_speedup is not None:
+                measured = (v.speedups or {}).get(self.choice)
+                line = Content.assemble(
+                    ("Your prediction: ", "bold"),
+                    f"{speedup(self.predicted_speedup)} faster than one at a time · ",
+                    ("measured: ", "bold"),
+                    f"{speedup(measured)}",
+                )
+                if v.prediction_error is not None:
+                    line = Content.assemble(line, f" · off by {abs(v.prediction_error) * 100:.0f}%")
+                yield Static(line, id="verdict-prediction")
+            explain = (challenge.explain or {}).get(v.winner)
+            if explain:
+                yield Static(
+                    Content.styled(f"Why {strategy_label(v.winner)} won", "bold"),
+                    classes="verdict-heading",
+                )
+                yield Markdown(explain, id="verdict-explain")
+            if v.reasons:
+                yield Static(
+                    Content.styled("What this machine says", "bold"), classes="verdict-heading"
+                )
+                yield Static("\n".join(f"• {reason}" for reason in v.reasons), id="verdict-reasons")
+            if v.disagrees_with_textbook:
+                expected = challenge.expect.winner if challenge.expect is not None else None
+                text = challenge.differs or (
+                    f"The textbook expects {strategy_label(expected)} to win; this machine measured otherwise."
+                    if expected
+                    else "This machine measured something the textbook does not expect."
+                )
+                yield Static(
+                    Content.assemble(
+                        ("⚠ This machine disagrees with the textbook. ", "bold $warning"), text
+                    ),
+                    id="verdict-differs",
+                )
+            failed = [
+                f"✗ {strategy_label(s)} did not finish" for s in self.order if s not in self.results
+            ]
+            if failed:
+                yield Static("\n".join(failed), id="verdict-failed")
+            yield Static(id="verdict-saved")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"{self.lesson.title} · verdict"
+        self._draw_table()
+        if self.record:
+            self._save()
+        self.query_one("#verdict", VerticalScroll).focus()
+
+    def on_resize(self) -> None:
+        self._draw_table()
+
+    def _draw_table(self) -> None:
+        width = min(max(self.size.width - 4, 60), 100)
+        self.query_one("#verdict-table", Static).update(
+            comparison_table(
+                self.results, self.order, self.choice, self.verdict, self.challenge.measure, width
+            )
+        )
+
+    def _save(self) -> None:
+        v = self.verdict
+        self.tutor.store.record_challenge(
+            self.lesson.id,
+            self.challenge.id,
+            choice=self.choice,
+            predicted_speedup=self.predicted_speedup,
+            measured_speedup=(v.speedups or {}).get(self.choice),
+            winner=v.winner,
+            correct=bool(v.correct),
+            result={"results": self.results, "order": self.order, "reasons": list(v.reasons)},
+        )
+        self.query_one("#verdict-saved", Static).update(
+            Content.styled(
+                "✓ Saved to your progress. Enter: back to the lesson · r: try again", "$text-muted"
+            )
+        )
+
+    def action_scroll(self, where: str) -> None:
+        scroller = self.query_one("#verdict", VerticalScroll)
+        getattr(scroller, f"scroll_{where}")(animate=False)
+
+    def action_back(self) -> None:
+        self.tutor.back_to_lesson()
+
+    def action_retry(self) -> None:
+        self.tutor.back_to_challenge()

@@ -1,0 +1,204 @@
+"""The live lab's drawings: worker lanes on a time axis, the CPU meter, the comparison.
+
+Each widget renders from a shared :class:`~tutor.ui.labmodel.LabModel`; the
+screen calls ``refresh()`` from its 10 Hz timer, never per event.
+"""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widget import Widget
+
+from tutor.ui.format import bar, cpu_line, mebibytes, seconds, strategy_label
+from tutor.ui.labmodel import CELL, COMPUTE, IDLE, WAIT, LabModel, RunView
+
+LABEL_WIDTH = 16
+MAX_LANES = 8
+
+STATE_MARK = {"queued": "·", "running": "▶", "done": "✓", "failed": "✗", "cancelled": "⊘"}
+PHASE_STYLE = {COMPUTE: "$accent", WAIT: "$secondary", IDLE: "$text-muted"}
+
+
+def _axis(span: float, width: int) -> str:
+    """'0s ... mid ... end' under the lanes, exactly `width` cells."""
+    if width < 12:
+        return f"0–{span:g}s"[:width].ljust(width)
+    left, mid, right = "0s", f"{span / 2:g}s", f"{span:g}s"
+    cells = [" "] * width
+    cells[0] = "╵"
+    cells[width // 2] = "╵"
+    cells[width - 1] = "╵"
+    line = list("".join(cells))
+    labels = [(0, left), (width // 2 - len(mid) // 2, mid), (width - len(right), right)]
+    text = [" "] * width
+    for start, label in labels:
+        for i, ch in enumerate(label):
+            if 0 <= start + i < width:
+                text[start + i] = ch
+    return "".join(line) + "\n" + "".join(text)
+
+
+class LanesView(Widget):
+    """One lane per worker, computing (█) and waiting (░) drawn differently, shared time axis."""
+
+    DEFAULT_CSS = """
+    LanesView { height: auto; min-height: 4; }
+    """
+
+    def __init__(self, model: LabModel, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.model = model
+
+    def _run(self) -> RunView | None:
+        model = self.model
+        if model.current is not None:
+            return model.runs[model.current]
+        # After the last run, keep showing the last one that actually ran.
+        ran = [model.runs[s] for s in model.order if model.runs[s].state != "queued"]
+        return ran[-1] if ran else None
+
+    def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[override]
+        run = self._run()
+        lanes = len(run.lanes) if run else 0
+        shown = min(lanes, MAX_LANES) + (1 if lanes > MAX_LANES else 0)
+        return max(shown, 1) + 3
+
+    def render(self) -> Content:
+        width = self.size.width
+        run = self._run()
+        track = max(width - LABEL_WIDTH - 3, 8)
+        span = self.model.span
+        lines: list[Content] = []
+        if run is None or not run.lanes:
+            waiting = "starting the workload…" if run is not None else "waiting for the first run…"
+            lines.append(Content.assemble(("".ljust(LABEL_WIDTH), ""), (waiting, "$text-muted")))
+        else:
+            lanes = list(run.lanes.values())
+            for lane in lanes[:MAX_LANES]:
+                name = lane.label if lane.label and lane.label != lane.worker else ""
+                label = f"{lane.worker} {name}"[: LABEL_WIDTH - 1].ljust(LABEL_WIDTH)
+                cells = lane.cells(span, track, run.now)
+                parts: list[str | tuple[str, str]] = [label, "│"]
+                # Group equal cells so a lane is a handful of spans, not one per cell.
+                start = 0
+                for i in range(1, len(cells) + 1):
+                    if i == len(cells) or cells[i] != cells[start]:
+                        chunk = cells[start:i]
+                        phase = next((p for p, c in CELL.items() if c == chunk[0]), None)
+                        parts.append((chunk, PHASE_STYLE.get(phase, "") if phase else ""))
+                        start = i
+                end = "✓" if lane.finished and lane.ok else "✗" if lane.finished else "│"
+                parts.append(end)
+                lines.append(Content.assemble(*parts))
+            if len(lanes) > MAX_LANES:
+                lines.append(
+                    Content(f"{'':<{LABEL_WIDTH}} … and {len(lanes) - MAX_LANES} more workers")
+                )
+        axis_top, axis_text = _axis(span, track).split("\n")
+        lines.append(Content(" " * LABEL_WIDTH + " " + axis_top))
+        lines.append(Content(" " * LABEL_WIDTH + " " + axis_text))
+        lines.append(
+            Content.assemble(
+                " " * LABEL_WIDTH,
+                (CELL[COMPUTE] * 2, PHASE_STYLE[COMPUTE]),
+                " computing  ",
+                (CELL[WAIT] * 2, PHASE_STYLE[WAIT]),
+                " waiting  ",
+                (CELL[IDLE] * 2, PHASE_STYLE[IDLE]),
+                " idle",
+            )
+        )
+        return Content("\n").join(lines)
+
+
+class CpuMeter(Widget):
+    """Whole-run CPU against the machine's cores (100% = one core), memory, elapsed time."""
+
+    DEFAULT_CSS = """
+    CpuMeter { height: 2; }
+    """
+
+    def __init__(self, model: LabModel, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.model = model
+
+    def render(self) -> Content:
+        model = self.model
+        run = model.runs[model.current] if model.current else None
+        if run is None:
+            ran = [model.runs[s] for s in model.order if model.runs[s].state != "queued"]
+            run = ran[-1] if ran else None
+        if run is None:
+            return Content("CPU —")
+        cores = max(int(run.cores or 1), 1)
+        cpu = run.cpu_percent
+        width = max(self.size.width - 2, 10)
+        # One bar segment per core, divided by │: "one core's worth" is the first segment.
+        meter_width = min(max(width // 3, 2 * cores + cores - 1), width)
+        per_core = max((meter_width - (cores - 1)) // cores, 1)
+        load = (cpu or 0.0) / 100.0
+        segments = []
+        for core in range(cores):
+            segments.append(bar(min(max(load - core, 0.0), 1.0), per_core, empty="·"))
+        meter = "│".join(segments)
+        first = Content.assemble("[", (meter, "$accent"), "] ", (cpu_line(cpu, cores), "bold"))
+        facts = [f"mem {mebibytes(run.mem_bytes)}", f"elapsed {seconds(run.now)}"]
+        if run.workers:
+            facts.append(f"{run.workers} worker{'s' if run.workers != 1 else ''}")
+        if run.start_method:
+            facts.append(f"start: {run.start_method}")
+        if run.parallel_capacity:
+            facts.append(f"capacity {run.parallel_capacity:.1f}x")
+        return Content.assemble(first, "\n", " · ".join(facts))
+
+
+class CompareTable(Widget):
+    """The comparison filling in: one row per planned run, bars on the shared time axis."""
+
+    DEFAULT_CSS = """
+    CompareTable { height: auto; }
+    """
+
+    def __init__(self, model: LabModel, chosen: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.model = model
+        self.chosen = chosen
+
+    def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[override]
+        return len(self.model.order)
+
+    def render(self) -> Content:
+        model = self.model
+        width = self.size.width
+        span = model.span
+        name_width = 22
+        track = max(width - name_width - 24, 6)
+        rows: list[Content] = []
+        for strategy in model.order:
+            run = model.runs[strategy]
+            name = strategy_label(strategy) + (" (yours)" if strategy == self.chosen else "")
+            mark = STATE_MARK.get(run.state, "?")
+            if run.state == "done":
+                time_text = seconds(run.wall_s)
+                length = run.wall_s or 0.0
+            elif run.state == "running":
+                time_text = seconds(run.now) + "…"
+                length = run.now
+            else:
+                time_text = run.state
+                length = 0.0
+            cpu = (
+                f"{run.cpu_percent:4.0f}% CPU"
+                if run.cpu_percent is not None and run.state != "queued"
+                else ""
+            )
+            style = "bold" if run.state == "running" else ""
+            rows.append(
+                Content.assemble(
+                    (f"{mark} {name[: name_width - 2]:<{name_width - 2}}", style),
+                    f"{time_text:>9} ",
+                    (bar(length / span if span else 0.0, track), "$accent"),
+                    f" {cpu:>9}",
+                )
+            )
+        return Content("\n").join(rows)
