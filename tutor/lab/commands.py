@@ -1,0 +1,274 @@
+"""`tutor run` and `tutor doctor`: the lab without the game."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from typing import Any
+
+from tutor.cli import UsageError
+from tutor.lab.registry import SCENARIOS, get_scenario
+
+
+def _count(raw: str | None, what: str, maximum: int) -> int | None:
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not (1 <= value <= maximum):
+        raise UsageError(f"{what} must be a whole number from 1 to {maximum}, not {raw!r}")
+    return value
+
+
+def _params(args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--set takes KEY=VALUE, not {item!r}")
+        params[key.strip()] = value.strip()
+    if args.preset:
+        params["preset"] = args.preset
+    return params
+
+
+class _Terminated(Exception):
+    pass
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from tutor.lab.client import LabRun, RunRequest, compare
+
+    if args.scenario not in SCENARIOS:
+        raise UsageError(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+    info = get_scenario(args.scenario)
+    if not args.strategy and not args.compare:
+        raise UsageError(f"choose --strategy S (one of: {', '.join(info.strategies)}) or --compare")
+    tasks = _count(args.tasks, "--tasks", info.max_tasks)
+    from tutor.lab.registry import MAX_WORKERS
+
+    workers = _count(args.workers, "--workers", MAX_WORKERS)
+    repeat = _count(args.repeat, "--repeat", 50) or 1
+    params = _params(args)
+    strategies = [args.strategy] if args.strategy else list(info.strategies)
+    requests = [
+        RunRequest(info.name, s, tasks, workers, args.quick, args.start_method, dict(params), not args.no_probe)
+        for s in strategies
+    ]
+    try:
+        for req in requests:
+            req.resolve()
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+    current: list[LabRun] = []
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    output = _JsonOutput() if args.json else _HumanOutput(info, compare_mode=bool(args.compare))
+    try:
+        if args.compare:
+            summaries = compare(
+                info.name,
+                repeat=repeat,
+                quick=args.quick,
+                tasks=tasks,
+                workers=workers,
+                start_method=args.start_method,
+                params=params,
+                probe=not args.no_probe,
+                on_event=output.event,
+                on_run=current.append,
+            )
+        else:
+            run = LabRun(requests[0])
+            current.append(run)
+            summaries = [run.run(output.event)]
+    except (KeyboardInterrupt, _Terminated) as exc:
+        for run in current:
+            run.cancel()
+        for run in current:
+            run._end()
+        output.close()
+        print("tutor: run cancelled; every lab process was stopped", file=sys.stderr)
+        return 143 if isinstance(exc, _Terminated) else 130
+    output.close()
+    output.finish(summaries, compared=bool(args.compare))
+    return 0 if all(s.get("ok") for s in summaries) else 1
+
+
+class _JsonOutput:
+    """JSON Lines: every event; with --compare each run's result is a `run_result`
+    and one `result` per strategy carries the medians."""
+
+    def __init__(self) -> None:
+        self.compare = False
+
+    def event(self, event: dict) -> None:
+        if self.compare and event.get("event") == "result":
+            event = dict(event, event="run_result")
+        sys.stdout.write(json.dumps(event, default=str) + "\n")
+        sys.stdout.flush()
+
+    def close(self) -> None:
+        pass
+
+    def finish(self, summaries: list[dict], compared: bool) -> None:
+        if compared:
+            for s in summaries:
+                sys.stdout.write(json.dumps(dict(s, event="result"), default=str) + "\n")
+            sys.stdout.flush()
+
+
+class _HumanOutput:
+    def __init__(self, info: Any, compare_mode: bool) -> None:
+        from rich.console import Console
+
+        self.console = Console(stderr=False, highlight=False)
+        self.err = Console(stderr=True, highlight=False)
+        self.info = info
+        self.status = self.err.status(f"{info.title}: starting the lab...") if self.err.is_terminal else None
+        if self.status:
+            self.status.start()
+        self.strategy = ""
+        self.lock = threading.Lock()
+
+    def event(self, event: dict) -> None:
+        kind = event.get("event")
+        if kind == "started":
+            self.strategy = event["strategy"]
+            method = f", {event['start_method']}" if event.get("start_method") else ""
+            self._say(f"{self.info.title}: {self.strategy} ({event['workers']} workers{method})...")
+        elif kind == "note":
+            self._say(f"{self.info.title}: {self.strategy}: {event['text']}")
+        elif kind == "sample":
+            self._say(
+                f"{self.info.title}: {self.strategy}: {event['elapsed_s']:.1f} s, "
+                f"CPU {event['cpu_percent']:.0f}% of {event['cores'] * 100}%"
+            )
+
+    def _say(self, text: str) -> None:
+        if self.status:
+            self.status.update(text)
+
+    def close(self) -> None:
+        if self.status:
+            self.status.stop()
+
+    def finish(self, summaries: list[dict], compared: bool) -> None:
+        from rich.table import Table
+
+        from tutor.lab.explain import explain
+
+        table = Table(title=f"{self.info.title} ({summaries[0].get('tasks')} tasks)", title_justify="left")
+        table.add_column("strategy")
+        table.add_column("workers", justify="right")
+        table.add_column("wall time", justify="right")
+        table.add_column("speedup", justify="right")
+        table.add_column("CPU", justify="right")
+        table.add_column("memory", justify="right")
+        table.add_column("notes")
+        for s in summaries:
+            wall = f"{s['wall_s']:.3f} s" if s.get("wall_s") else "-"
+            runs = s.get("wall_s_runs") or []
+            if len(runs) > 1:
+                wall += f" (median of {len(runs)})"
+            notes = []
+            if s.get("start_method"):
+                notes.append(s["start_method"])
+            if s.get("noisy"):
+                notes.append(f"noisy machine ({s.get('foreign_load_percent'):.0f}% other load)")
+            if s.get("spread") and s["spread"] > 0.25:
+                notes.append(f"unreliable: runs differ {s['spread']:.0%}")
+            if not s.get("ok"):
+                notes.append(f"failed: {s.get('error')}")
+            table.add_row(
+                s["strategy"],
+                str(s.get("workers")),
+                wall,
+                f"{s['speedup']:.2f}x" if s.get("speedup") else "-",
+                f"{s['cpu_percent']:.0f}%" if s.get("cpu_percent") is not None else "-",
+                f"{s['peak_mem_bytes'] / 2**20:.1f} MiB" if s.get("peak_mem_bytes") else "-",
+                ", ".join(notes),
+            )
+        self.console.print(table)
+        from tutor.lab.verdict import measured_capacity
+
+        first = summaries[0]
+        cap = measured_capacity({s["strategy"]: s for s in summaries})
+        self.console.print(
+            f"CPU: 100% = one core; this machine has {first.get('cores')} usable. "
+            + (f"Parallel capacity just before the run: {cap:.2f}x." if cap else "")
+        )
+        for s in summaries:
+            cases = (s.get("details") or {}).get("cases")
+            if cases:
+                self.console.print(f"[bold]{s['strategy']}[/bold]:")
+                for case in cases:
+                    seen = case.get("caller_sees")
+                    line = case["case"] + ": " + (
+                        (", ".join(seen) if isinstance(seen, list) else str(seen))
+                        if seen is not None
+                        else f"{case.get('got'):,} of {case.get('expected'):,} ({case.get('lost'):,} lost), "
+                        f"{case.get('per_s') or 0:,}/s"
+                    )
+                    self.console.print(f"  - {line}", markup=False)
+        self.console.print()
+        self.console.print(explain(summaries), markup=False)
+
+
+def doctor_command(args: argparse.Namespace) -> int:
+    import os
+    import shutil
+
+    from tutor.lab.facts import machine_facts
+    from tutor.paths import data_dir, profile_name
+
+    facts = machine_facts()
+    size = shutil.get_terminal_size((0, 0))
+    colors = "none (NO_COLOR set)" if os.environ.get("NO_COLOR") else os.environ.get("COLORTERM") or os.environ.get("TERM", "unknown")
+    report = {
+        **facts,
+        "terminal": {"columns": size.columns, "lines": size.lines, "colors": colors, "tty": sys.stdout.isatty()},
+        "data_dir": str(data_dir(getattr(args, "data_dir", None))),
+        "profile": profile_name(getattr(args, "profile", None)),
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    cores = facts["cores"]
+    lines = [
+        ("Cores Python may use", str(cores), "processes can compute on at most this many cores at once"
+         + (" (only one: processes cannot beat threads on CPU work here)" if cores == 1 else "")),
+        ("Python", f"{facts['implementation']} {facts['python']}", ""),
+        ("GIL", "on" if facts["gil_enabled"] else "off",
+         "threads take turns running Python code" if facts["gil_enabled"]
+         else "free-threaded: threads can compute in parallel"),
+        ("Free-threaded build", "yes" if facts["free_threaded_build"] else "no", ""),
+        ("Default start method", facts["default_start_method"],
+         "fork: fast, copies the parent" if facts["default_start_method"] == "fork"
+         else "a fresh interpreter per process: slower to start"),
+        ("Start methods here", ", ".join(facts["start_methods"]), ""),
+        ("Thread switch interval", f"{facts['switch_interval_s'] * 1000:g} ms", "how often a busy thread is asked to let another run"),
+        ("Terminal", f"{size.columns}x{size.lines}", "the game needs at least 80x24" if size.columns and (size.columns < 80 or size.lines < 24) else ""),
+        ("Colours", colors, ""),
+        ("Progress stored in", report["data_dir"], f"profile '{report['profile']}'"),
+    ]
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="tutor doctor", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_column()
+    for row in lines:
+        table.add_row(*row)
+    Console(highlight=False).print(table)
+    return 0
