@@ -20,9 +20,6 @@ from tutor.lessons.model import Catalog, Challenge, Lesson, LessonError
 RUN_REPEAT = 3
 """Runs per strategy for `lint --run`: the median of 3 survives one disturbed run."""
 
-TIE_MARGIN = 0.10
-"""Medians closer than this (relative) are reported as too close to call."""
-
 
 def _shown(path: Path) -> str:
     """A path as the user most likely typed it: relative when under the current folder."""
@@ -116,86 +113,73 @@ def _run_plan(challenge: Challenge) -> tuple[list[str], dict[str, Any]]:
     return strategies, kwargs
 
 
-def measured_winner(
-    challenge: Challenge, summaries: list[dict]
-) -> tuple[str | None, dict[str, float]]:
-    """The choice with the lowest median of the challenge's measure, and every choice's value."""
-    values: dict[str, float] = {}
-    for s in summaries:
-        value = s.get(challenge.measure)
-        if s.get("strategy") in challenge.strategies and s.get("ok") and value is not None:
-            values[s["strategy"]] = float(value)
-    if not values:
-        return None, values
-    return min(values, key=values.__getitem__), values
-
-
-def why_different(
-    challenge: Challenge, winner: str, values: dict[str, float], summaries: list[dict]
-) -> list[str]:
-    """Plain-words reasons, from what the runs recorded, for a machine that disagrees."""
-    assert challenge.expect is not None
-    expected = challenge.expect.winner
-    reasons: list[str] = []
-    anyrun = next((s for s in summaries if s.get("ok")), summaries[0] if summaries else {})
-    cores = anyrun.get("cores")
-    capacity = max(
-        (s["parallel_capacity"] for s in summaries if s.get("parallel_capacity")), default=None
-    )
-    load = max(
-        (s["foreign_load_percent"] for s in summaries if s.get("foreign_load_percent") is not None),
-        default=None,
-    )
-    parallel_side = {"processes", "hybrid"}
-    if cores is not None and cores < 2 and (expected in parallel_side or winner in parallel_side):
-        reasons.append(
-            f"this machine gives Python only {cores} core: processes cannot run in parallel here"
-        )
-    elif (
-        capacity is not None
-        and capacity < 1.5
-        and (expected in parallel_side or winner in parallel_side)
-    ):
-        reasons.append(
-            f"only {capacity:.1f} cores' worth of parallel work could run when measured "
-            f"(of {cores} cores): other programs or a shared host took the rest"
-        )
-    if load is not None and load >= 25:
-        reasons.append(
-            f"other programs used about {load:.0f}% of a core during the runs (foreign load)"
-        )
-    elif any(s.get("noisy") for s in summaries):
-        reasons.append(
-            "the machine was noisy during the runs (other programs competed for the CPU)"
-        )
-    if anyrun.get("gil_enabled") is False and "threads" in (expected, winner):
-        reasons.append(
-            f"this Python ({anyrun.get('python')}) runs without the GIL: threads run Python code in parallel too"
-        )
-    if expected in values and values[winner] > 0:
-        gap = values[expected] / values[winner] - 1
-        if gap < TIE_MARGIN:
-            reasons.append(
-                f"{winner} and {expected} were within {gap:.0%} of each other: too close to call on this machine"
-            )
-    spreads = [s["spread"] for s in summaries if s.get("spread") is not None]
-    if spreads and max(spreads) > 0.25:
-        reasons.append(
-            f"repeated runs varied by up to {max(spreads):.0%}, so single results are unreliable here"
-        )
-    if expected not in values:
-        reasons.append(f"the {expected} runs did not finish")
-    if not reasons:
-        reasons.append(
-            "no machine cause was recorded (cores, load, GIL all as assumed): look at the timings"
-        )
-    return reasons
-
-
 def _fmt(measure: str, value: float) -> str:
     if measure == "peak_mem_bytes":
         return f"{value / 1048576:.1f} MiB"
     return f"{value:.2f} s"
+
+
+def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, str, list[str]]:
+    """(status, line, reasons): what this machine measured against the textbook, and why.
+
+    status is "agrees", "differs", "no-expectation" or "no-result".
+
+    The winner is decided only among the challenge's choices (a sequential
+    baseline run for speedups cannot win), by the lab's own verdict rules so
+    `lint --run` and the game never disagree.
+    """
+    from tutor.lab.verdict import judge
+
+    by_strategy = {s["strategy"]: s for s in summaries}
+    results = {s: by_strategy[s] for s in challenge.strategies if s in by_strategy}
+    expected = challenge.expect.winner if challenge.expect else None
+    verdict = judge(
+        results,
+        chosen=expected or challenge.strategies[0],
+        measure=challenge.measure,
+        expected_winner=expected,
+    )
+    values = {
+        s: float(r[challenge.measure])
+        for s, r in results.items()
+        if r.get("ok") and r.get(challenge.measure)
+    }
+    timings = ", ".join(f"{s} {_fmt(challenge.measure, v)}" for s, v in values.items())
+    line = f"{challenge.id} ({challenge.scenario}): measured winner {verdict.winner} [{timings}]"
+    speedups = {s["strategy"]: s["speedup"] for s in summaries if s.get("speedup")}
+    if challenge.expect and challenge.expect.speedup and speedups:
+        shown = [
+            f"{s} {speedups[s]:.1f}x (textbook {x:.1f}x)"
+            for s, x in challenge.expect.speedup.items()
+            if s in speedups
+        ]
+        if shown:
+            line += "; speedup " + ", ".join(shown)
+    if verdict.winner is None:
+        return "no-result", line + "; nothing finished, nothing to compare", verdict.reasons
+    if expected is None:
+        return "no-expectation", line + "; no textbook expectation to compare", []
+    if not verdict.disagrees_with_textbook:
+        if verdict.winner == expected:
+            return "agrees", line + f"; reproduces the textbook ({expected})", []
+        others = ", ".join(sorted(verdict.tied - {expected}))
+        return (
+            "agrees",
+            line + f"; reproduces the textbook within noise ({expected} tied with {others})",
+            [],
+        )
+    reasons = []
+    if expected in values and verdict.winner in values:
+        gap = values[expected] / values[verdict.winner] - 1
+        reasons.append(f"{expected} measured {gap:.0%} worse than {verdict.winner} here")
+    elif expected not in values:
+        reasons.append(f"the {expected} runs did not finish")
+    reasons.extend(verdict.reasons)
+    if verdict.unreliable:
+        reasons.append(
+            "the runs were noisy: run `tutor lint --run` again on a quieter machine to be sure"
+        )
+    return "differs", line + f"; textbook says {expected}: this machine differs", reasons
 
 
 def run_challenges(catalog: Catalog, out: Any = None) -> int:
@@ -229,7 +213,7 @@ def run_challenges(catalog: Catalog, out: Any = None) -> int:
                 **kwargs,
             )
         except ValueError as exc:
-            print(f"{where}: {challenge.id}: cannot run: {exc}", file=out)
+            print(f"{where}: {challenge.id}: cannot run: {exc}", file=out, flush=True)
             failed += 1
             continue
         except KeyboardInterrupt:
@@ -237,9 +221,6 @@ def run_challenges(catalog: Catalog, out: Any = None) -> int:
                 run.cancel()
             raise
         broken = [s for s in summaries if not s.get("ok")]
-        winner, values = measured_winner(challenge, summaries)
-        timings = ", ".join(f"{s} {_fmt(challenge.measure, v)}" for s, v in values.items())
-        speedups = {s["strategy"]: s["speedup"] for s in summaries if s.get("speedup")}
         if broken:
             failed += 1
             for s in broken:
@@ -247,31 +228,13 @@ def run_challenges(catalog: Catalog, out: Any = None) -> int:
                     f"{where}: {challenge.id}: {s['strategy']} run failed: {s.get('error')}",
                     file=out,
                 )
-        if winner is None:
-            continue
-        line = (
-            f"{where}: {challenge.id} ({challenge.scenario}): measured winner {winner} [{timings}]"
-        )
-        if challenge.expect and challenge.expect.speedup and speedups:
-            pairs_text = ", ".join(
-                f"{s} {speedups[s]:.1f}x (textbook {x:.1f}x)"
-                for s, x in challenge.expect.speedup.items()
-                if s in speedups
-            )
-            if pairs_text:
-                line += f"; speedup {pairs_text}"
-        if challenge.expect is None:
-            print(line + "; no textbook expectation to compare", file=out)
-        elif winner == challenge.expect.winner:
-            agree += 1
-            print(line + f"; reproduces the textbook ({challenge.expect.winner})", file=out)
-        else:
-            differ += 1
-            print(
-                line + f"; textbook says {challenge.expect.winner}: this machine differs", file=out
-            )
-            for reason in why_different(challenge, winner, values, summaries):
-                print(f"    why: {reason}", file=out)
+        status, line, reasons = check_challenge(challenge, summaries)
+        differ += status == "differs"
+        agree += status == "agrees"
+        print(f"{where}: {line}", file=out)
+        for reason in reasons:
+            print(f"    why: {reason}", file=out)
+        out.flush()
     print(
         f"{agree} challenge(s) reproduce the textbook, {differ} differ on this machine, {failed} failed to run",
         file=out,
