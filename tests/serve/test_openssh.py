@@ -189,3 +189,30 @@ def test_openssh_password_wrong_user_name(server_factory) -> None:
     done = run_ssh(server, "bad$name@127.0.0.1", log="INFO")
     assert done.returncode != 0
     assert "user name must be" in done.stderr
+
+
+def test_the_real_game_over_openssh(server_factory, terminal: Terminal) -> None:
+    """The main end-to-end check: the real ``python -m tutor`` behind the real server."""
+    server = server_factory(session_command=None)  # the default: the game itself
+    terminal.start(ssh_command(server, "carol"))
+    terminal.wait("lesson map", timeout=20)
+    terminal.wait("The restaurant kitchen")
+    terminal.keys("Down")
+    terminal.wait("Enter  Threads for waiting")  # the selection moved: keys arrive intact
+    terminal.resize(100, 30)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # relaid out to the new width
+        lines = terminal.screen().splitlines()
+        if any(len(line.rstrip()) > 80 for line in lines):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the game did not relayout to 100 columns:\n" + terminal.screen())
+
+    (session,) = server.wait_sessions(1)
+    assert session["profile"] == "carol"
+    leader = session["pid"]
+    tree = [leader, *[p.pid for p in psutil.Process(leader).children(recursive=True)]]
+    os.kill(ssh_client_pid(terminal), signal.SIGKILL)
+    wait_gone(tree, timeout=5)
+    server.wait_sessions(0)

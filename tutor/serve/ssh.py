@@ -590,6 +590,16 @@ async def serve(config: ServeConfig, *, ready: asyncio.Event | None = None) -> i
 
     benchqueue.write_config(workshop.bench_dir, slots=config.bench_slots)
 
+    # Handlers first: a stop signal that arrives as soon as the banner is out must
+    # still get the orderly shutdown (tests and scripts send it right then).
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    # A hang-up of the instructor's terminal should not leave learners with no server
+    # and orphaned sessions: treat it like a stop.
+    with contextlib.suppress(ValueError, RuntimeError):
+        loop.add_signal_handler(signal.SIGHUP, stop.set)
     server = await asyncssh.create_server(
         lambda: LearnerConnection(workshop),
         config.host,
@@ -639,14 +649,6 @@ async def serve(config: ServeConfig, *, ready: asyncio.Event | None = None) -> i
     print("stop with Ctrl-C", file=out, flush=True)
     workshop.publish()
 
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    # A hang-up of the instructor's terminal should not leave learners with no server
-    # and orphaned sessions: treat it like a stop.
-    with contextlib.suppress(ValueError, RuntimeError):
-        loop.add_signal_handler(signal.SIGHUP, stop.set)
     idle = asyncio.ensure_future(workshop.idle_watch())
     if ready is not None:
         ready.set()

@@ -1,0 +1,246 @@
+"""``tutor serve ssh`` and ``tutor serve web`` through the real command line."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import asyncssh
+import psutil
+import pytest
+from serve_helpers import read_banner, stop, wait_gone
+
+from tutor.cli import main
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["serve", "ssh", "--auth", "keys"], "--auth keys needs --authorized-keys"),
+        (["serve", "ssh", "--port", "70000"], "--port must be 0-65535"),
+        (
+            ["serve", "ssh", "--auth", "open", "--password", "secret99"],
+            "--password goes with --auth password",
+        ),
+        (["serve", "ssh", "--password", "abc"], "at least 6"),
+        (["serve", "ssh", "--max-sessions", "0"], "--max-sessions must be 1 or more"),
+        (["serve", "ssh", "--idle-timeout", "0"], "--idle-timeout must be more than 0"),
+        (["serve", "ssh", "--instructor", "bad name"], "--instructor: user name must be"),
+        (["serve", "ssh", "--bench-slots", "0"], "--bench-slots must be 1 or more"),
+        (["serve", "web", "--port", "0"], "--port must be 1-65535"),
+    ],
+)
+def test_usage_errors(argv: list[str], needle: str, capsys, tmp_path: Path) -> None:
+    assert main([*argv, "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1
+
+
+def test_bad_authorized_keys_file(tmp_path: Path, capsys) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text("ssh-ed25519 not-base64 someone\n")
+    assert (
+        main(
+            [
+                "serve",
+                "ssh",
+                "--auth",
+                "keys",
+                "--authorized-keys",
+                str(keys),
+                "--data-dir",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
+    assert f"{keys}:1: not a public key line" in capsys.readouterr().err
+    assert (
+        main(
+            [
+                "serve",
+                "ssh",
+                "--auth",
+                "keys",
+                "--authorized-keys",
+                str(tmp_path / "nope"),
+                "--data-dir",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
+    assert "cannot read" in capsys.readouterr().err
+
+
+def start_cli(data: Path, *extra: str) -> tuple[subprocess.Popen[str], int, list[str]]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tutor",
+            "serve",
+            "ssh",
+            "--port",
+            "0",
+            "--data-dir",
+            str(data),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
+    port, banner = read_banner(proc)
+    return proc, port, banner
+
+
+def value(banner: list[str], label: str) -> str:
+    return next(line.split(":", 1)[1].strip() for line in banner if line.startswith(label))
+
+
+async def test_serve_ssh_password_mode_end_to_end(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    proc, port, banner = start_cli(data, "--instructor", "teach")
+    try:
+        text = "\n".join(banner)
+        assert f"ssh -p {port} NAME@127.0.0.1" in text
+        password = value(banner, "password")
+        assert re.fullmatch(r"[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}", password)
+        fingerprint = value(banner, "host key fingerprint")
+        key_file = data / "ssh_host_ed25519_key"
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        assert asyncssh.read_private_key(str(key_file)).get_fingerprint("sha256") == fingerprint
+        assert "instructor board" in text and password not in text.split("instructor board")[1]
+
+        async with asyncssh.connect(
+            "127.0.0.1",
+            port,
+            username="dana",
+            password=password,
+            known_hosts=None,
+            client_keys=None,
+            agent_path=None,
+        ) as conn:
+            assert conn.get_server_host_key().get_fingerprint("sha256") == fingerprint
+            chan = await conn.create_process(
+                term_type="xterm-256color", term_size=(80, 24), encoding=None
+            )
+            seen = b""
+            deadline = time.monotonic() + 20
+            while b"lesson map" not in seen and time.monotonic() < deadline:
+                seen += await asyncio_read(chan)
+            assert b"lesson map" in seen
+            kids = psutil.Process(proc.pid).children(recursive=True)
+            assert kids
+    finally:
+        assert stop(proc) == 0
+    wait_gone([k.pid for k in kids])
+    # The host key survives a restart: learners' known_hosts stay valid.
+    proc2, _, banner2 = start_cli(data)
+    try:
+        assert value(banner2, "host key fingerprint") == fingerprint
+        assert value(banner2, "password") != password  # a fresh random one
+    finally:
+        stop(proc2, signal.SIGINT)
+        assert proc2.returncode == 0
+
+
+async def asyncio_read(chan) -> bytes:
+    import asyncio
+
+    try:
+        return await asyncio.wait_for(chan.stdout.read(65536), 1)
+    except TimeoutError:
+        return b""
+
+
+def test_open_mode_warns_loudly(tmp_path: Path) -> None:
+    proc, _, banner = start_cli(tmp_path / "d", "--auth", "open")
+    try:
+        text = "\n".join(banner)
+        assert "ANYONE who can reach this port" in text
+        assert "password" not in text.lower().split("anyone")[0]
+    finally:
+        assert stop(proc) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_serve_web(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tutor",
+            "serve",
+            "web",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
+    try:
+        deadline = time.monotonic() + 20
+        page = ""
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as resp:
+                    page = resp.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.2)
+        assert "concurrency-tutor" in page
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=10)
+    assert "NO AUTHENTICATION" in out
+    assert "anyone who can reach that address" not in out
+
+
+def test_serve_web_warns_louder_off_loopback(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tutor",
+            "serve",
+            "web",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
+    try:
+        lines = [proc.stdout.readline() for _ in range(6)]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+    assert any("anyone who can reach that address" in line for line in lines)
