@@ -438,6 +438,58 @@ def _to_progress(lesson_id: str, s: dict) -> LessonProgress:
     )
 
 
+def _challenge_rows(conn: sqlite3.Connection, pid: int, lesson_id: str | None) -> list[dict]:
+    rows = conn.execute(
+        """
+        SELECT uid, lesson_id, challenge_id, choice, predicted_speedup, measured_speedup,
+               winner, correct, result, created_at
+        FROM challenge_attempts
+        WHERE profile_id = :pid AND (:lesson IS NULL OR lesson_id = :lesson)
+        ORDER BY created_at, id
+        """,
+        {"pid": pid, "lesson": lesson_id},
+    )
+    return [
+        {
+            "uid": r[0],
+            "lesson_id": r[1],
+            "challenge_id": r[2],
+            "choice": r[3],
+            "predicted_speedup": r[4],
+            "measured_speedup": r[5],
+            "winner": r[6],
+            "correct": bool(r[7]),
+            "result": json.loads(r[8]),
+            "created_at": r[9],
+        }
+        for r in rows
+    ]
+
+
+def _quiz_rows(conn: sqlite3.Connection, pid: int, lesson_id: str | None) -> list[dict]:
+    rows = conn.execute(
+        """
+        SELECT uid, lesson_id, question_id, chosen, correct, hint_used, created_at
+        FROM quiz_attempts
+        WHERE profile_id = :pid AND (:lesson IS NULL OR lesson_id = :lesson)
+        ORDER BY created_at, id
+        """,
+        {"pid": pid, "lesson": lesson_id},
+    )
+    return [
+        {
+            "uid": r[0],
+            "lesson_id": r[1],
+            "question_id": r[2],
+            "chosen": json.loads(r[3]),
+            "correct": bool(r[4]),
+            "hint_used": bool(r[5]),
+            "created_at": r[6],
+        }
+        for r in rows
+    ]
+
+
 # --------------------------------------------------------------------------- the store
 
 
@@ -689,14 +741,14 @@ class Store:
         return {lesson: _to_progress(lesson, s) for (_, lesson), s in sorted(stats.items())}
 
     def challenge_attempts(self, lesson_id: str | None = None) -> list[dict]:
-        """Every challenge attempt (oldest first), optionally for one lesson."""
-        return [
-            a for a in self.export()["challenge_attempts"] if lesson_id in (None, a["lesson_id"])
-        ]
+        """Every challenge attempt (oldest first, as in the export), optionally for one lesson."""
+        with self._read() as (conn, pid):
+            return [] if pid is None else _challenge_rows(conn, pid, lesson_id)
 
     def quiz_attempts(self, lesson_id: str | None = None) -> list[dict]:
-        """Every quiz answer (oldest first), optionally for one lesson."""
-        return [a for a in self.export()["quiz_attempts"] if lesson_id in (None, a["lesson_id"])]
+        """Every quiz answer (oldest first, as in the export), optionally for one lesson."""
+        with self._read() as (conn, pid):
+            return [] if pid is None else _quiz_rows(conn, pid, lesson_id)
 
     # -- reset, export, import
 
@@ -755,46 +807,8 @@ class Store:
                     (pid,),
                 )
             ]
-            data["challenge_attempts"] = [
-                {
-                    "uid": r[0],
-                    "lesson_id": r[1],
-                    "challenge_id": r[2],
-                    "choice": r[3],
-                    "predicted_speedup": r[4],
-                    "measured_speedup": r[5],
-                    "winner": r[6],
-                    "correct": bool(r[7]),
-                    "result": json.loads(r[8]),
-                    "created_at": r[9],
-                }
-                for r in conn.execute(
-                    """
-                    SELECT uid, lesson_id, challenge_id, choice, predicted_speedup, measured_speedup,
-                           winner, correct, result, created_at
-                    FROM challenge_attempts WHERE profile_id = ? ORDER BY created_at, id
-                    """,
-                    (pid,),
-                )
-            ]
-            data["quiz_attempts"] = [
-                {
-                    "uid": r[0],
-                    "lesson_id": r[1],
-                    "question_id": r[2],
-                    "chosen": json.loads(r[3]),
-                    "correct": bool(r[4]),
-                    "hint_used": bool(r[5]),
-                    "created_at": r[6],
-                }
-                for r in conn.execute(
-                    """
-                    SELECT uid, lesson_id, question_id, chosen, correct, hint_used, created_at
-                    FROM quiz_attempts WHERE profile_id = ? ORDER BY created_at, id
-                    """,
-                    (pid,),
-                )
-            ]
+            data["challenge_attempts"] = _challenge_rows(conn, pid, None)
+            data["quiz_attempts"] = _quiz_rows(conn, pid, None)
         return data
 
     def import_(self, data: dict) -> None:
