@@ -138,3 +138,26 @@ def test_catalog_of_broken_files_never_raises(tmp_path, lessons, data):
     catalog = load_catalog([folder], builtin=False)
     assert all(isinstance(e, LessonError) and e.line >= 1 for e in catalog.errors)
     assert all(not any(e.path == lesson.path for e in catalog.errors) for lesson in catalog.lessons)
+
+
+def test_adversarial_large_file_loads_in_linear_time(tmp_path, lessons):
+    # Patterns that make naive regexes backtrack quadratically, near the 1 MiB limit.
+    pad = 60_000
+    nasty = [
+        "# a" + " " * pad + "#x",
+        "```" + " " * pad + "x",
+        "~" * pad + "x",
+        "`" * pad,
+        "    ```quiz" + " " * pad,
+    ]
+    text = lessons.VALID + "\n" + "\n".join(nasty * 3) + "\n"
+    assert len(text.encode()) < 1024 * 1024
+    path = tmp_path / "nasty.md"
+    path.write_text(text)
+    import time
+
+    start = time.perf_counter()
+    _, errors = load_lesson_file(path)
+    # Quadratic scanning took over 10 s here; linear takes milliseconds.
+    assert time.perf_counter() - start < 3.0
+    assert all(e.line >= 1 for e in errors)

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 INTERACTIVE = ("challenge", "quiz", "include")
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-_HEADING = re.compile(r"^ {0,3}(?P<level>#{1,6})(?:[ \t]+(?P<text>.*?))?[ \t]*$")
-_CLOSING_HASHES = re.compile(r"(?:^|[ \t]+)#+[ \t]*$")
+# Trailing blanks and closing hashes are stripped in Python: a lazy `.*?` before
+# `[ \t]*$` backtracks quadratically on a long line of spaces.
+_HEADING = re.compile(r"^ {0,3}(?P<level>#{1,6})(?:[ \t]+(?P<text>.*))?$")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,15 @@ def _dedent(line: str, indent: int) -> tuple[str, int]:
     while n < indent and n < len(line) and line[n] in " \t":
         n += 1
     return line[n:], n
+
+
+def _heading_text(raw: str) -> str:
+    text = raw.strip(" \t")
+    unhashed = text.rstrip("#")
+    # `## Title ##`: a closing run of hashes counts only after a blank (or alone).
+    if unhashed != text and (not unhashed or unhashed[-1] in " \t"):
+        text = unhashed.rstrip(" \t")
+    return text
 
 
 def scan_body(lines: list[str], first_line: int) -> Scan:
@@ -134,7 +144,7 @@ def scan_body(lines: list[str], first_line: int) -> Scan:
             continue
         h = _HEADING.match(line)
         if h:
-            title = _CLOSING_HASHES.sub("", h["text"] or "").strip()
+            title = _heading_text(h["text"] or "")
             headings.append(Heading(len(h["level"]), title, first_line + i))
         text.append(line)
         i += 1
