@@ -308,3 +308,61 @@ async def test_choice_list_marks_are_not_colour_only(make_app):
     choices.tick(1)
     assert choices.chosen == [1]
     assert str(choices._prompt(1)).startswith("[x]") and str(choices._prompt(0)).startswith("[ ]")
+
+
+async def test_the_whole_loop_with_a_real_run(make_app, store):
+    """Map -> lesson -> challenge -> live quick runs -> verdict -> quiz, all found in the store."""
+    from tutor.ui.screens.verdict import VerdictScreen
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_challenge(pilot)
+        await pilot.press("down", "enter")  # Two processes
+        await pilot.press("1", ".", "5", "enter")  # predicted 1.5x faster than one at a time
+        lab = app.screen
+        assert isinstance(lab, LabScreen)
+        assert lab.model.order == ["processes", "threads", "sequential"]
+        # The screen stays responsive and shows live lanes while the child computes.
+        await wait_for(pilot, lambda: any(r.lanes for r in lab.model.runs.values()))
+        await app.workers.wait_for_complete()
+        await wait_for(pilot, lambda: lab.model.finished)
+        assert set(lab.model.results) == {"processes", "threads", "sequential"}, [
+            (s, r.error) for s, r in lab.model.runs.items()
+        ]
+        await pilot.pause(0.2)
+        assert "All 3 runs done" in text_of(app, "#lab-title")
+        # Never auto-advance: the verdict waits for a key.
+        assert app.screen is lab
+        await pilot.press("left")
+        assert lab.model.viewing == "threads"
+        await pilot.press("enter")
+        verdict_screen = app.screen
+        assert isinstance(verdict_screen, VerdictScreen)
+        v = verdict_screen.verdict
+        headline = text_of(app, "#verdict-headline")
+        assert ("✓ Right" in headline) == v.correct
+        assert v.winner in lab.model.results
+        assert "Your prediction" in text_of(app, "#verdict-prediction")
+        table = text_of(app, "#verdict-table")
+        assert "processes (" in table and "one at a time" in table
+        await pilot.press("enter")  # back to the lesson
+        assert isinstance(app.screen, LessonScreen)
+        block = app.screen.query_one("#challenge-t-crunch", ActionBlock)
+        assert ("answered right" in block.status) == v.correct
+        await pilot.press("z")
+        await pilot.press("enter")  # wrong
+        await pilot.press("h", "r", "down", "enter")  # hint, retry, right
+        assert app.screen.state == "right"
+    attempts = store.challenge_attempts("test-crunch")
+    assert len(attempts) == 1
+    attempt = attempts[0]
+    assert attempt["choice"] == "processes" and attempt["predicted_speedup"] == 1.5
+    assert attempt["winner"] == v.winner and attempt["correct"] == v.correct
+    assert attempt["measured_speedup"] == v.speedups["processes"]
+    assert set(attempt["result"]["results"]) == {"processes", "threads", "sequential"}
+    quiz = store.quiz_attempts("test-crunch")
+    assert [(a["correct"], a["hint_used"]) for a in quiz] == [(False, False), (True, True)]
+    progress = store.lesson_progress("test-crunch")
+    assert progress.challenges_answered == 1 and progress.quiz_right == 1
+    assert progress.prediction_error == pytest.approx(v.prediction_error, abs=1e-3)
+    assert not lab_children()

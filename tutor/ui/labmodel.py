@@ -210,6 +210,8 @@ class LabModel:
         self.order = list(strategies)
         self.runs: dict[str, RunView] = {s: RunView(s) for s in strategies}
         self.current: str | None = None
+        self.viewing: str | None = None
+        """The run whose lanes the learner chose to look at (←/→), else the live one."""
         self.version = 0
         self.finished = False
         self.cancelled = False
@@ -242,6 +244,26 @@ class LabModel:
     def done(self) -> None:
         self.finished = True
         self.current = None
+        self.version += 1
+
+    @property
+    def shown(self) -> RunView | None:
+        """The run drawn in the lanes: the one picked with ←/→, else the live one, else the last."""
+        if self.viewing is not None:
+            return self.runs[self.viewing]
+        if self.current is not None:
+            return self.runs[self.current]
+        ran = [self.runs[s] for s in self.order if self.runs[s].state != "queued"]
+        return ran[-1] if ran else None
+
+    def view(self, step: int) -> None:
+        """Flip the lanes to the previous/next run that has started."""
+        ran = [s for s in self.order if self.runs[s].state != "queued"]
+        if not ran:
+            return
+        shown = self.shown
+        index = ran.index(shown.strategy) if shown is not None and shown.strategy in ran else 0
+        self.viewing = ran[(index + step) % len(ran)]
         self.version += 1
 
     @property

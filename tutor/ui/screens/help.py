@@ -13,7 +13,7 @@ GENERAL = [
     ("↑ ↓ PgUp PgDn", "move and scroll"),
     ("Tab / Shift+Tab", "next / previous control"),
     ("Enter", "open, choose, confirm"),
-    ("Ctrl+P", "command palette: jump to a lesson, progress, reset, theme"),
+    ("Ctrl+P", "commands: go to a lesson, progress, reset, theme"),
     ("?", "this help"),
     ("q / Ctrl+C", "quit (a running lab run is cancelled first)"),
 ]
@@ -55,7 +55,13 @@ class HelpScreen(ModalScreen[None]):
         for key, active in self.below.active_bindings.items():
             binding = active.binding
             description = binding.description or binding.action
-            if binding.system or not binding.description or (key, description) in seen:
+            # Only the game's own bindings (they all have ids); arrows and Tab are under "Everywhere".
+            if (
+                binding.system
+                or not binding.id
+                or not binding.description
+                or (key, description) in seen
+            ):
                 continue
             seen.add((key, description))
             state = "" if active.enabled else " (not now)"

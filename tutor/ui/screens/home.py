@@ -143,11 +143,10 @@ class HomeScreen(TutorScreen):
         if lesson is not None:
             p = self.tutor.store.lesson_progress(lesson.id)
             parts += [
-                ("Enter ", "bold reverse"),
-                " ",
                 (lesson.title, "bold"),
                 f"  ·  {lesson.minutes} min  ·  {len(lesson.challenges)} challenge(s), {len(lesson.quiz)} quiz question(s)\n",
                 lesson.summary,
+                ("   Enter: open", "$text-muted"),
             ]
             if p.seconds:
                 parts.append(("\n" + f"time spent {seconds(p.seconds)}", "$text-muted"))

@@ -30,6 +30,8 @@ class LabScreen(TutorScreen):
         Binding("escape", "cancel", "Cancel run", id="lab.cancel"),
         Binding("escape", "back", "Back", id="lab.back"),
         Binding("enter", "verdict", "Verdict", id="lab.verdict"),
+        Binding("left", "view(-1)", "Previous run", id="lab.previous", show=False),
+        Binding("right", "view(1)", "Next run", id="lab.next", show=False),
     ]
 
     def __init__(
@@ -224,6 +226,9 @@ class LabScreen(TutorScreen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    def action_view(self, step: int) -> None:
+        self.model.view(step)
 
     def cancel_runs(self) -> None:
         self._stop.set()

@@ -60,7 +60,7 @@ class LessonScreen(TutorScreen):
         Binding("t", "contents", "Contents", id="lesson.contents"),
         Binding("n", "next_block", "Next task", id="lesson.next_block"),
         Binding("z", "quiz", "Quiz", id="lesson.quiz"),
-        Binding("d", "mark_done", "Mark done", id="lesson.done"),
+        Binding("d", "mark_done", "Mark done", id="lesson.done", show=False),
         Binding("j", "scroll('down')", "Scroll down", id="lesson.down", show=False),
         Binding("k", "scroll('up')", "Scroll up", id="lesson.up", show=False),
         Binding("space", "scroll('page_down')", "Page down", id="lesson.page", show=False),

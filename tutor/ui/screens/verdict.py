@@ -26,7 +26,8 @@ def comparison_table(
     values = {s: results[s].get(measure) for s in order if s in results}
     longest = max((v for v in values.values() if v), default=1.0) or 1.0
     name_w = 24
-    track = max(width - name_w - 30, 6)
+    # 2 (marker) + name + 10 (value) + 2 + 16 (speedup) + 2 before the bar.
+    track = max(width - name_w - 32, 6)
     head = f"  {'strategy':<{name_w}}{'measured':>10}  {'vs one at a time':>16}  "
     rows = [Content.styled(head, "bold")]
     tied = set(getattr(verdict, "tied", set()) or set())
@@ -106,7 +107,11 @@ class VerdictScreen(TutorScreen):
         challenge = self.challenge
         yield Header()
         with VerticalScroll(id="verdict"):
-            if v.correct:
+            if v.winner is None:
+                headline = Content.styled(
+                    "✗ Nothing could be measured, so there is no verdict.", "bold $error"
+                )
+            elif v.correct:
                 headline = Content.assemble(
                     ("✓ Right. ", "bold $success"),
                     f"You picked {strategy_label(self.choice)}; ",
@@ -123,6 +128,14 @@ class VerdictScreen(TutorScreen):
                     " measured best on this machine.",
                 )
             yield Static(headline, id="verdict-headline")
+            if getattr(v, "unreliable", False):
+                yield Static(
+                    Content.assemble(
+                        ("⚠ Too noisy to be sure. ", "bold $warning"),
+                        "Other programs or a busy machine moved the numbers: try again to check.",
+                    ),
+                    id="verdict-unreliable",
+                )
             yield Static(id="verdict-table")
             if self.predicted_speedup is not None:
                 measured = (v.speedups or {}).get(self.choice)
@@ -135,7 +148,7 @@ class VerdictScreen(TutorScreen):
                 if v.prediction_error is not None:
                     line = Content.assemble(line, f" · off by {abs(v.prediction_error) * 100:.0f}%")
                 yield Static(line, id="verdict-prediction")
-            explain = (challenge.explain or {}).get(v.winner)
+            explain = (challenge.explain or {}).get(v.winner) if v.winner else None
             if explain:
                 yield Static(
                     Content.styled(f"Why {strategy_label(v.winner)} won", "bold"),
@@ -171,7 +184,7 @@ class VerdictScreen(TutorScreen):
     def on_mount(self) -> None:
         self.sub_title = f"{self.lesson.title} · verdict"
         self._draw_table()
-        if self.record:
+        if self.record and self.verdict.winner is not None:
             self._save()
         self.query_one("#verdict", VerticalScroll).focus()
 
@@ -179,7 +192,8 @@ class VerdictScreen(TutorScreen):
         self._draw_table()
 
     def _draw_table(self) -> None:
-        width = min(max(self.size.width - 4, 60), 100)
+        # The scroll area's padding and scrollbar take 4 cells of the screen width.
+        width = min(max(self.size.width - 5, 40), 100)
         self.query_one("#verdict-table", Static).update(
             comparison_table(
                 self.results, self.order, self.choice, self.verdict, self.challenge.measure, width

@@ -50,18 +50,13 @@ class LanesView(Widget):
         self.model = model
 
     def _run(self) -> RunView | None:
-        model = self.model
-        if model.current is not None:
-            return model.runs[model.current]
-        # After the last run, keep showing the last one that actually ran.
-        ran = [model.runs[s] for s in model.order if model.runs[s].state != "queued"]
-        return ran[-1] if ran else None
+        return self.model.shown
 
     def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[override]
         run = self._run()
         lanes = len(run.lanes) if run else 0
         shown = min(lanes, MAX_LANES) + (1 if lanes > MAX_LANES else 0)
-        return max(shown, 1) + 3
+        return max(shown, 1) + 4
 
     def render(self) -> Content:
         width = self.size.width
@@ -69,6 +64,13 @@ class LanesView(Widget):
         track = max(width - LABEL_WIDTH - 3, 8)
         span = self.model.span
         lines: list[Content] = []
+        if run is not None:
+            caption = f"Workers of: {strategy_label(run.strategy)} ({run.state})"
+            if self.model.finished or self.model.viewing is not None:
+                caption += "   ← → other runs"
+            lines.append(Content.styled(caption, "bold"))
+        else:
+            lines.append(Content(""))
         if run is None or not run.lanes:
             waiting = "starting the workload…" if run is not None else "waiting for the first run…"
             lines.append(Content.assemble(("".ljust(LABEL_WIDTH), ""), (waiting, "$text-muted")))
@@ -123,11 +125,7 @@ class CpuMeter(Widget):
         self.model = model
 
     def render(self) -> Content:
-        model = self.model
-        run = model.runs[model.current] if model.current else None
-        if run is None:
-            ran = [model.runs[s] for s in model.order if model.runs[s].state != "queued"]
-            run = ran[-1] if ran else None
+        run = self.model.shown
         if run is None:
             return Content("CPU —")
         cores = max(int(run.cores or 1), 1)
@@ -178,6 +176,8 @@ class CompareTable(Widget):
             run = model.runs[strategy]
             name = strategy_label(strategy) + (" (yours)" if strategy == self.chosen else "")
             mark = STATE_MARK.get(run.state, "?")
+            if model.shown is run and (model.finished or model.viewing is not None):
+                name = "→ " + name
             if run.state == "done":
                 time_text = seconds(run.wall_s)
                 length = run.wall_s or 0.0

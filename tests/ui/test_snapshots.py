@@ -1,0 +1,225 @@
+"""Every screen at 80x24, as the learner sees it (pytest-textual-snapshot).
+
+Lab screens are fed recorded events so the pictures do not depend on this
+machine's speed; the real runs are covered by test_flow.py.
+Update after an intended change: pytest tests/ui --snapshot-update
+"""
+
+from __future__ import annotations
+
+from tests.ui.test_labmodel import recorded_run
+
+SIZE = (80, 24)
+
+
+async def _open_lesson(pilot) -> None:
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def _open_challenge(pilot) -> None:
+    await _open_lesson(pilot)
+    await pilot.press("n", "enter")
+    await pilot.pause()
+
+
+def _lab_screen(app, *, finished: bool):
+    from tutor.ui.messages import EventReceived, RunFinished, RunsCompleted, RunStarted
+    from tutor.ui.screens.lab import LabScreen
+
+    lesson = app.catalog.get("test-crunch")
+    challenge = lesson.challenges[0]
+    screen = LabScreen(lesson, challenge, "threads", 1.5, autostart=False)
+    messages = [RunStarted("threads", 0, 3)]
+    messages += [EventReceived("threads", e) for e in recorded_run(100.0)]
+    messages.append(RunFinished("threads", recorded_run(100.0)[-1]))
+    messages.append(RunStarted("processes", 1, 3))
+    running = recorded_run(200.0)
+    messages += [EventReceived("processes", e) for e in running[:6]]
+    if finished:
+        messages += [EventReceived("processes", e) for e in running[6:-1]]
+        result = dict(running[-1], strategy="processes", wall_s=1.1, cpu_percent=190.0)
+        messages += [EventReceived("processes", result), RunFinished("processes", result)]
+        messages.append(RunStarted("sequential", 2, 3))
+        sequential = recorded_run(300.0)
+        messages += [EventReceived("sequential", e) for e in sequential[:-1]]
+        seq = dict(sequential[-1], strategy="sequential", wall_s=2.05, cpu_percent=99.0)
+        messages += [EventReceived("sequential", seq), RunFinished("sequential", seq)]
+        messages.append(RunsCompleted(False))
+    return screen, messages
+
+
+def _run_lab(finished: bool):
+    async def run_before(pilot) -> None:
+        screen, messages = _lab_screen(pilot.app, finished=finished)
+        await pilot.app.push_screen(screen)
+        for message in messages:
+            screen.post_message(message)
+        await pilot.pause()
+        await pilot.pause(0.2)  # the 10 Hz redraw
+
+    return run_before
+
+
+def test_home(snap_compare, make_app, store):
+    store.record_quiz("test-crunch", "t-q1", chosen=[1], correct=True, hint_used=False)
+    assert snap_compare(make_app(), terminal_size=SIZE)
+
+
+def test_lesson_reader(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=_open_lesson)
+
+
+def test_lesson_contents(snap_compare, make_app):
+    async def run_before(pilot) -> None:
+        await _open_lesson(pilot)
+        await pilot.press("t")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_lesson_task_block_focused(snap_compare, make_app):
+    async def run_before(pilot) -> None:
+        await _open_lesson(pilot)
+        await pilot.press("n")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_challenge(snap_compare, make_app):
+    async def run_before(pilot) -> None:
+        await _open_challenge(pilot)
+        await pilot.press("h", "down", "enter", "1", ".", "8")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_lab_running(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=_run_lab(finished=False))
+
+
+def test_lab_finished(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=_run_lab(finished=True))
+
+
+def test_quiz_question(snap_compare, make_app):
+    async def run_before(pilot) -> None:
+        await _open_lesson(pilot)
+        await pilot.press("z")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_quiz_wrong_with_hint(snap_compare, make_app):
+    async def run_before(pilot) -> None:
+        await _open_lesson(pilot)
+        await pilot.press("z", "enter", "h")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_quiz_several_answers(snap_compare, make_app):
+    async def run_before(pilot) -> None:
+        await _open_lesson(pilot)
+        await pilot.press("z", "n", "space", "down", "down", "space")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_progress(snap_compare, make_app, store):
+    store.record_challenge(
+        "test-crunch",
+        "t-crunch",
+        choice="processes",
+        predicted_speedup=1.8,
+        measured_speedup=1.7,
+        winner="processes",
+        correct=True,
+        result={},
+    )
+    store.record_quiz("test-crunch", "t-q1", chosen=[0], correct=False, hint_used=False)
+    store.add_time("test-crunch", 321)
+
+    async def run_before(pilot) -> None:
+        await pilot.press("p")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_help(snap_compare, make_app):
+    async def run_before(pilot) -> None:
+        await pilot.press("question_mark")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_confirm_reset(snap_compare, make_app):
+    async def run_before(pilot) -> None:
+        await pilot.press("R")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_quiz_only_mode(snap_compare, make_app):
+    assert snap_compare(make_app(quiz_only=True, quiz_lesson="test-crunch"), terminal_size=SIZE)
+
+
+def fixed_result(strategy: str, wall_s: float, cpu: float, *, noisy: bool = False) -> dict:
+    return {
+        "event": "result",
+        "t": 0.0,
+        "scenario": "crunch",
+        "strategy": strategy,
+        "wall_s": wall_s,
+        "cpu_percent": cpu,
+        "peak_mem_bytes": 40 * 2**20,
+        "workers": 2,
+        "tasks": 2,
+        "start_method": "fork" if strategy == "processes" else None,
+        "cores": 2,
+        "parallel_capacity": 1.9,
+        "python": "3.11.7",
+        "gil_enabled": True,
+        "noisy": noisy,
+        "foreign_load_percent": 30.0 if noisy else 2.0,
+        "ok": True,
+        "error": None,
+        "details": {},
+    }
+
+
+def _verdict(choice: str, results: dict, predicted: float | None):
+    async def run_before(pilot) -> None:
+        from tutor.ui.screens.verdict import VerdictScreen
+
+        lesson = pilot.app.catalog.get("test-crunch")
+        challenge = lesson.challenges[0]
+        order = [choice] + [s for s in ("threads", "processes", "sequential") if s != choice]
+        await pilot.app.push_screen(
+            VerdictScreen(lesson, challenge, choice, predicted, results, order, record=False)
+        )
+        await pilot.pause()
+
+    return run_before
+
+
+def test_verdict_right(snap_compare, make_app):
+    results = {
+        "processes": fixed_result("processes", 1.05, 190.0),
+        "threads": fixed_result("threads", 2.02, 99.0),
+        "sequential": fixed_result("sequential", 2.0, 99.0),
+    }
+    assert snap_compare(
+        make_app(), terminal_size=SIZE, run_before=_verdict("processes", results, 1.5)
+    )
+
+
+def test_verdict_machine_disagrees(snap_compare, make_app):
+    results = {
+        "threads": fixed_result("threads", 2.0, 99.0, noisy=True),
+        "processes": fixed_result("processes", 2.6, 120.0, noisy=True),
+        "sequential": fixed_result("sequential", 2.1, 99.0, noisy=True),
+    }
+    assert snap_compare(
+        make_app(), terminal_size=SIZE, run_before=_verdict("processes", results, 1.8)
+    )
