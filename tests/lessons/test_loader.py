@@ -174,3 +174,10 @@ def test_include_never_imports_the_module_it_shows(lessons, tmp_path, monkeypatc
     import sys
 
     assert "boompkg" not in sys.modules and "boompkg.work" not in sys.modules
+
+
+def test_lessons_and_blocks_are_hashable(lessons):
+    lesson, _ = load_lesson_file(lessons.write(lessons.VALID))
+    again, _ = load_lesson_file(lessons.root / "01-demo.md")
+    assert {lesson, again} == {lesson}
+    assert {b: 1 for b in lesson.blocks}[again.challenges[0]] == 1

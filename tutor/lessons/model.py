@@ -68,7 +68,7 @@ class Expectation:
     the right answer is always decided from the measurement."""
 
     winner: str
-    speedup: dict[str, float] = field(default_factory=dict)
+    speedup: dict[str, float] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,9 @@ class Challenge:
     scenario: str
     question: str
     choices: tuple[Choice, ...]
-    explain: dict[str, str]
+    explain: dict[str, str] = field(hash=False)
     """One text per choice strategy, shown when that strategy measured best."""
-    params: dict[str, float | int | str] = field(default_factory=dict)
+    params: dict[str, float | int | str] = field(default_factory=dict, hash=False)
     """Lab parameters: tasks, workers, start_method, preset or scenario ParamSpec names."""
     story: str | None = None
     measure: Literal["wall_s", "peak_mem_bytes"] = "wall_s"
@@ -140,6 +140,8 @@ class Include:
 Block = MarkdownText | Challenge | QuizQuestion | Include
 
 
+# Dict fields are left out of the hashes so lessons and blocks can be set members
+# and dict keys (the UI keys widgets and progress by them).
 @dataclass(frozen=True)
 class Lesson:
     id: str
