@@ -14,6 +14,7 @@ cancelling ends every process the workload started.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -45,6 +46,8 @@ class RunRequest:
     start_method: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     probe: bool = True
+    time_limit_s: float | None = None
+    """Override the scenario's time limit (tests of the hung-workload path)."""
 
     def resolve(self) -> dict:
         """Validate and fill in defaults; raises ValueError naming what is allowed."""
@@ -111,7 +114,7 @@ class RunRequest:
             "start_method": self.start_method,
             "params": values,
             "probe": self.probe,
-            "time_limit_s": info.time_limit_s,
+            "time_limit_s": self.time_limit_s or info.time_limit_s,
         }
 
 
@@ -133,7 +136,9 @@ class LabRun:
         self.result: dict | None = None
         self.cancelled = False
         self._proc: subprocess.Popen[bytes] | None = None
-        self._stderr = tempfile.TemporaryFile()
+        # Kept open for the run's whole life (closed in _end): the runner's
+        # stderr, read only to explain an unexpected exit.
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -272,10 +277,8 @@ class LabRun:
 
 
 def _killpg_quiet(pgid: int, sig: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _kill_tree(proc: subprocess.Popen[bytes], sig: int) -> None:

@@ -72,7 +72,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     current: list[LabRun] = []
     signal.signal(signal.SIGTERM, _raise_terminated)
-    output = _JsonOutput() if args.json else _HumanOutput(info, compare_mode=bool(args.compare))
+    output = _JsonOutput(bool(args.compare)) if args.json else _HumanOutput(info, compare_mode=bool(args.compare))
     try:
         if args.compare:
             summaries = compare(
@@ -108,8 +108,8 @@ class _JsonOutput:
     """JSON Lines: every event; with --compare each run's result is a `run_result`
     and one `result` per strategy carries the medians."""
 
-    def __init__(self) -> None:
-        self.compare = False
+    def __init__(self, compare_mode: bool) -> None:
+        self.compare = compare_mode
 
     def event(self, event: dict) -> None:
         if self.compare and event.get("event") == "result":

@@ -2,14 +2,15 @@
 
 Workload functions call :func:`phase` at each change. The runner installs a
 queue before the workload starts: a plain ``queue.SimpleQueue`` for threads,
-asyncio and one-at-a-time runs, a ``multiprocessing.SimpleQueue`` (passed to
-each process at start) for processes. Messages are tiny tuples, a few per
-task, so reporting never competes with the work being measured.
+asyncio and one-at-a-time runs, a :class:`ProcessChannel` (passed to each
+process at start) for processes. Messages are tiny tuples, a few per task, so
+reporting never competes with the work being measured.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import threading
 import time
 from typing import Any
@@ -20,6 +21,25 @@ IDLE = "idle"
 
 _queue: Any = None
 _lane_override = threading.local()
+
+
+class ProcessChannel:
+    """A one-way pipe that worker processes report through, without any lock.
+
+    ``multiprocessing.SimpleQueue`` guards writes with a shared semaphore; a
+    worker killed while holding it (a broken pool terminates its workers)
+    would freeze every other worker forever. Each report is one small write
+    (< PIPE_BUF), which POSIX pipes keep whole without a lock.
+    """
+
+    def __init__(self, mp_context: Any) -> None:
+        self._reader, self._writer = mp_context.Pipe(duplex=False)
+
+    def put(self, message: tuple) -> None:
+        self._writer.send_bytes(pickle.dumps(message))
+
+    def get(self) -> tuple:
+        return pickle.loads(self._reader.recv_bytes())
 
 
 def install(queue: Any) -> None:

@@ -96,7 +96,7 @@ def _probe_capacity(cores: int, quick: bool) -> float:
     On shared machines the CPU supply varies run to run (LAB_NOTES: 1.03x to
     2.28x for the same 2-process probe), so verdicts compare against this.
     """
-    from tutor.lab.scenarios.crunch import calibrate, probe_work
+    from tutor.lab.scenarios.crunch import calibrate
 
     if cores <= 1:
         return 1.0
@@ -215,7 +215,7 @@ def main() -> int:
         measure_memory=tree.memory_bytes,
     )
     if uses_processes or info.kind in ("demo", "cost"):
-        ctx.report_queue = ctx.mp().SimpleQueue()
+        ctx.report_queue = report.ProcessChannel(ctx.mp())
         report.install(ctx.report_queue)
     else:
         ctx.thread_queue()

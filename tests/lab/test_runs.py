@@ -1,0 +1,126 @@
+"""Real lab runs in quick mode: every scenario and strategy, the event stream's
+shape and order, the result's fields, and facts robust enough to hold on a busy
+machine. Speed thresholds live in benchmarks/lab.py, not here."""
+
+from __future__ import annotations
+
+import pytest
+
+from tutor.lab.client import LabRun, RunRequest, compare
+from tutor.lab.registry import SCENARIOS
+
+RESULT_FIELDS = {
+    "scenario", "strategy", "wall_s", "cpu_percent", "peak_mem_bytes", "workers", "start_method",
+    "cores", "parallel_capacity", "python", "gil_enabled", "noisy", "foreign_load_percent", "ok", "error",
+}
+
+CASES = [(name, s) for name, info in SCENARIOS.items() for s in info.strategies]
+
+
+@pytest.mark.parametrize(("scenario", "strategy"), CASES, ids=[f"{a}-{b}" for a, b in CASES])
+def test_every_scenario_and_strategy_streams_a_well_formed_run(scenario, strategy):
+    run = LabRun(RunRequest(scenario, strategy, quick=True, probe=False))
+    events = list(run.events())
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "started"
+    assert kinds[-1] == "result" and kinds.count("result") == 1
+    result = events[-1]
+    assert result["ok"], result["error"]
+    assert result.keys() >= RESULT_FIELDS
+    assert result["wall_s"] > 0
+    assert result["cores"] >= 1
+    assert (result["start_method"] is not None) == (strategy in ("processes", "hybrid"))
+    started = events[0]
+    assert started["facts"]["python"] == result["python"]
+    # Lanes are announced before their first phase, and phases are known words.
+    announced: set[str] = set()
+    for e in events:
+        if e["event"] == "worker_started":
+            announced.add(e["worker"])
+        elif e["event"] == "phase":
+            assert e["worker"] in announced
+            assert e["phase"] in {"compute", "wait", "idle"}
+        elif e["event"] == "sample":
+            assert set(e["workers"]) <= announced
+            assert e["cpu_percent"] >= 0 and e["mem_bytes"] > 0
+    times = [e["t"] for e in events]
+    assert times == sorted(times)
+
+
+def test_probe_reports_parallel_capacity_between_one_core_and_all():
+    run = LabRun(RunRequest("crunch", "sequential", quick=True))
+    events = list(run.events())
+    probe = next(e for e in events if e["event"] == "probe")
+    assert 0.1 <= probe["parallel_capacity"] <= probe["cores"]
+    assert run.result["parallel_capacity"] == probe["parallel_capacity"]
+
+
+def test_threads_beat_one_at_a_time_on_downloads():
+    summaries = {s["strategy"]: s for s in compare("downloads", strategies=["sequential", "threads"], quick=True, probe=False)}
+    # 4 files x 0.2 s: about 0.8 s one at a time, about 0.2 s with threads.
+    assert summaries["threads"]["wall_s"] < summaries["sequential"]["wall_s"] / 1.8
+    assert summaries["threads"]["speedup"] > 1.8
+
+
+def test_seed_preset_is_three_downloads_of_three_seconds():
+    spec = RunRequest("downloads", "threads", params={"preset": "seed"}).resolve()
+    assert spec["tasks"] == 3 and spec["params"]["delay"] == 3.0
+
+
+def test_crash_scenario_reports_the_broken_pool_as_data():
+    run = LabRun(RunRequest("crash", "processes", quick=True, probe=False))
+    result = run.run()
+    assert result["ok"]
+    cases = {c["case"]: c for c in result["details"]["cases"]}
+    assert "BrokenProcessPool" in cases["ProcessPoolExecutor worker killed"]["caller_sees"]
+    assert cases["multiprocessing.Process killed"]["caller_sees"].startswith("exitcode -9")
+    assert "ValueError" in cases["multiprocessing.Pool.map task raises"]["caller_sees"]
+
+
+def test_a_thread_exception_leaves_the_other_threads_running():
+    result = LabRun(RunRequest("crash", "threads", quick=True, probe=False)).run()
+    first = result["details"]["cases"][0]
+    assert first["isolated"] and first["others_finished"] == 3
+
+
+def test_a_lock_prevents_lost_updates_between_processes():
+    result = LabRun(RunRequest("sharing", "processes", quick=True, probe=False)).run()
+    cases = {c["case"]: c for c in result["details"]["cases"]}
+    assert cases["processes, Value with get_lock()"]["lost"] == 0
+    assert cases["processes, Manager namespace + lock"]["lost"] == 0
+    assert cases["Queue: 125,000 messages of 64 bytes"]["got"] == 125_000
+
+
+def test_idle_processes_cost_more_memory_than_idle_threads():
+    summaries = {s["strategy"]: s for s in compare("memory", strategies=["threads", "processes"], quick=True, probe=False)}
+    per = {k: v["details"]["per_worker_bytes"] for k, v in summaries.items()}
+    assert per["processes"] > 4 * max(per["threads"], 1)
+
+
+def test_spawn_start_method_is_recorded():
+    result = LabRun(RunRequest("startup", "processes", quick=True, start_method="spawn", probe=False)).run()
+    assert result["ok"] and result["start_method"] == "spawn"
+
+
+def test_a_hung_workload_is_stopped_with_a_clear_message():
+    run = LabRun(RunRequest("downloads", "sequential", quick=True, probe=False, params={"delay": 5}, time_limit_s=1.5))
+    result = run.run()
+    assert not result["ok"]
+    assert "time limit" in result["error"]
+
+
+@pytest.mark.parametrize(
+    ("request_kwargs", "message"),
+    [
+        ({"scenario": "nope", "strategy": "threads"}, "choose one of: downloads"),
+        ({"scenario": "compress", "strategy": "asyncio"}, "choose one of: sequential, threads, processes"),
+        ({"scenario": "crunch", "strategy": "threads", "tasks": 0}, "tasks must be from 1 to 64"),
+        ({"scenario": "crunch", "strategy": "threads", "workers": 10000}, "workers must be from 1 to 256"),
+        ({"scenario": "crunch", "strategy": "threads", "params": {"task_s": -1}}, "task_s must be from"),
+        ({"scenario": "crunch", "strategy": "threads", "params": {"speed": 1}}, "parameters: task_s"),
+        ({"scenario": "crunch", "strategy": "threads", "params": {"preset": "seed"}}, "presets: none"),
+    ],
+)
+def test_bad_requests_name_what_is_allowed(request_kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RunRequest(**request_kwargs).resolve()
