@@ -184,9 +184,9 @@ class _HumanOutput:
             if s.get("start_method"):
                 notes.append(s["start_method"])
             if s.get("noisy"):
-                notes.append(f"noisy machine ({s.get('foreign_load_percent'):.0f}% other load)")
+                notes.append(f"noisy ({s.get('foreign_load_percent'):.0f}% other)")
             if s.get("spread") and s["spread"] > 0.25:
-                notes.append(f"unreliable: runs differ {s['spread']:.0%}")
+                notes.append(f"runs differ {s['spread']:.0%}")
             if not s.get("ok"):
                 notes.append(f"failed: {s.get('error')}")
             table.add_row(
@@ -205,6 +205,7 @@ class _HumanOutput:
         cap = measured_capacity({s["strategy"]: s for s in summaries})
         self.console.print(
             f"CPU: 100% = one core; this machine has {first.get('cores')} usable. "
+            "noisy = other programs used over 15% of the machine's CPU during the run. "
             + (f"Parallel capacity just before the run: {cap:.2f}x." if cap else "")
         )
         for s in summaries:

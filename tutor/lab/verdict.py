@@ -95,7 +95,8 @@ def machine_reasons(results: dict[str, dict], facts: dict) -> list[str]:
         reasons.append(
             f"Right before the run, {cores} busy processes got only {capacity:.1f}x the work of one "
             f"(an idle {cores}-core machine gives about {cores}x): other programs were using the CPU, "
-            f"so no strategy could gain more than about {capacity:.1f}x from parallel work."
+            f"so CPU work could gain at most about {capacity:.1f}x from running in parallel "
+            "(waiting still overlaps freely)."
         )
     elif capacity is not None:
         reasons.append(f"Just before the run, {cores} busy processes got {capacity:.1f}x the work of one on the {cores} cores here.")
