@@ -17,6 +17,8 @@ from tutor.cli import UsageError
 from tutor.lessons.loader import load_catalog
 from tutor.lessons.model import Catalog, Challenge, Lesson, LessonError
 
+CLEAR_LINE = "\x1b[2K"
+
 RUN_REPEAT = 3
 """Runs per strategy for `lint --run`: the median of 3 survives one disturbed run."""
 
@@ -202,10 +204,19 @@ def run_challenges(catalog: Catalog, out: Any = None) -> int:
         file=out,
     )
     failed = agree = differ = tied = 0
+    tty = hasattr(out, "isatty") and out.isatty()
     for lesson, challenge in pairs:
         where = f"{_shown(lesson.path)}:{challenge.line}"
         strategies, kwargs = _run_plan(challenge)
         current: list[client.LabRun] = []
+        if tty:
+            # A challenge can take a minute (3 s downloads, 3 runs each): show which one runs.
+            print(
+                f"{CLEAR_LINE}running {challenge.id}: {', '.join(strategies)}...",
+                end="\r",
+                file=out,
+                flush=True,
+            )
         try:
             summaries = client.compare(
                 challenge.scenario,
@@ -216,7 +227,11 @@ def run_challenges(catalog: Catalog, out: Any = None) -> int:
                 **kwargs,
             )
         except ValueError as exc:
-            print(f"{where}: {challenge.id}: cannot run: {exc}", file=out, flush=True)
+            print(
+                f"{CLEAR_LINE if tty else ''}{where}: {challenge.id}: cannot run: {exc}",
+                file=out,
+                flush=True,
+            )
             failed += 1
             continue
         except KeyboardInterrupt:
@@ -228,14 +243,15 @@ def run_challenges(catalog: Catalog, out: Any = None) -> int:
             failed += 1
             for s in broken:
                 print(
-                    f"{where}: {challenge.id}: {s['strategy']} run failed: {s.get('error')}",
+                    f"{CLEAR_LINE if tty else ''}{where}: {challenge.id}: "
+                    f"{s['strategy']} run failed: {s.get('error')}",
                     file=out,
                 )
         status, line, reasons = check_challenge(challenge, summaries)
         differ += status == "differs"
         agree += status == "agrees"
         tied += status == "tied"
-        print(f"{where}: {line}", file=out)
+        print(f"{CLEAR_LINE if tty else ''}{where}: {line}", file=out)
         for reason in reasons:
             print(f"    why: {reason}", file=out)
         out.flush()
