@@ -124,3 +124,21 @@ def test_a_hung_workload_is_stopped_with_a_clear_message():
 def test_bad_requests_name_what_is_allowed(request_kwargs, message):
     with pytest.raises(ValueError, match=message):
         RunRequest(**request_kwargs).resolve()
+
+
+def test_served_runs_wait_their_turn_in_the_bench_queue(tmp_path, monkeypatch):
+    from tutor.lab.benchqueue import acquire
+
+    bench = tmp_path / "bench"
+    monkeypatch.setenv("TUTOR_BENCH_DIR", str(bench))
+    run = LabRun(RunRequest("startup", "threads", quick=True, probe=False))
+    with acquire(bench, slots=1):  # another learner's run holds the only slot
+        events = run.events()
+        first = next(events)
+        assert first["event"] == "queued" and first["position"] >= 1
+        run.cancel()
+        rest = list(events)
+    assert rest[-1]["event"] == "result" and not rest[-1]["ok"]
+    # With the slot free, the run goes straight through.
+    result = LabRun(RunRequest("startup", "threads", quick=True, probe=False)).run()
+    assert result["ok"]

@@ -140,6 +140,9 @@ class LabRun:
         # stderr, read only to explain an unexpected exit.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
         self._lock = threading.Lock()
+        self._cancel_wait = threading.Event()
+        self._timed_out = False
+        self._release_slot: Callable[[], None] | None = None
 
     def start(self) -> None:
         with self._lock:
@@ -167,10 +170,19 @@ class LabRun:
         return self._proc.pid if self._proc else None
 
     def events(self) -> Iterator[dict]:
-        """Yield events in order until the result; always ends with a result event."""
+        """Yield events in order until the result; always ends with a result event.
+
+        When served to a room (``TUTOR_BENCH_DIR`` set), the run first waits for
+        a slot in the host-wide bench queue and yields ``queued`` events
+        (``position``, ``estimate_s``) meanwhile, so measurements don't compete.
+        """
+        bench = os.environ.get("TUTOR_BENCH_DIR")
+        if bench and self._proc is None:
+            yield from self._wait_for_slot(Path(bench))
         self.start()
         proc = self._proc
-        if proc is None:  # cancelled before it started
+        if proc is None:  # cancelled before it started (e.g. while queued)
+            self._stderr.close()
             self.result = self._failure("cancelled before it started")
             yield self.result
             return
@@ -198,12 +210,41 @@ class LabRun:
             code = proc.returncode
             if self.cancelled:
                 why = "cancelled"
-            elif getattr(self, "_timed_out", False):
+            elif self._timed_out:
                 why = f"stopped: no result within {self.spec['time_limit_s'] + 30:g} s"
             else:
                 why = f"the lab runner ended unexpectedly (exit status {code}){self._stderr_tail()}"
             self.result = self._failure(why)
+            self._stderr.close()
             yield self.result
+        self._stderr.close()
+
+    def _wait_for_slot(self, bench_dir: Path) -> Iterator[dict]:
+        import queue
+
+        from tutor.lab.benchqueue import QueueCancelled, acquire
+
+        updates: queue.SimpleQueue[tuple[int, float | None] | None] = queue.SimpleQueue()
+        release = threading.Event()
+
+        def hold() -> None:
+            try:
+                with acquire(
+                    bench_dir,
+                    on_wait=lambda pos, est: updates.put((pos, est)),
+                    cancel=self._cancel_wait,
+                    label=f"{self.spec['scenario']}/{self.spec['strategy']}",
+                ):
+                    updates.put(None)
+                    release.wait()
+            except QueueCancelled:
+                updates.put(None)
+
+        # The slot is held by a thread so it stays held while the caller iterates.
+        threading.Thread(target=hold, name="lab-bench-slot", daemon=True).start()
+        self._release_slot = release.set
+        while (item := updates.get()) is not None:
+            yield {"event": "queued", "t": time.monotonic(), "position": item[0], "estimate_s": item[1]}
 
     def run(self, on_event: Callable[[dict], None] | None = None) -> dict:
         """Run to the end, passing each event to ``on_event``; return the result."""
@@ -215,6 +256,7 @@ class LabRun:
 
     def cancel(self) -> None:
         """Stop the workload and every process it started (safe from any thread)."""
+        self._cancel_wait.set()
         with self._lock:
             self.cancelled = True
             proc = self._proc
@@ -226,6 +268,8 @@ class LabRun:
         self.cancel()
 
     def _end(self) -> None:
+        if self._release_slot:
+            self._release_slot()
         proc = self._proc
         if proc is None:
             return

@@ -41,9 +41,10 @@ def emit(event: str, **fields: Any) -> None:
     Not sys.stdout: a process forked while another thread held the buffered
     writer's lock would deadlock when it flushes at exit.
     """
-    line = json.dumps({"event": event, "t": time.monotonic(), **fields}, default=str) + "\n"
-    data = line.encode()
     with _out_lock:
+        # Stamped under the lock, so timestamps in the stream never go backwards.
+        line = json.dumps({"event": event, "t": time.monotonic(), **fields}, default=str) + "\n"
+        data = line.encode()
         while data:
             data = data[os.write(_out_fd, data) :]
 
