@@ -332,10 +332,8 @@ def _kill_tree(proc: subprocess.Popen[bytes], sig: int) -> None:
         return
 
     def escalate() -> None:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=KILL_GRACE_S)
-        except subprocess.TimeoutExpired:
-            pass
         _killpg_quiet(proc.pid, signal.SIGKILL)
 
     threading.Thread(target=escalate, name="lab-kill", daemon=True).start()
@@ -386,7 +384,7 @@ def compare(
 def summarize(runs: dict[str, list[dict]]) -> list[dict]:
     """Medians per strategy from raw results (see :func:`compare`)."""
     summaries: list[dict] = []
-    for strategy, results in runs.items():
+    for results in runs.values():
         if not results:
             continue
         times = [r["wall_s"] for r in results if r.get("ok") and r.get("wall_s") is not None]
