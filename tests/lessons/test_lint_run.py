@@ -109,6 +109,17 @@ def test_verdict_agrees_when_the_expected_winner_is_clearly_fastest(lessons):
 
 
 @needs_lab
+def test_verdict_says_when_the_expected_winner_only_narrowly_wins(lessons):
+    status, line, _ = check_challenge(
+        _lesson_challenge(lessons), [_summary("threads", 1.05), _summary("processes", 1.0)]
+    )
+    assert (
+        status == "agrees"
+        and "reproduces the textbook narrowly (processes; threads only 5% behind)" in line
+    )
+
+
+@needs_lab
 def test_verdict_on_one_core_says_why(lessons):
     results = [_summary("threads", 0.5, cores=1), _summary("processes", 1.0, cores=1)]
     status, line, reasons = check_challenge(_lesson_challenge(lessons), results)

@@ -164,6 +164,18 @@ def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, s
         return "no-expectation", line + "; no textbook expectation to compare", []
     if not verdict.disagrees_with_textbook:
         if verdict.winner == expected:
+            close = {
+                s: values[s] / values[expected] - 1
+                for s in sorted(verdict.tied - {expected})
+                if s in values
+            }
+            if close:
+                within = ", ".join(f"{s} only {gap:.0%} behind" for s, gap in close.items())
+                return (
+                    "agrees",
+                    line + f"; reproduces the textbook narrowly ({expected}; {within})",
+                    [],
+                )
             return "agrees", line + f"; reproduces the textbook ({expected})", []
         others = ", ".join(sorted(verdict.tied - {expected}))
         gap = values[expected] / values[verdict.winner] - 1
