@@ -165,6 +165,8 @@ def test_interrupting_lint_run_leaves_no_process_behind(lessons):
                 seen.add(child.pid)
             time.sleep(0.1)
         assert seen, "lint --run never started a runner"
+        running = [pid for pid in seen if psutil.pid_exists(pid)]
+        assert running, "nothing was running when interrupted: the test would prove nothing"
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=30)
         assert proc.returncode == 130, err
