@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import re
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -174,3 +176,45 @@ def test_unwritable_location_is_a_clear_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(ProgressStoreError, match="cannot create the data folder"):
         open_store(blocker / "data", "tester")
+
+
+OPENER = r"""
+import sys
+from tutor.progress import open_store
+
+print("ready", flush=True)
+sys.stdin.readline()
+with open_store(sys.argv[1], sys.argv[2]) as s:
+    s.record_quiz("gil", "q1", chosen=[0], correct=True, hint_used=False)
+    print(s.recovered_from or "none", flush=True)
+"""
+
+
+def test_two_apps_starting_on_a_corrupt_file_recover_it_once(data_dir):
+    data_dir.mkdir()
+    original = _garbage(8192)
+    (data_dir / DB).write_bytes(original)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPENER, str(data_dir), name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("amy", "bob")
+    ]
+    for p in procs:
+        assert p.stdout.readline() == "ready\n", p.stderr.read()
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    reports = []
+    for p in procs:
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+        reports.append(out.strip())
+    assert sorted(r == "none" for r in reports) == [False, True]  # exactly one recovered
+    moved = [p for p in data_dir.iterdir() if CORRUPT_NAME.match(p.name)]
+    assert len(moved) == 1 and moved[0].read_bytes() == original
+    assert list_profiles(data_dir) == ["amy", "bob"]  # both wrote to the same fresh file

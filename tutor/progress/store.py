@@ -116,8 +116,34 @@ def open_store(data_dir: Path | str, profile: str) -> Store:
         raise ProgressStoreError(
             f"cannot create the data folder {folder}: {exc.strerror or exc}"
         ) from exc
-    conn, recovered_from, reason = _open_database(folder / DB_NAME)
+    with _opening_lock(folder):
+        conn, recovered_from, reason = _open_database(folder / DB_NAME)
     return Store(conn, folder / DB_NAME, profile, recovered_from, reason)
+
+
+@contextmanager
+def _opening_lock(folder: Path) -> Iterator[None]:
+    """Serialise opening (inspect, move aside, create, migrate) across processes.
+
+    Without it, two apps starting together on a corrupt file could both decide
+    to move it aside, and the slower one would move the faster one's fresh
+    database. Held only while opening, never while the store is in use.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; the race needs two starts in the same instant
+        yield
+        return
+    try:
+        fd = os.open(folder / f"{DB_NAME}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # a read-only folder: SQLite will report the real problem
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def check_profile(profile: str) -> str:
