@@ -33,7 +33,7 @@ def _shown(path: Path) -> str:
 
 
 def _extra_dirs(args: argparse.Namespace) -> tuple[list[Path], bool]:
-    extra = [Path(d) for d in (getattr(args, "lessons", None) or [])]
+    extra = [Path(d).expanduser() for d in (getattr(args, "lessons", None) or [])]
     for d in extra:
         if not d.is_dir():
             raise UsageError(

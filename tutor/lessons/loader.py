@@ -252,7 +252,7 @@ def load_catalog(
     from tutor.paths import builtin_lessons_dir
 
     entries: list[Path] = [builtin_lessons_dir()] if builtin else []
-    entries.extend(Path(d) for d in extra_dirs)
+    entries.extend(Path(d).expanduser() for d in extra_dirs)
     catalog = Catalog()
     results: list[_FileResult] = []
     seen_files: set[Path] = set()
