@@ -190,7 +190,10 @@ with open_store(sys.argv[1], sys.argv[2]) as s:
 """
 
 
-def test_two_apps_starting_on_a_corrupt_file_recover_it_once(data_dir):
+NAMES = ["amy", "bob", "cy", "dee", "eve", "fay"]
+
+
+def test_apps_starting_together_on_a_corrupt_file_recover_it_once(data_dir):
     data_dir.mkdir()
     original = _garbage(8192)
     (data_dir / DB).write_bytes(original)
@@ -202,7 +205,7 @@ def test_two_apps_starting_on_a_corrupt_file_recover_it_once(data_dir):
             stderr=subprocess.PIPE,
             text=True,
         )
-        for name in ("amy", "bob")
+        for name in NAMES
     ]
     for p in procs:
         assert p.stdout.readline() == "ready\n", p.stderr.read()
@@ -214,7 +217,7 @@ def test_two_apps_starting_on_a_corrupt_file_recover_it_once(data_dir):
         out, err = p.communicate(timeout=60)
         assert p.returncode == 0, err
         reports.append(out.strip())
-    assert sorted(r == "none" for r in reports) == [False, True]  # exactly one recovered
+    assert sum(r != "none" for r in reports) == 1  # exactly one recovered
     moved = [p for p in data_dir.iterdir() if CORRUPT_NAME.match(p.name)]
     assert len(moved) == 1 and moved[0].read_bytes() == original
-    assert list_profiles(data_dir) == ["amy", "bob"]  # both wrote to the same fresh file
+    assert list_profiles(data_dir) == NAMES  # all wrote to the same fresh file
