@@ -290,6 +290,7 @@ def main() -> int:
         peak_mem_bytes=peak,
         memory_kind=MEMORY_KIND,
         noisy=bool(foreign is not None and foreign > 15.0),
+        sampler_cpu_percent=totals.get("sampler_cpu_percent"),
         foreign_load_percent=round(foreign, 1) if foreign is not None else None,
         ok=error is None,
         error=error,
