@@ -99,8 +99,9 @@ def _parse(path: Path) -> _FileResult:
     text = _read_text(path, errors)
     if text is None:
         return result
-    # YAML counts a lone '\r' as a line break; normalising keeps both line counts equal.
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    # Lines are counted at '\n' only, like grep, git and editors on Unix do, so
+    # a reported line is the one the author finds.
+    lines = text.replace("\r\n", "\n").split("\n")
     try:
         fm = markdown.split_front_matter(lines)
     except markdown.FrontMatterProblem as exc:

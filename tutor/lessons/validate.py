@@ -34,6 +34,8 @@ try:  # libyaml is several times faster; the pure-Python loader gives the same m
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
+_EXTRA_BREAKS = str.maketrans({"\r": " ", "\x85": " ", "\u2028": " ", "\u2029": " "})
+
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 
@@ -122,6 +124,9 @@ class Doc:
     # -- YAML ------------------------------------------------------------
 
     def compose(self, text: str, what: str) -> Node | None:
+        # YAML also breaks lines at a lone CR, NEL, U+2028 and U+2029; as blanks they
+        # keep YAML's line numbers equal to the file's ('\n'-counted) ones.
+        text = text.translate(_EXTRA_BREAKS)
         try:
             return yaml.compose(text, Loader=_Loader)
         except yaml.MarkedYAMLError as exc:
