@@ -83,20 +83,32 @@ class TutorApp(App[int]):
             )
 
     def _install_signal_handlers(self) -> None:
-        # SIGTERM and SIGHUP (the terminal or SSH session went away) would end the
-        # process without stopping a lab run; stop it, then leave cleanly.
+        # SIGTERM would end the process without stopping a lab run: stop it, then
+        # leave cleanly (the terminal is still there to be restored).
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self._signalled, sig)
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGTERM, self._terminated, signal.SIGTERM)
+        # SIGHUP means the terminal (or SSH session) is gone. The kernel follows it
+        # with SIGCONT, on which Textual's driver restarts its output thread against
+        # the dead terminal and a normal shutdown then blocks forever. So this one
+        # is a plain signal handler (it runs at once, before SIGCONT's) that stops
+        # the lab runs and leaves without touching the terminal.
+        with contextlib.suppress(ValueError):
+            signal.signal(signal.SIGHUP, self._hung_up)
 
-    def _signalled(self, sig: int) -> None:
+    def _terminated(self, sig: int) -> None:
         self.runs.cancel_all(close=True)
-        self.exit(128 + sig)
+        self.exit(return_code=128 + sig)
+
+    def _hung_up(self, signum: int, _frame: object) -> None:
+        self.runs.cancel_all(close=True)
+        self.runs.wait_gone(timeout=2.0)
+        # Every saved answer is already durable (the store syncs each write).
+        os._exit(128 + signum)
 
     async def action_quit(self) -> None:
         self.runs.cancel_all(close=True)
-        self.exit(0)
+        self.exit()
 
     def on_unmount(self) -> None:
         self.runs.cancel_all(close=True)

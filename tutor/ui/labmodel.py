@@ -55,8 +55,8 @@ class Lane:
             return self.segments[-1][2]
         return None
 
-    def cells(self, span: float, width: int, now: float) -> str:
-        """One character per time bucket: the phase that covers most of it."""
+    def cells(self, span: float, width: int, now: float, origin: float = 0.0) -> str:
+        """One character per time bucket of [origin, origin + span]: the phase covering most of it."""
         if width <= 0:
             return ""
         out: list[str] = []
@@ -64,7 +64,7 @@ class Lane:
         segments = self.segments
         index = 0
         for column in range(width):
-            lo = column * step
+            lo = origin + column * step
             hi = lo + step
             if lo >= now:
                 out.append(" ")
@@ -99,6 +99,9 @@ class RunView:
     state: str = "queued"
     """queued, running, done, failed or cancelled."""
     t0: float | None = None
+    origin: float | None = None
+    """When the first worker started (seconds from t0): the lanes' zero, so a
+    calibration or probe before the work does not look like idle workers."""
     last_t: float = 0.0
     elapsed: float = 0.0
     cpu_percent: float | None = None
@@ -119,6 +122,11 @@ class RunView:
         return max(self.elapsed, self.last_t)
 
     @property
+    def shown_s(self) -> float:
+        """Seconds drawn on the lanes' axis so far."""
+        return max(self.now - (self.origin or 0.0), 0.0)
+
+    @property
     def wall_s(self) -> float | None:
         if self.result is not None and self.result.get("wall_s") is not None:
             return float(self.result["wall_s"])
@@ -131,6 +139,8 @@ class RunView:
         return max(float(t) - self.t0, 0.0)
 
     def lane(self, worker: str, label: str | None = None) -> Lane:
+        if self.origin is None:
+            self.origin = self.last_t
         lane = self.lanes.get(worker)
         if lane is None:
             lane = self.lanes[worker] = Lane(worker, label or worker)
@@ -183,7 +193,7 @@ class RunView:
     def finish(self, result: dict[str, Any] | None, at: float | None = None) -> None:
         end = self.now if at is None else at
         if result is not None and result.get("wall_s") is not None and self.t0 is not None:
-            end = max(end, float(result["wall_s"]))
+            end = max(end, (self.origin or 0.0) + float(result["wall_s"]))
         for lane in self.lanes.values():
             lane.close(end)
         self.last_t = max(self.last_t, end)
@@ -274,7 +284,10 @@ class LabModel:
     @property
     def span(self) -> float:
         """One time axis for every run, so a faster run is visibly shorter."""
-        longest = max((r.now for r in self.runs.values() if r.state != "queued"), default=0.0)
+        longest = max(
+            (max(r.shown_s, r.wall_s or 0.0) for r in self.runs.values() if r.state != "queued"),
+            default=0.0,
+        )
         return nice_span(max(longest, 0.5))
 
 

@@ -174,7 +174,10 @@ class HomeScreen(TutorScreen):
     def action_open_lesson(self) -> None:
         lesson = self.highlighted_lesson
         if lesson is not None:
-            self.tutor.open_lesson(lesson.id)
+            # Resume: back in the lesson left last time, at the task left last time.
+            position = self.tutor.store.position()
+            anchor = position[1] if position and position[0] == lesson.id else None
+            self.tutor.open_lesson(lesson.id, anchor)
 
     def action_quiz(self) -> None:
         lesson = self.highlighted_lesson

@@ -79,7 +79,7 @@ class LanesView(Widget):
             for lane in lanes[:MAX_LANES]:
                 name = lane.label if lane.label and lane.label != lane.worker else ""
                 label = f"{lane.worker} {name}"[: LABEL_WIDTH - 1].ljust(LABEL_WIDTH)
-                cells = lane.cells(span, track, run.now)
+                cells = lane.cells(span, track, run.now, run.origin or 0.0)
                 parts: list[str | tuple[str, str]] = [label, "│"]
                 # Group equal cells so a lane is a handful of spans, not one per cell.
                 start = 0
@@ -182,8 +182,8 @@ class CompareTable(Widget):
                 time_text = seconds(run.wall_s)
                 length = run.wall_s or 0.0
             elif run.state == "running":
-                time_text = seconds(run.now) + "…"
-                length = run.now
+                time_text = seconds(run.shown_s) + "…"
+                length = run.shown_s
             else:
                 time_text = run.state
                 length = 0.0
