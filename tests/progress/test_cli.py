@@ -274,3 +274,12 @@ def test_show_falls_back_to_ids_when_lessons_cannot_load(filled, capsys, monkeyp
         ("gil", "gil"),
         ("custom-lesson", "custom-lesson"),
     }
+
+
+def test_reset_of_a_lesson_without_progress_names_the_allowed_ones(filled, run_tutor):
+    line = _one_line_error(run_tutor("progress", "reset", "--lesson", "gill", "--yes"))
+    assert "custom-lesson, gil" in line
+    line = _one_line_error(run_tutor("progress", "reset", "--lesson", "", "--yes"))
+    assert "no progress saved for lesson ''" in line
+    with open_store(filled, "tester") as s:
+        assert set(s.all_progress()) == {"gil", "custom-lesson"}

@@ -221,3 +221,17 @@ def test_apps_starting_together_on_a_corrupt_file_recover_it_once(data_dir):
     moved = [p for p in data_dir.iterdir() if CORRUPT_NAME.match(p.name)]
     assert len(moved) == 1 and moved[0].read_bytes() == original
     assert list_profiles(data_dir) == NAMES  # all wrote to the same fresh file
+
+
+def test_our_id_and_version_but_missing_tables_is_moved_aside_untouched(data_dir):
+    with open_store(data_dir, "tester"):
+        pass
+    path = data_dir / DB
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE quiz_attempts")
+    conn.commit()
+    conn.close()
+    original = path.read_bytes()
+    with open_store(data_dir, "tester") as s:
+        assert "missing tables: quiz_attempts" in s.recovered_reason
+        _check_recovered(data_dir, original, s)

@@ -314,7 +314,16 @@ def _import(args: argparse.Namespace, store: Store) -> int:
 
 def _reset(args: argparse.Namespace, store: Store) -> int:
     lesson = getattr(args, "lesson", None)
-    scope = f"lesson {lesson!r}" if lesson else "ALL lessons"
+    if lesson is not None:
+        touched = sorted(store.all_progress())
+        if lesson not in touched:
+            # Most likely a typo: say which ids would have done something.
+            allowed = ", ".join(touched) if touched else "none (no progress saved yet)"
+            raise UsageError(
+                f"no progress saved for lesson {lesson!r} of {store.profile}; "
+                f"lessons with progress: {allowed}"
+            )
+    scope = f"lesson {lesson!r}" if lesson is not None else "ALL lessons"
     if not getattr(args, "yes", False):
         if not sys.stdin.isatty():
             raise UsageError(

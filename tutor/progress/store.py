@@ -203,6 +203,10 @@ def _inspect(conn: sqlite3.Connection) -> str | None:
         check = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
         if check != ["ok"]:
             return f"damaged ({'; '.join(check[:3])})"
+        missing = EXPECTED_TABLES - tables
+        if version == SCHEMA_VERSION and missing:
+            # Checked here, before anything writes, so the moved file keeps its bytes.
+            return f"damaged (missing tables: {', '.join(sorted(missing))})"
         return None
     if app_id == 0 and version == 0 and not tables:
         return None  # a new, empty file: ours to set up
