@@ -47,6 +47,7 @@ def run(ctx: Any) -> dict:
     ctx.run_tasks(cook_dish, [(i, steps, boil) for i in range(ctx.tasks)], cook_dish_async)
     return {
         "dishes": ctx.tasks,
+        "prep_steps": steps,
         "prep_s": ctx.params["prep_s"],
         "boil_s": boil,
         "one_at_a_time_s": round(ctx.tasks * (ctx.params["prep_s"] + boil), 3),

@@ -49,13 +49,13 @@ def run(ctx: Any) -> dict:
     n = ctx.tasks
     if ctx.strategy != "hybrid":
         digests = ctx.run_tasks(fetch_and_process, [(i, port, steps) for i in range(n)])
-        return {"files": len(digests)}
+        return {"files": len(digests), "steps_per_task": steps}
     # Threads download; each file goes to the process pool as soon as it arrives.
     with ctx.process_pool(min(n, max(1, ctx.cores))) as cpu, ThreadPoolExecutor(n) as io:
         downloads = [io.submit(download, i, port) for i in range(n)]
         processed = [cpu.submit(post_process, i, f.result(), steps) for i, f in enumerate(downloads)]
         digests = [f.result() for f in processed]
-    return {"files": len(digests), "cpu_processes": min(n, max(1, ctx.cores))}
+    return {"files": len(digests), "steps_per_task": steps, "cpu_processes": min(n, max(1, ctx.cores))}
 
 
 def finish(ctx: Any) -> None:

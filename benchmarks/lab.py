@@ -1,0 +1,147 @@
+"""Lab benchmark: every timed scenario through the lab and, side by side in the
+same run, benchmarks/bare.py doing the same work with no lab (no runner, no
+events, no sampling). Interleaved, several repeats, medians and ratios.
+
+    python benchmarks/lab.py [--repeat 3] [--quick] [--only crunch,downloads]
+
+Targets on a 2-core machine (issue 3): lab overhead <= 5% of wall time against
+the bare script; the 10 Hz sampler <= 2% of one core; crunch processes >= 1.8x
+and threads <= 1.1x; downloads threads and asyncio >= 5x; chef processes >= 2.5x;
+compress threads >= 1.6x; startup processes (spawn) clearly slower than threads.
+The machine is shared: each figure comes with the foreign load seen during the runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tutor.lab.client import LabRun, RunRequest  # noqa: E402
+from tutor.lab.facts import machine_facts  # noqa: E402
+
+BARE = Path(__file__).with_name("bare.py")
+
+# (scenario, strategy, start_method)
+PLAN = {
+    "crunch": [("sequential", None), ("threads", None), ("processes", None), ("asyncio", None)],
+    "downloads": [("sequential", None), ("threads", None), ("processes", None), ("asyncio", None)],
+    "chef": [("sequential", None), ("threads", None), ("processes", None), ("asyncio", None)],
+    "compress": [("sequential", None), ("threads", None), ("processes", None)],
+    "startup": [("threads", None), ("processes", "fork"), ("processes", "forkserver"), ("processes", "spawn")],
+    "pipeline": [("sequential", None), ("threads", None), ("processes", None), ("hybrid", None)],
+}
+
+
+def bare_args(result: dict) -> list[str]:
+    d, p = result.get("details") or {}, result.get("params") or {}
+    args = [result["scenario"], result["strategy"], str(result["tasks"]), str(result["workers"])]
+    if "steps_per_task" in d:
+        args += ["--steps", str(d["steps_per_task"])]
+    if "prep_steps" in d:
+        args += ["--steps", str(d["prep_steps"]), "--boil", str(d["boil_s"])]
+    if "delay_s" in d:
+        args += ["--delay", str(d["delay_s"])]
+    if "mib_per_task" in d:
+        args += ["--mib", str(d["mib_per_task"])]
+    if result["scenario"] == "pipeline":
+        args += ["--delay", str(p.get("delay", 0.5))]
+    if result.get("start_method"):
+        args += ["--start-method", result["start_method"]]
+    return args
+
+
+def run_bare(result: dict) -> float:
+    out = subprocess.run([sys.executable, str(BARE), *bare_args(result)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)["wall_s"]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", default="")
+    a = ap.parse_args()
+    plan = {k: v for k, v in PLAN.items() if not a.only or k in a.only.split(",")}
+    facts = machine_facts()
+    print(f"# machine: {facts['cores']} cores, Python {facts['python']}, GIL {'on' if facts['gil_enabled'] else 'off'}, "
+          f"default start method {facts['default_start_method']}; repeats {a.repeat}{', quick' if a.quick else ''}")
+    rows = []
+    for scenario, variants in plan.items():
+        data: dict[tuple, dict[str, list]] = {v: {"lab": [], "bare": [], "ratio": [], "sampler": [], "load": [], "cap": []} for v in variants}
+        for k in range(a.repeat):
+            order = variants[k % len(variants):] + variants[:k % len(variants)]
+            for strategy, method in order:
+                result = LabRun(RunRequest(scenario, strategy, quick=a.quick, start_method=method)).run()
+                if not result["ok"]:
+                    print(f"  {scenario}/{strategy}: FAILED {result['error']}")
+                    continue
+                bare = run_bare(result)
+                d = data[(strategy, method)]
+                d["lab"].append(result["wall_s"])
+                d["bare"].append(bare)
+                d["ratio"].append(result["wall_s"] / bare)
+                d["sampler"].append(result.get("sampler_cpu_percent") or 0.0)
+                d["load"].append(result.get("foreign_load_percent") or 0.0)
+                d["cap"].append(result.get("parallel_capacity") or 0.0)
+        base = None
+        for (strategy, method), d in data.items():
+            if not d["lab"]:
+                continue
+            lab = statistics.median(d["lab"])
+            if strategy == "sequential":
+                base = lab
+            rows.append({
+                "scenario": scenario,
+                "strategy": strategy + (f" ({method})" if method else ""),
+                "lab_s": lab,
+                "bare_s": statistics.median(d["bare"]),
+                "overhead": statistics.median(d["ratio"]) - 1,
+                "speedup": (base / lab) if base and strategy != "sequential" else (1.0 if strategy == "sequential" else None),
+                "sampler": statistics.median(d["sampler"]),
+                "load": max(d["load"]),
+                "capacity": statistics.median(d["cap"]),
+                "runs": len(d["lab"]),
+            })
+    print()
+    print("| scenario | strategy | lab wall (median) | bare wall (median) | lab overhead | speedup vs sequential | sampler (% of a core) | max foreign load | capacity |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        sp = f"{r['speedup']:.2f}x" if r["speedup"] else "-"
+        print(f"| {r['scenario']} | {r['strategy']} | {r['lab_s']:.3f} s | {r['bare_s']:.3f} s | {r['overhead']:+.1%} | {sp} | "
+              f"{r['sampler']:.2f}% | {r['load']:.0f}% | {r['capacity']:.2f}x |")
+    print()
+    get = {(r["scenario"], r["strategy"]): r for r in rows}
+
+    def sp(s: str, st: str) -> float:
+        r = get.get((s, st))
+        return r["speedup"] if r and r["speedup"] else float("nan")
+
+    overheads = [r["overhead"] for r in rows]
+    checks = [
+        ("lab overhead median <= 5%", statistics.median(overheads) <= 0.05, f"{statistics.median(overheads):+.1%} (worst {max(overheads):+.1%})"),
+        ("sampler <= 2% of one core", statistics.median(r["sampler"] for r in rows) <= 2.0, f"{statistics.median(r['sampler'] for r in rows):.2f}%"),
+        ("crunch processes >= 1.8x", sp("crunch", "processes") >= 1.8, f"{sp('crunch', 'processes'):.2f}x"),
+        ("crunch threads <= 1.1x", sp("crunch", "threads") <= 1.1, f"{sp('crunch', 'threads'):.2f}x"),
+        ("downloads threads >= 5x", sp("downloads", "threads") >= 5, f"{sp('downloads', 'threads'):.2f}x"),
+        ("downloads asyncio >= 5x", sp("downloads", "asyncio") >= 5, f"{sp('downloads', 'asyncio'):.2f}x"),
+        ("chef processes >= 2.5x", sp("chef", "processes") >= 2.5, f"{sp('chef', 'processes'):.2f}x"),
+        ("compress threads >= 1.6x", sp("compress", "threads") >= 1.6, f"{sp('compress', 'threads'):.2f}x"),
+    ]
+    t, s = get.get(("startup", "threads")), get.get(("startup", "processes (spawn)"))
+    if t and s:
+        checks.append(("startup spawn slower than threads", s["lab_s"] > 5 * t["lab_s"], f"threads {t['lab_s'] * 1000:.0f} ms, spawn {s['lab_s'] * 1000:.0f} ms ({s['lab_s'] / t['lab_s']:.0f}x)"))
+    for name, ok, figure in checks:
+        if figure.startswith("nan"):
+            continue
+        print(f"- {'PASS' if ok else 'MISS'} {name}: {figure}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
