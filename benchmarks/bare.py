@@ -89,10 +89,10 @@ def run_strategy(strategy, workers, fn, calls, afn=None, mp_context=None):
         return [fn(*c) for c in calls]
     if strategy == "threads":
         with ThreadPoolExecutor(workers) as pool:
-            return list(pool.map(fn, *zip(*calls)))
+            return list(pool.map(fn, *zip(*calls, strict=True)))
     if strategy == "processes":
         with ProcessPoolExecutor(workers, mp_context=mp_context) as pool:
-            return list(pool.map(fn, *zip(*calls)))
+            return list(pool.map(fn, *zip(*calls, strict=True)))
 
     async def main():
         limit = asyncio.Semaphore(workers)
