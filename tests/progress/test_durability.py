@@ -154,3 +154,18 @@ def test_board_reads_while_learners_write(data_dir):
         assert rows[name]["prediction_error"] == pytest.approx(0.3 / 1.2)
     assert rows["bob"]["lesson"] == "gil"
     assert rows["bob"]["challenges_answered"] == 0
+
+
+def test_kill_9_while_creating_the_database_never_looks_corrupt(tmp_path):
+    rng = random.Random(3)
+    for n in range(6):
+        folder = tmp_path / f"d{n}"
+        proc = _start(folder)
+        # Anywhere from "still importing" to "creating the file" to "writing".
+        time.sleep(rng.uniform(0.0, 0.4))
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+        with open_store(folder, "tester") as s:
+            assert s.recovered_from is None, s.recovered_reason
+            s.add_time("gil", 1)
+        assert _integrity(folder / "progress.sqlite3") == "ok"

@@ -23,7 +23,6 @@ import re
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -357,6 +356,11 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def _new_uid() -> str:
+    """A random 128-bit id for an attempt (what uuid4 gives, without importing uuid)."""
+    return os.urandom(16).hex()
+
+
 def _dump(value: Any) -> str:
     # default=str: losing a learner's attempt because the lab added a value
     # json cannot encode would be worse than storing that value as text.
@@ -649,7 +653,7 @@ class Store:
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
-                    uuid.uuid4().hex,
+                    _new_uid(),
                     pid,
                     lesson_id,
                     challenge_id,
@@ -683,7 +687,7 @@ class Store:
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
-                    uuid.uuid4().hex,
+                    _new_uid(),
                     pid,
                     lesson_id,
                     question_id,
