@@ -129,6 +129,25 @@ def test_verdict_on_one_core_says_why(lessons):
 
 
 @needs_lab
+def test_verdict_names_the_quick_sizes_that_favour_threads(lessons):
+    # CRUNCH fixes tasks and task_s; a chef challenge with defaults gets shrunk.
+    text = CRUNCH.replace("TASK_S", "0.1").replace("scenario: crunch", "scenario: chef")
+    text = text.replace("params: {tasks: 2, task_s: 0.1}", "params: {workers: 4}")
+    lesson, errors = load_lesson_file(lessons.write(text))
+    assert errors == []
+    status, _, reasons = check_challenge(
+        lesson.challenges[0], [_summary("threads", 0.5), _summary("processes", 0.7)]
+    )
+    assert status == "differs"
+    (quick,) = [r for r in reasons if r.startswith("quick sizes")]
+    assert "2 tasks instead of 4" in quick and "prep_s 0.08 instead of 0.2" in quick
+    _, _, fixed = check_challenge(
+        _lesson_challenge(lessons), [_summary("threads", 0.5), _summary("processes", 0.7)]
+    )
+    assert not any(r.startswith("quick sizes") for r in fixed)
+
+
+@needs_lab
 def test_verdict_on_a_loaded_machine_names_the_load(lessons):
     loaded = {"parallel_capacity": 1.1, "noisy": True, "foreign_load_percent": 90.0}
     results = [_summary("threads", 0.5, **loaded), _summary("processes", 0.8, **loaded)]

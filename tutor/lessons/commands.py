@@ -121,6 +121,34 @@ def _fmt(measure: str, value: float) -> str:
     return f"{value:.2f} s"
 
 
+def _quick_sizes(challenge: Challenge, expected: str, winner: str | None) -> list[str]:
+    """Say which sizes `--run` shrank, when that is what can tip the balance.
+
+    Quick sizes keep `lint --run` short, but the fixed cost of starting
+    processes then weighs more than in the full-size run a lesson describes.
+    """
+    from tutor.lab.registry import SCENARIOS
+
+    if not {"processes", "hybrid"} & {expected, winner}:
+        return []
+    info = SCENARIOS[challenge.scenario]
+    preset = info.presets.get(str(challenge.params.get("preset")), {})
+    fixed = set(challenge.params) | set(preset)
+    shrunk = [
+        f"{p.name} {p.quick:g} instead of {p.default:g}"
+        for p in info.params
+        if p.name not in fixed and p.quick < p.default
+    ]
+    if "tasks" not in fixed and info.quick_tasks < info.tasks:
+        shrunk.insert(0, f"{info.quick_tasks} tasks instead of {info.tasks}")
+    if not shrunk:
+        return []
+    return [
+        f"quick sizes ({', '.join(shrunk)}): starting processes costs the same as at full size "
+        "but the work they share is smaller, so their advantage shrinks"
+    ]
+
+
 def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, str, list[str]]:
     """(status, line, reasons): what this machine measured against the textbook, and why.
 
@@ -182,6 +210,7 @@ def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, s
         reasons = [
             f"{expected} measured {gap:.0%} behind {verdict.winner}, inside this machine's run-to-run "
             "spread: the textbook is not contradicted, but not confirmed either",
+            *_quick_sizes(challenge, expected, verdict.winner),
             *verdict.reasons,
         ]
         return "tied", line + f"; too close to call ({expected} tied with {others})", reasons
@@ -191,6 +220,7 @@ def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, s
         reasons.append(f"{expected} measured {gap:.0%} worse than {verdict.winner} here")
     elif expected not in values:
         reasons.append(f"the {expected} runs did not finish")
+    reasons.extend(_quick_sizes(challenge, expected, verdict.winner))
     reasons.extend(verdict.reasons)
     if verdict.unreliable:
         reasons.append(
