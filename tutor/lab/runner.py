@@ -141,7 +141,12 @@ def _drain_reports(q: Any, lanes: dict[str, str], states: dict[str, str], lock: 
             if lane is None:
                 lane = lanes[key] = f"w{len(lanes) + 1}"
                 kind = {"t": "thread", "p": "process", "a": "task"}.get(key[0], "worker")
-                label = f"{kind} {len(lanes)}" if kind != "process" else f"process {key[1:]}"
+                if key == f"p{_runner_pid}":
+                    label = "main thread"
+                elif kind == "process":
+                    label = f"process {key[1:]}"
+                else:
+                    label = f"{kind} {len(lanes)}"
                 emit("worker_started", worker=lane, label=label)
             states[lane] = phase
         emit("phase", worker=lane, phase=phase, task=task, at=t)
