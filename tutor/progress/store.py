@@ -279,6 +279,7 @@ def _open_database(path: Path) -> tuple[sqlite3.Connection, Path | None, str | N
                 conn = _connect(path)
             except sqlite3.Error as exc:
                 raise ProgressStoreError(f"cannot open {path}: {exc}") from exc
+            handed_over = False
             try:
                 _configure(conn)
                 # migrate() re-reads the version under the write lock: another
@@ -286,6 +287,7 @@ def _open_database(path: Path) -> tuple[sqlite3.Connection, Path | None, str | N
                 migrate(conn)
                 missing = EXPECTED_TABLES - _tables(conn)
                 if not missing:
+                    handed_over = True
                     return conn, recovered_from, reason
                 problem = f"damaged (missing tables: {', '.join(sorted(missing))})"
             except SchemaTooNewError as exc:
@@ -295,7 +297,7 @@ def _open_database(path: Path) -> tuple[sqlite3.Connection, Path | None, str | N
                     raise ProgressStoreError(f"cannot use {path}: {exc}") from exc
                 problem = f"unreadable ({exc})"
             finally:
-                if problem is not None:
+                if not handed_over:
                     conn.close()
         if attempt:
             raise ProgressStoreError(f"a fresh {path} is still unusable: {problem}")
