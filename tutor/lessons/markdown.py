@@ -59,12 +59,12 @@ class Scan:
     headings: tuple[Heading, ...]
 
 
-def _dedent(line: str, indent: int) -> tuple[str, int]:
+def _dedent(line: str, indent: int) -> str:
     """Remove up to `indent` leading blanks, as CommonMark does for fence content."""
     n = 0
     while n < indent and n < len(line) and line[n] in " \t":
         n += 1
-    return line[n:], n
+    return line[n:]
 
 
 def _heading_text(raw: str) -> str:
@@ -115,21 +115,19 @@ def scan_body(lines: list[str], first_line: int) -> Scan:
                 "^[ \t]*" + re.escape(marker[0]) + "{" + str(len(marker)) + r",}[ \t]*$"
             )
             body: list[str] = []
-            removed = indent
             j = i + 1
             close: int | None = None
             while j < n:
                 if closer.match(lines[j]):
                     close = j
                     break
-                content, _ = _dedent(lines[j], indent)
-                body.append(content)
+                body.append(_dedent(lines[j], indent))
                 j += 1
             fence = Fence(
                 info=word,
                 open_line=first_line + i,
                 close_line=None if close is None else first_line + close,
-                indent=removed,
+                indent=indent,
                 content="\n".join(body) + ("\n" if body else ""),
                 marker=marker,
             )
