@@ -548,10 +548,8 @@ class Store:
         """Where a corrupt or foreign file was moved to while opening, else None."""
         self.recovered_reason = recovered_reason
         """Why it was moved (one line), else None."""
-        self._origin: str = conn.execute("SELECT value FROM meta WHERE key = 'origin'").fetchone()[
-            0
-        ]
-        self._pid: int | None = self._find_profile(conn)
+        # This file's origin id: the key under which add_time counts (see schema).
+        (self._origin,) = conn.execute("SELECT value FROM meta WHERE key = 'origin'").fetchone()
 
     # -- plumbing
 
@@ -592,7 +590,6 @@ class Store:
                 raise ProgressStoreError(
                     f"progress could not be saved to {self.path}: {exc}"
                 ) from exc
-            self._pid = pid
 
     @contextmanager
     def _read(self) -> Iterator[tuple[sqlite3.Connection, int | None]]:
