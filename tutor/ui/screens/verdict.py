@@ -128,6 +128,8 @@ class VerdictScreen(TutorScreen):
                     " measured best on this machine.",
                 )
             yield Static(headline, id="verdict-headline")
+            # Right under the headline: the learner should not have to scroll to know it is saved.
+            yield Static(id="verdict-saved")
             if getattr(v, "unreliable", False):
                 yield Static(
                     Content.assemble(
@@ -178,7 +180,6 @@ class VerdictScreen(TutorScreen):
             ]
             if failed:
                 yield Static("\n".join(failed), id="verdict-failed")
-            yield Static(id="verdict-saved")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -213,9 +214,7 @@ class VerdictScreen(TutorScreen):
             result={"results": self.results, "order": self.order, "reasons": list(v.reasons)},
         )
         self.query_one("#verdict-saved", Static).update(
-            Content.styled(
-                "✓ Saved to your progress. Enter: back to the lesson · r: try again", "$text-muted"
-            )
+            Content.styled("✓ Saved to your progress.", "$text-muted")
         )
 
     def action_scroll(self, where: str) -> None:

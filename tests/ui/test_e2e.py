@@ -1,0 +1,162 @@
+"""The installed game in a real terminal (tmux at 80x24), played with key presses.
+
+Slow-ish (real quick lab runs); skipped only when tmux is missing, and says so.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+
+from tutor.progress import open_store
+
+LESSONS = Path(__file__).parent / "lessons"
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+class Terminal:
+    """One tmux server of our own (private socket), one pane running the game."""
+
+    def __init__(self, command: list[str], env: dict[str, str]) -> None:
+        self.socket = f"tutor-e2e-{uuid.uuid4().hex[:8]}"
+        assignments = [f"{k}={v}" for k, v in env.items()]
+        line = "exec env " + shlex.join(assignments + command)
+        self.tmux("new-session", "-d", "-s", "game", "-x", "80", "-y", "24", line)
+        self.tmux("set-option", "-t", "game", "remain-on-exit", "on")
+        self.pid = int(self.tmux("display-message", "-p", "-t", "game", "#{pane_pid}").strip())
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True
+        ).stdout
+
+    def screen(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "game")
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            self.tmux("send-keys", "-t", "game", key)
+            time.sleep(0.15)  # a person's pace; Textual reads Escape sequences with a delay
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"never saw {text!r}; the screen shows:\n{self.screen()}")
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+
+
+def family(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def all_gone(processes: list[psutil.Process], timeout: float = 10.0) -> list[psutil.Process]:
+    """Processes still running (not zombies) after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    alive = processes
+    while alive and time.monotonic() < deadline:
+        alive = []
+        for p in processes:
+            try:
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(p)
+            except psutil.NoSuchProcess:
+                pass
+        if alive:
+            time.sleep(0.1)
+    return alive
+
+
+@pytest.fixture
+def game(tmp_path):
+    env = {
+        "TERM": "xterm-256color",
+        "TUTOR_DATA_DIR": str(tmp_path / "data"),
+        "TUTOR_PROFILE": "e2e",
+        "TUTOR_QUICK": "1",
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+    }
+    command = [sys.executable, "-m", "tutor", "--lessons", str(LESSONS), "--only-lessons"]
+    terminals: list[Terminal] = []
+
+    def start() -> Terminal:
+        terminal = Terminal(command, env)
+        terminals.append(terminal)
+        return terminal
+
+    yield start, tmp_path / "data"
+    for terminal in terminals:
+        for p in family(terminal.pid):
+            p.kill()
+        terminal.close()
+
+
+def test_play_one_challenge_with_keys_then_quit(game):
+    start, data = game
+    term = start()
+    term.wait_for("lessons done")
+    term.keys("Enter")  # open the first lesson
+    term.wait_for("Pure-Python arithmetic")
+    term.keys("n", "Enter")  # the challenge block
+    term.wait_for("which finishes first?")
+    term.keys("Down", "Enter")  # two processes
+    term.wait_for("(•) Two processes")  # as a person would, look before typing on
+    term.keys("1.5")
+    term.wait_for("1.5 ")
+    term.keys("Enter")  # 1.5x faster than one at a time: commit
+    screen = term.wait_for("Run 1 of 3", timeout=20)
+    assert "processes" in screen
+    processes = family(term.pid)
+    assert any("tutor.lab.runner" in " ".join(p.cmdline()) for p in processes[1:])
+    screen = term.wait_for("runs done", timeout=120)
+    assert "processes (yours)" in screen and "CPU" in screen
+    term.keys("Enter")
+    screen = term.wait_for("Saved to your progress", timeout=10)
+    assert "Right." in screen or "Not this time." in screen
+    assert "Traceback" not in screen
+    processes = family(term.pid)
+    term.keys("q")
+    assert all_gone(processes) == []
+    with open_store(data, "e2e") as store:
+        attempts = store.challenge_attempts("test-crunch")
+    assert [(a["challenge_id"], a["choice"], a["predicted_speedup"]) for a in attempts] == [
+        ("t-crunch", "processes", 1.5)
+    ]
+
+
+def test_terminal_hang_up_mid_run_leaves_no_process(game):
+    start, _ = game
+    term = start()
+    term.wait_for("lessons done")
+    term.keys("Enter")
+    term.wait_for("Pure-Python arithmetic")
+    term.keys("n", "Enter")
+    term.wait_for("which finishes first?")
+    term.keys("Enter", "Enter")  # threads, no prediction
+    term.wait_for("Run 1 of 3", timeout=20)
+    deadline = time.monotonic() + 20
+    while not any("tutor.lab.runner" in " ".join(p.cmdline()) for p in family(term.pid)[1:]):
+        assert time.monotonic() < deadline, "the lab run never started"
+        time.sleep(0.05)
+    processes = family(term.pid)
+    term.close()  # the terminal goes away: SIGHUP
+    assert all_gone(processes) == []
