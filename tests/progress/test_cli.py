@@ -75,13 +75,15 @@ def test_show_json(filled, run_tutor):
     assert overall["prediction_error"] == pytest.approx(1.0)
 
 
-def test_show_uses_catalog_titles_when_available(run_tutor, tmp_path):
-    pytest.importorskip("tutor.lessons")
+def test_show_uses_catalog_titles_when_available(run_tutor):
+    lessons = pytest.importorskip("tutor.lessons")
+    expected = [(lesson.id, lesson.title) for lesson in lessons.load_catalog().lessons]
     proc = run_tutor("progress", "show", "--json")
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)["lessons"]
-    # Whatever lessons ship, every row has a title and a not-started state.
-    assert all(r["title"] and r["state"] == "not started" for r in rows)
+    # Catalog order and titles, every lesson listed even before it is started.
+    assert [(r["id"], r["title"]) for r in rows] == expected
+    assert all(r["state"] == "not started" for r in rows)
 
 
 def test_data_dir_and_profile_options(filled, run_tutor, tmp_path):
