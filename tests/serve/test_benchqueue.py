@@ -42,7 +42,7 @@ class Runs:
             rows.append((kind, name, float(t)))
         return rows
 
-    def wait_for(self, kind: str, name: str, timeout: float = 10) -> float:
+    def wait_for(self, kind: str, name: str, timeout: float = 30) -> float:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for k, n, t in self.events():
@@ -51,7 +51,7 @@ class Runs:
             time.sleep(0.02)
         raise AssertionError(f"no '{kind} {name}' in {self.events()}")
 
-    def wait_tickets(self, count: int, timeout: float = 10) -> None:
+    def wait_tickets(self, count: int, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if queue_status(self.bench)["waiting"] == count:

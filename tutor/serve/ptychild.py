@@ -100,12 +100,14 @@ class PtyChild:
         cwd: str,
         cols: int,
         rows: int,
-        on_output: Callable[[bytes], None],
-        on_exit: Callable[[int | None], None],
+        on_output: Callable[[bytes], None] | None = None,
+        on_exit: Callable[[int | None], None] | None = None,
+        pass_fds: Sequence[int] = (),
     ) -> None:
         self._loop = asyncio.get_running_loop()
-        self._on_output = on_output
-        self._on_exit = on_exit
+        self._on_output = on_output or self._hold_output
+        self._on_exit = on_exit or (lambda _rc: None)
+        self._held = bytearray()  # output before anyone listens (a spare never writes)
         self._pending = bytearray()  # input not yet accepted by the pty
         self._reading = False
         self._closed = False
@@ -124,6 +126,7 @@ class PtyChild:
                 start_new_session=True,
                 preexec_fn=_child_setup,  # noqa: PLW1509 - needed for TIOCSCTTY and PDEATHSIG
                 close_fds=True,
+                pass_fds=tuple(pass_fds),
             )
         except BaseException:
             os.close(master)
@@ -140,6 +143,21 @@ class PtyChild:
             self._loop.add_reader(self._pidfd, self._reap)
         except (AttributeError, OSError):
             self._poll_exit()
+
+    def attach(
+        self, on_output: Callable[[bytes], None], on_exit: Callable[[int | None], None]
+    ) -> None:
+        """Give a started child (a warm spare) its session's callbacks."""
+        self._on_output = on_output
+        self._on_exit = on_exit
+        if self._held:
+            held, self._held = bytes(self._held), bytearray()
+            on_output(held)
+        if self.returncode is not None:
+            on_exit(self.returncode)
+
+    def _hold_output(self, data: bytes) -> None:
+        self._held += data[: max(0, 65536 - len(self._held))]
 
     # -- output: pty -> client ------------------------------------------------
     def pause_output(self) -> None:

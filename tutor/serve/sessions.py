@@ -17,12 +17,16 @@ from typing import Any
 SESSIONS_FILE = "sessions.json"
 
 
-def write_sessions(data_dir: Path, sessions: list[dict[str, Any]]) -> None:
+def write_sessions(
+    data_dir: Path, sessions: list[dict[str, Any]], spares: list[int] | None = None
+) -> None:
+    """Replace the file; ``spares`` are the pids of idle warm spares (no learner yet)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".sessions-", suffix=".tmp", dir=data_dir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"server_pid": os.getpid(), "sessions": sessions}, fh, indent=1)
+            doc = {"server_pid": os.getpid(), "sessions": sessions, "spares": spares or []}
+            json.dump(doc, fh, indent=1)
         os.replace(tmp, data_dir / SESSIONS_FILE)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import datetime as dt
 import hmac
+import json
+import os
 import re
 import secrets
 import signal
@@ -85,6 +87,8 @@ class ServeConfig:
     keepalive_interval: float = 30.0
     keepalive_count_max: int = 3
     kill_grace: float = 2.0
+    # Warm spares for the game (see tutor/serve/spare.py); 0 = always start cold.
+    spares: int = 2
     bench_slots: int | None = None
     app_args: list[str] = field(default_factory=list)  # e.g. --lessons DIR
     # Injectable for tests and the benchmark; default: the real game and board.
@@ -107,6 +111,92 @@ class ServeConfig:
         return min(60.0, self.idle_timeout / 5)
 
 
+class SparePool:
+    """Game processes started ahead of time, each waiting on its own pty.
+
+    A learner who connects gets a spare that has already imported Textual and the
+    game, which cuts the connect-to-first-frame time roughly in half. Spares are
+    ordinary session children (own pty, own session, parent-death signal) and
+    receive the learner's from-scratch environment only when taken.
+    """
+
+    def __init__(self, workshop: Workshop, size: int) -> None:
+        self.w = workshop
+        self.size = size
+        self.ready: list[tuple[PtyChild, int, float]] = []  # child, pipe to it, started
+        self.early_deaths = 0
+
+    def fill(self) -> None:
+        grew = False
+        while self.size > 0 and not self.w.stopping and len(self.ready) < self.size:
+            try:
+                self._spawn()
+                grew = True
+            except OSError as exc:
+                print(f"tutor: cannot start a spare session: {exc}", file=sys.stderr)
+                self.size = 0
+        if grew:
+            self.w.publish()  # tools that look for leftover processes know the spares
+
+    def _spawn(self) -> None:
+        home = self.w.config.data_dir / "homes"
+        home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        read_end, write_end = os.pipe()
+        env = {
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "PATH": self.w.child_path(),
+            "HOME": str(home),
+            "TERM": "xterm-256color",
+        }
+        try:
+            child = PtyChild(
+                [sys.executable, "-m", "tutor.serve.spare", str(read_end)],
+                env,
+                cwd=str(home),
+                cols=80,
+                rows=24,
+                pass_fds=[read_end],
+            )
+        except BaseException:
+            os.close(write_end)
+            raise
+        finally:
+            os.close(read_end)
+        entry = (child, write_end, time.monotonic())
+        child.attach(lambda _data: None, lambda _rc: self._died(entry))
+        self.ready.append(entry)
+
+    def _died(self, entry: tuple[PtyChild, int, float]) -> None:
+        if entry not in self.ready:
+            return
+        self.ready.remove(entry)
+        os.close(entry[1])
+        if time.monotonic() - entry[2] < 10:
+            # A spare that cannot even start would be respawned forever: stop after 3.
+            self.early_deaths += 1
+            if self.early_deaths >= 3:
+                print("tutor: spare sessions keep failing; starting sessions cold", file=sys.stderr)
+                self.size = 0
+                return
+        asyncio.get_running_loop().call_soon(self.fill)
+
+    def take(self) -> tuple[PtyChild, int] | None:
+        while self.ready:
+            child, pipe, _ = self.ready.pop(0)
+            if child.returncode is None:
+                asyncio.get_running_loop().call_soon(self.fill)
+                return child, pipe
+            os.close(pipe)
+        return None
+
+    async def close(self) -> None:
+        spares, self.ready = self.ready, []
+        for _child, pipe, _ in spares:
+            os.close(pipe)  # EOF: an idle spare exits by itself
+        await asyncio.gather(*(child.terminate(1.0) for child, _, _ in spares))
+
+
 class Workshop:
     """State shared by every connection: sessions, limits, the sessions file."""
 
@@ -120,6 +210,7 @@ class Workshop:
         self.stopping = False
         self.connections: set[asyncssh.SSHServerConnection] = set()
         self.bench_dir = config.data_dir / "bench"
+        self.spares = SparePool(self, config.spares if config.session_command is None else 0)
 
     # -- failed logins per address ---------------------------------------------
     def record_failure(self, address: str) -> None:
@@ -135,8 +226,9 @@ class Workshop:
     # -- the sessions file -------------------------------------------------------
     def publish(self) -> None:
         rows = [s.describe() for s in self.sessions if s.child is not None]
+        spares = [child.pid for child, _, _ in self.spares.ready]
         try:
-            write_sessions(self.config.data_dir, rows)
+            write_sessions(self.config.data_dir, rows, spares)
         except OSError as exc:
             print(f"tutor: cannot write sessions.json: {exc}", file=sys.stderr)
 
@@ -144,12 +236,11 @@ class Workshop:
         """The child's whole environment, built from scratch: nothing of ours leaks."""
         home = self.config.data_dir / "homes" / profile
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        bindir = str(Path(sys.executable).parent)
         env = {
             "TERM": term,
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
-            "PATH": f"{bindir}:/usr/local/bin:/usr/bin:/bin",
+            "PATH": self.child_path(),
             "HOME": str(home),
             "TUTOR_DATA_DIR": str(self.config.data_dir),
             "TUTOR_PROFILE": profile,
@@ -159,6 +250,11 @@ class Workshop:
         if colorterm:
             env["COLORTERM"] = colorterm
         return env
+
+    @staticmethod
+    def child_path() -> str:
+        # Our interpreter's bin dir first, so the game finds its own tools; nothing else.
+        return f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin"
 
     async def idle_watch(self) -> None:
         """Warn, then end sessions that had no input for --idle-timeout seconds."""
@@ -418,16 +514,28 @@ class LearnerSession(asyncssh.SSHServerSession):
             colorterm = None
         cols, rows, xpix, ypix = self.size
         env = self.w.child_env(self.term or "xterm-256color", colorterm, owner.profile)
+        spare = None if owner.is_instructor else self.w.spares.take()
         try:
-            self.child = PtyChild(
-                command,
-                env,
-                cwd=env["HOME"],
-                cols=cols,
-                rows=rows,
-                on_output=self._output,
-                on_exit=self._child_exited,
-            )
+            if spare is not None:
+                child, pipe = spare
+                child.resize(cols, rows, xpix, ypix)  # before the app reads its size
+                order = {"env": env, "cwd": env["HOME"], "argv": self.w.config.app_args}
+                try:
+                    os.write(pipe, (json.dumps(order) + "\n").encode())
+                finally:
+                    os.close(pipe)
+                child.attach(self._output, self._child_exited)
+                self.child = child
+            else:
+                self.child = PtyChild(
+                    command,
+                    env,
+                    cwd=env["HOME"],
+                    cols=cols,
+                    rows=rows,
+                    on_output=self._output,
+                    on_exit=self._child_exited,
+                )
         except OSError as exc:
             print(f"tutor: cannot start a session for {owner.username}: {exc}", file=sys.stderr)
             self._refuse("the server could not start the game; tell the instructor")
@@ -443,12 +551,20 @@ class LearnerSession(asyncssh.SSHServerSession):
         if chan is None:
             return
         # stderr, not stdout: an sftp client would try to parse stdout as protocol.
-        chan.write_stderr(f"tutor: {message}\r\n".encode())
-        chan.exit(1)
+        with contextlib.suppress(BrokenPipeError, asyncssh.Error):
+            chan.write_stderr(f"tutor: {message}\r\n".encode())
+            chan.exit(1)
 
     def _output(self, data: bytes) -> None:
-        if self.chan is not None and not self.ending:
+        if self.chan is None or self.ending:
+            return
+        try:
             self.chan.write(data)
+        except (BrokenPipeError, asyncssh.Error):
+            # The client is already gone (connection_lost follows): stop reading so
+            # the app blocks on a full pty instead of spinning until we end it.
+            if self.child is not None:
+                self.child.pause_output()
 
     def data_received(self, data: bytes, datatype: Any) -> None:
         self.last_input = time.monotonic()
@@ -480,12 +596,14 @@ class LearnerSession(asyncssh.SSHServerSession):
         # own screen stays intact apart from that row.
         msg = f"\x1b7\x1b[{rows};1H\x1b[0;7m{text}\x1b[0m\x1b[K\x1b8\x07"
         if self.chan is not None:
-            self.chan.write(msg.encode())
+            with contextlib.suppress(BrokenPipeError, asyncssh.Error):
+                self.chan.write(msg.encode())
 
     def _clear_warning(self) -> None:
         rows = self.size[1] or 24
         if self.chan is not None:
-            self.chan.write(f"\x1b7\x1b[{rows};1H\x1b[2K\x1b8".encode())
+            with contextlib.suppress(BrokenPipeError, asyncssh.Error):
+                self.chan.write(f"\x1b7\x1b[{rows};1H\x1b[2K\x1b8".encode())
         if self.child is not None:
             # Nudge the app to redraw the row we used (it repaints on a size change).
             cols, r, xp, yp = self.size
@@ -650,6 +768,7 @@ async def serve(config: ServeConfig, *, ready: asyncio.Event | None = None) -> i
     workshop.publish()
 
     idle = asyncio.ensure_future(workshop.idle_watch())
+    workshop.spares.fill()
     if ready is not None:
         ready.set()
     try:
@@ -659,6 +778,7 @@ async def serve(config: ServeConfig, *, ready: asyncio.Event | None = None) -> i
         idle.cancel()
         print("stopping: ending every session", file=out, flush=True)
         server.close()
+        await workshop.spares.close()
         sessions = list(workshop.sessions)
         for sess in sessions:
             sess.end("the workshop server stopped. Your progress is saved.")

@@ -1,0 +1,57 @@
+"""A warm spare session: Python with the game already imported, waiting for a learner.
+
+    python -m tutor.serve.spare FD
+
+Importing Textual and the game takes most of a session's start-up (about half a
+second on a 2-core host, more under load). The server keeps a spare or two
+running on their own ptys; when a learner connects it sets the spare's window
+size, then writes one JSON line on pipe FD: ``{"env": {...}, "cwd": ..., "argv": [...]}``.
+The spare replaces its whole environment with ``env`` (built from scratch by the
+server, exactly as for a cold start) and runs ``tutor`` with ``argv``.
+
+Nothing learner-specific exists before that line arrives, and the modules
+imported early read no learner settings at import time (Textual reads TERM and
+COLORTERM when the app starts, the game reads TUTOR_* when it needs them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import sys
+
+WARM_MODULES = (
+    "tutor.cli",
+    "textual.app",
+    "tutor.ui.launch",
+    "tutor.ui.app",
+    "tutor.lessons",
+    "tutor.progress",
+)
+
+
+def main() -> int:
+    fd = int(sys.argv[1])
+    for name in WARM_MODULES:
+        # A module that fails here fails again, visibly, when the game starts.
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+    with os.fdopen(fd, "rb") as pipe:
+        line = pipe.readline()
+    if not line:
+        return 0  # the server retired this spare
+    order = json.loads(line)
+    os.environ.clear()
+    os.environ.update({str(k): str(v) for k, v in order["env"].items()})
+    os.chdir(order["cwd"])
+    argv = [str(a) for a in order["argv"]]
+    sys.argv = ["tutor", *argv]
+    from tutor.cli import main as tutor_main
+
+    return tutor_main(argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
