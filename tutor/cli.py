@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     psub = progress.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser, required=True)
     show = psub.add_parser("show", help="progress per lesson and overall")
     show.add_argument("--json", action="store_true")
-    _common(show, data=True)
+    _common(show, lessons=True, data=True)
     exp = psub.add_parser("export", help="write progress to a JSON file")
     exp.add_argument("file", metavar="FILE")
     _common(exp, data=True)
