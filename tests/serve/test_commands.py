@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -19,6 +20,7 @@ import pytest
 from serve_helpers import read_banner, stop, wait_gone
 
 from tutor.cli import main
+from tutor.progress import list_profiles
 
 
 @pytest.mark.parametrize(
@@ -82,6 +84,7 @@ def test_bad_authorized_keys_file(tmp_path: Path, capsys) -> None:
 
 
 def start_cli(data: Path, *extra: str) -> tuple[subprocess.Popen[str], int, list[str]]:
+    # SERVER_SECRET stands for anything in the instructor's environment.
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -98,7 +101,7 @@ def start_cli(data: Path, *extra: str) -> tuple[subprocess.Popen[str], int, list
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        env=dict(os.environ, PYTHONUNBUFFERED="1", SERVER_SECRET="do-not-leak"),
     )
     port, banner = read_banner(proc)
     return proc, port, banner
@@ -142,6 +145,21 @@ async def test_serve_ssh_password_mode_end_to_end(tmp_path: Path) -> None:
             assert b"lesson map" in seen
             kids = psutil.Process(proc.pid).children(recursive=True)
             assert kids
+            # The game got this learner's identity and the server's data dir
+            # (through a warm spare or a cold start alike): opening a lesson saves
+            # the resume point under the SSH user's name.
+            chan.stdin.write(b"\r")
+            deadline = time.monotonic() + 10
+            while "dana" not in list_profiles(data) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert "dana" in list_profiles(data)
+            # Idle spares start from an environment built from scratch.
+            doc = json.loads((data / "sessions.json").read_text())
+            assert doc["spares"], "the real game is served with warm spares"
+            for pid in doc["spares"]:
+                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                names = {item.split(b"=", 1)[0] for item in environ if item}
+                assert names == {b"LANG", b"LC_ALL", b"PATH", b"HOME", b"TERM"}
     finally:
         assert stop(proc) == 0
     wait_gone([k.pid for k in kids])
