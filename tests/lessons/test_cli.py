@@ -72,6 +72,12 @@ def test_bad_paths_are_usage_errors(args, words):
     assert "Traceback" not in r.stderr
 
 
+def test_lint_named_paths_with_only_lessons_is_fine(lessons):
+    lessons.write(lessons.VALID)
+    r = tutor("lint", "--only-lessons", str(lessons.root))
+    assert r.returncode == 0, r.stderr
+
+
 def test_lint_empty_folder_is_a_usage_error(tmp_path):
     r = tutor("lint", str(tmp_path))
     assert r.returncode == 2 and "no lesson files (*.md)" in r.stderr

@@ -32,7 +32,7 @@ def _shown(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def _extra_dirs(args: argparse.Namespace) -> tuple[list[Path], bool]:
+def _extra_dirs(args: argparse.Namespace, *, named_paths: bool = False) -> tuple[list[Path], bool]:
     extra = [Path(d).expanduser() for d in (getattr(args, "lessons", None) or [])]
     for d in extra:
         if not d.is_dir():
@@ -40,14 +40,14 @@ def _extra_dirs(args: argparse.Namespace) -> tuple[list[Path], bool]:
                 f"--lessons {d}: no such folder; give a folder that holds lesson .md files"
             )
     only = bool(getattr(args, "only_lessons", False))
-    if only and not extra:
+    if only and not extra and not named_paths:
         raise UsageError("--only-lessons needs at least one --lessons DIR to read lessons from")
     return extra, not only
 
 
 def _catalog_for_lint(args: argparse.Namespace) -> Catalog:
-    extra, builtin = _extra_dirs(args)
     paths = [Path(p) for p in (getattr(args, "paths", None) or [])]
+    extra, builtin = _extra_dirs(args, named_paths=bool(paths))
     for p in paths:
         if not p.exists():
             raise UsageError(
