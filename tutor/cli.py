@@ -148,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     ssh.add_argument("--max-per-address", type=int, default=10, metavar="N", help="connections per client address (raise it for a room behind one NAT)")
     ssh.add_argument("--login-grace", type=float, default=60, metavar="SECONDS", help="time allowed to log in")
     ssh.add_argument("--bench-slots", type=int, metavar="N", help="measured runs at a time (default: cores // 2, at least 1)")
+    ssh.add_argument("--spares", type=int, default=2, metavar="N", help="game processes kept warm for the next learners (0 = start each cold)")
     _common(ssh, lessons=True, data=True)
     web = ssub.add_parser("web", help="serve to browsers with textual-serve (no authentication)")
     web.add_argument("--host", default="127.0.0.1")
