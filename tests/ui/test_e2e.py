@@ -47,7 +47,7 @@ class Terminal:
             self.tmux("send-keys", "-t", "game", key)
             time.sleep(0.15)  # a person's pace; Textual reads Escape sequences with a delay
 
-    def wait_for(self, text: str, timeout: float = 30.0) -> str:
+    def wait_for(self, text: str, timeout: float = 60.0) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()
@@ -116,21 +116,23 @@ def test_play_one_challenge_with_keys_then_quit(game):
     term.wait_for("lessons done")
     term.keys("Enter")  # open the first lesson
     term.wait_for("Pure-Python arithmetic")
-    term.keys("n", "Enter")  # the challenge block
-    term.wait_for("which finishes first?")
+    term.keys("n")  # the challenge block gets the focus (a heavy border)
+    term.wait_for("┃ ▶ Challenge")
+    term.keys("Enter")
+    term.wait_for("▊ ( ) Two threads")  # the choices have the focus (their border shows)
     term.keys("Down", "Enter")  # two processes
     term.wait_for("(•) Two processes")  # as a person would, look before typing on
     term.keys("1.5")
     term.wait_for("1.5 ")
     term.keys("Enter")  # 1.5x faster than one at a time: commit
-    screen = term.wait_for("Run 1 of 3", timeout=20)
+    screen = term.wait_for("Run 1 of 3")
     assert "processes" in screen
     processes = family(term.pid)
     assert any("tutor.lab.runner" in " ".join(p.cmdline()) for p in processes[1:])
-    screen = term.wait_for("runs done", timeout=120)
+    screen = term.wait_for("runs done", timeout=180)
     assert "processes (yours)" in screen and "CPU" in screen
     term.keys("Enter")
-    screen = term.wait_for("Saved to your progress", timeout=10)
+    screen = term.wait_for("Saved to your progress")
     assert "Right." in screen or "Not this time." in screen
     assert "Traceback" not in screen
     processes = family(term.pid)
@@ -149,10 +151,12 @@ def test_terminal_hang_up_mid_run_leaves_no_process(game):
     term.wait_for("lessons done")
     term.keys("Enter")
     term.wait_for("Pure-Python arithmetic")
-    term.keys("n", "Enter")
-    term.wait_for("which finishes first?")
-    term.keys("Enter", "Enter")  # threads, no prediction
-    term.wait_for("Run 1 of 3", timeout=20)
+    term.keys("n")
+    term.wait_for("┃ ▶ Challenge")
+    term.keys("Enter")
+    term.wait_for("▊ ( ) Two threads")
+    term.keys("Enter", "Enter")  # threads; Enter on it again commits without a prediction
+    term.wait_for("Run 1 of 3")
     deadline = time.monotonic() + 20
     while not any("tutor.lab.runner" in " ".join(p.cmdline()) for p in family(term.pid)[1:]):
         assert time.monotonic() < deadline, "the lab run never started"

@@ -138,8 +138,9 @@ async def test_escape_cancels_a_live_run_and_leaves_no_process(make_app, store):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_challenge(pilot)
-        await pilot.press("enter", "enter")  # choose threads, skip the prediction
-        await pilot.press("enter")
+        await pilot.press("enter")  # choose threads
+        assert app.focused.id == "speedup"
+        await pilot.press("enter")  # commit without a prediction
         lab = app.screen
         assert isinstance(lab, LabScreen)
         await wait_for(
@@ -157,7 +158,11 @@ async def test_quit_mid_run_cancels_it(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_challenge(pilot)
-        await pilot.press("enter", "enter", "enter")
+        # Enter on the chosen answer again commits at once (the prediction is optional).
+        await pilot.press("enter")
+        app.screen.choice_list.focus()
+        await pilot.press("enter")
+        assert isinstance(app.screen, LabScreen) and app.screen.predicted_speedup is None
         await wait_for(pilot, lambda: bool(lab_children()))
         await pilot.press("q")
         await pilot.pause()

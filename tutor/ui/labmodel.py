@@ -267,13 +267,10 @@ class LabModel:
         return ran[-1] if ran else None
 
     def view(self, step: int) -> None:
-        """Flip the lanes to the previous/next run that has started."""
-        ran = [s for s in self.order if self.runs[s].state != "queued"]
-        if not ran:
-            return
+        """Flip the lanes to the previous/next planned run (queued ones show as empty)."""
         shown = self.shown
-        index = ran.index(shown.strategy) if shown is not None and shown.strategy in ran else 0
-        self.viewing = ran[(index + step) % len(ran)]
+        index = self.order.index(shown.strategy) if shown is not None else 0
+        self.viewing = self.order[(index + step) % len(self.order)]
         self.version += 1
 
     @property

@@ -85,8 +85,13 @@ class ChallengeScreen(TutorScreen):
 
     @on(ChoiceList.Submitted)
     def _picked(self, event: ChoiceList.Submitted) -> None:
-        # Enter on a choice only picks it: the learner still commits explicitly.
+        # Enter on a choice only picks it: the learner still commits explicitly,
+        # with Enter on the same choice again (skipping the optional prediction),
+        # Enter in the prediction, or the button.
         self.query_one("#problem", Static).update("")
+        if event.again:
+            self.action_commit()
+            return
         inputs = self.query("#speedup")
         if inputs:
             inputs.first().focus()

@@ -30,8 +30,8 @@ class LabScreen(TutorScreen):
         Binding("escape", "cancel", "Cancel run", id="lab.cancel"),
         Binding("escape", "back", "Back", id="lab.back"),
         Binding("enter", "verdict", "Verdict", id="lab.verdict"),
-        Binding("left", "view(-1)", "Previous run", id="lab.previous", show=False),
-        Binding("right", "view(1)", "Next run", id="lab.next", show=False),
+        Binding("left", "view(-1)", "Previous run's lanes", id="lab.previous", show=False),
+        Binding("right", "view(1)", "Next run's lanes", id="lab.next", show=False),
     ]
 
     def __init__(
@@ -54,6 +54,7 @@ class LabScreen(TutorScreen):
         )
         self.model = LabModel(strategies)
         self._drawn = -1
+        self._lanes_drawn = -1
         self._stop = threading.Event()
         self._current_run: Any = None
 
@@ -163,9 +164,14 @@ class LabScreen(TutorScreen):
         if model.version == self._drawn:
             return
         self._drawn = model.version
-        for widget in self.query(LanesView), self.query(CpuMeter), self.query(CompareTable):
-            for w in widget:
-                w.refresh(layout=True)
+        # Relayout only when the number of lanes changes; otherwise a repaint is enough
+        # (layout of the whole screen at 10 Hz costs the UI thread for nothing).
+        shown = model.shown
+        lanes = len(shown.lanes) if shown is not None else 0
+        self.query_one(LanesView).refresh(layout=lanes != self._lanes_drawn)
+        self._lanes_drawn = lanes
+        self.query_one(CpuMeter).refresh()
+        self.query_one(CompareTable).refresh()
         current = model.current
         total = len(model.order)
         title = self.query_one("#lab-title", Static)
@@ -229,6 +235,8 @@ class LabScreen(TutorScreen):
 
     def action_view(self, step: int) -> None:
         self.model.view(step)
+        # A key press redraws at once; only lab events wait for the 10 Hz tick.
+        self._redraw()
 
     def cancel_runs(self) -> None:
         self._stop.set()

@@ -29,6 +29,8 @@ class ChoiceList(OptionList):
 
         choice_list: ChoiceList
         chosen: list[int]
+        again: bool = False
+        """Enter on the answer that was already chosen (one-answer lists only)."""
 
         @property
         def control(self) -> ChoiceList:
@@ -76,6 +78,7 @@ class ChoiceList(OptionList):
     def _selected(self, event: OptionList.OptionSelected) -> None:
         # Enter (or a click) on an option: OptionList's own message becomes ours.
         event.stop()
+        again = not self.multiple and self.chosen == [event.option_index]
         if not self.multiple or not self.chosen:
             self.tick(event.option_index)
-        self.post_message(self.Submitted(self, list(self.chosen)))
+        self.post_message(self.Submitted(self, list(self.chosen), again))

@@ -66,13 +66,17 @@ class LanesView(Widget):
         lines: list[Content] = []
         if run is not None:
             caption = f"Workers of: {strategy_label(run.strategy)} ({run.state})"
-            if self.model.finished or self.model.viewing is not None:
-                caption += "   ← → other runs"
+            caption += "   ← → other runs"
             lines.append(Content.styled(caption, "bold"))
         else:
             lines.append(Content(""))
         if run is None or not run.lanes:
-            waiting = "starting the workload…" if run is not None else "waiting for the first run…"
+            if run is None:
+                waiting = "waiting for the first run…"
+            elif run.state == "queued":
+                waiting = "not started yet: it runs after the others"
+            else:
+                waiting = "starting the workload…"
             lines.append(Content.assemble(("".ljust(LABEL_WIDTH), ""), (waiting, "$text-muted")))
         else:
             lanes = list(run.lanes.values())

@@ -1,0 +1,133 @@
+"""Start-up: launch to the first frame showing the lesson map, in a real terminal.
+
+Both programs run in tmux at 80x24, launched the same way, interleaved, several
+times each; the clock stops when `tmux capture-pane` first shows the marker text.
+The reference is a minimal Textual hello-world, so the ratio is what the game
+adds on top of Textual itself (target: <= 1.5x).
+
+    python benchmarks/startup.py [--repeat 7] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+HELLO = """
+from textual.app import App, ComposeResult
+from textual.widgets import Footer, Header, Static
+
+
+class Hello(App):
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("hello-marker")
+        yield Footer()
+
+
+Hello().run()
+"""
+
+MAP_MARKER = "lessons done"
+HELLO_MARKER = "hello-marker"
+
+
+class Tmux:
+    def __init__(self) -> None:
+        self.socket = f"tutor-bench-{uuid.uuid4().hex[:8]}"
+        # A long-lived idle session keeps the tmux server up, so its start is never timed.
+        self.run("new-session", "-d", "-s", "idle", "-x", "80", "-y", "24", "sleep 3600")
+
+    def run(self, *args: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True
+        ).stdout
+
+    def time_to_marker(
+        self, command: list[str], env: dict[str, str], marker: str, timeout: float = 30
+    ) -> float:
+        line = "exec env " + shlex.join([f"{k}={v}" for k, v in env.items()] + command)
+        start = time.perf_counter()
+        self.run("new-session", "-d", "-s", "bench", "-x", "80", "-y", "24", line)
+        try:
+            while time.perf_counter() - start < timeout:
+                screen = self.run("capture-pane", "-p", "-t", "bench")
+                if marker in screen:
+                    return time.perf_counter() - start
+                time.sleep(0.005)
+            raise RuntimeError(f"never saw {marker!r}:\n{screen}")
+        finally:
+            subprocess.run(
+                ["tmux", "-L", self.socket, "kill-session", "-t", "bench"], capture_output=True
+            )
+            time.sleep(0.2)  # let the killed program go before the next launch
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    data = tempfile.mkdtemp(prefix="tutor-bench-")
+    hello = os.path.join(data, "hello.py")
+    with open(hello, "w") as handle:
+        handle.write(HELLO)
+    env = {
+        "TERM": "xterm-256color",
+        "TUTOR_DATA_DIR": data,
+        "TUTOR_PROFILE": "bench",
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", data),
+    }
+    programs = {
+        "hello": ([sys.executable, hello], HELLO_MARKER),
+        "tutor": ([sys.executable, "-m", "tutor"], MAP_MARKER),
+    }
+    tmux = Tmux()
+    times: dict[str, list[float]] = {name: [] for name in programs}
+    try:
+        # One warm-up of each: the first launch pays for a cold disk cache.
+        for command, marker in programs.values():
+            tmux.time_to_marker(command, env, marker)
+        for _ in range(args.repeat):
+            for name, (command, marker) in programs.items():
+                times[name].append(tmux.time_to_marker(command, env, marker))
+    finally:
+        tmux.close()
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    ratio = medians["tutor"] / medians["hello"]
+    report = {
+        "repeat": args.repeat,
+        "hello_median_s": round(medians["hello"], 3),
+        "tutor_median_s": round(medians["tutor"], 3),
+        "ratio": round(ratio, 2),
+        "target_ratio": 1.5,
+        "hello_s": [round(v, 3) for v in times["hello"]],
+        "tutor_s": [round(v, 3) for v in times["tutor"]],
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"minimal Textual app : median {medians['hello']:.3f} s  {report['hello_s']}")
+        print(f"tutor (lesson map)  : median {medians['tutor']:.3f} s  {report['tutor_s']}")
+        verdict = "ok" if ratio <= 1.5 else "over target"
+        print(f"ratio               : {ratio:.2f}x (target <= 1.5x: {verdict})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
