@@ -371,3 +371,66 @@ async def test_the_whole_loop_with_a_real_run(make_app, store):
     assert progress.challenges_answered == 1 and progress.quiz_right == 1
     assert progress.prediction_error == pytest.approx(v.prediction_error, abs=1e-3)
     assert not lab_children()
+
+
+async def test_a_lesson_with_every_task_answered_is_done(make_app, store):
+    store.record_challenge(
+        "test-crunch",
+        "t-crunch",
+        choice="threads",
+        predicted_speedup=None,
+        measured_speedup=1.0,
+        winner="processes",
+        correct=False,
+        result={},
+    )
+    store.record_quiz("test-crunch", "t-q1", chosen=[1], correct=True, hint_used=False)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter", "escape")
+        assert not store.lesson_progress("test-crunch").done  # t-q2 not answered yet
+        store.record_quiz("test-crunch", "t-q2", chosen=[0, 2], correct=True, hint_used=False)
+        await pilot.press("enter", "escape")
+        assert store.lesson_progress("test-crunch").done
+        assert "✓" in str(app.screen.lesson_list.get_option_at_index(0).prompt)
+
+
+async def test_command_palette_jumps_to_a_lesson(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"second test")
+        await wait_for(pilot, lambda: bool(app.screen.query("CommandList Option, CommandList")))
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, LessonScreen), timeout=10)
+        assert app.screen.lesson.id == "test-reading"
+
+
+def test_launch_does_not_import_textual():
+    import subprocess
+    import sys
+
+    code = "import sys, tutor.ui.launch; assert 'textual' not in sys.modules, 'textual imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_quiz_command_names_what_is_allowed(tmp_path):
+    import argparse
+
+    from tests.ui.conftest import LESSONS
+    from tutor.cli import UsageError
+    from tutor.ui.launch import quiz_command
+
+    args = argparse.Namespace(
+        lessons=[str(LESSONS)],
+        only_lessons=True,
+        data_dir=str(tmp_path),
+        profile="t",
+        lesson="nope",
+    )
+    with pytest.raises(UsageError, match="choose one of: test-crunch, test-reading"):
+        quiz_command(args)
+    args.lesson = "test-reading"
+    with pytest.raises(UsageError, match="has no quiz questions; lessons with a quiz: test-crunch"):
+        quiz_command(args)

@@ -223,3 +223,11 @@ def test_verdict_machine_disagrees(snap_compare, make_app):
     assert snap_compare(
         make_app(), terminal_size=SIZE, run_before=_verdict("processes", results, 1.8)
     )
+
+
+def test_lab_no_color(snap_compare, make_app, monkeypatch):
+    # NO_COLOR: computing, waiting, states and the pick stay readable as symbols and words.
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = make_app()
+    assert app.no_color
+    assert snap_compare(app, terminal_size=SIZE, run_before=_run_lab(finished=True))

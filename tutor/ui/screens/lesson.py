@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, Markdown, OptionList
 from textual.widgets.option_list import Option
 
+from tutor.ui.messages import ProgressChanged
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.blocks import ActionBlock
 
@@ -142,6 +143,24 @@ class LessonScreen(TutorScreen):
 
     def on_unmount(self) -> None:
         self._flush_time()
+        self._maybe_done()
+
+    def _maybe_done(self) -> None:
+        """Every task answered (and every quiz question right): the lesson is done."""
+        lesson = self.lesson
+        if not lesson.challenges and not lesson.quiz:
+            return
+        states = self.tutor.answer_states(lesson.id)
+        if all(c.id in states for c in lesson.challenges) and all(
+            states.get(q.id) for q in lesson.quiz
+        ):
+            progress = self.tutor.store.lesson_progress(lesson.id)
+            if not progress.done:
+                self.tutor.store.mark_done(lesson.id)
+                self.notify(f"✓ “{lesson.title}” is done: every task answered.")
+                for screen in self.app.screen_stack:
+                    if screen is not self:
+                        screen.post_message(ProgressChanged(lesson.id))
 
     def _flush_time(self) -> None:
         # Time counts while the reader (or what it opened) is on screen.
@@ -221,4 +240,5 @@ class LessonScreen(TutorScreen):
         self.notify(f"✓ Saved: “{self.lesson.title}” marked done.")
 
     def action_back(self) -> None:
+        self._maybe_done()
         self.app.pop_screen()
