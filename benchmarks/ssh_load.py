@@ -39,8 +39,15 @@ import psutil
 
 MB = 1024 * 1024
 # Keys that open lesson 1's first challenge and run it (the live lab view):
-# open lesson, next task, open challenge, pick the first answer, run.
-LAB_KEYS = [b"\r", b"n", b"\r", b"\r", b"\x12"]
+# open lesson, next task, open challenge, pick the first answer, run; each with
+# the text that shows the game got there (None: nothing to wait for).
+LAB_STEPS: list[tuple[bytes, bytes | None]] = [
+    (b"\r", b"Next task"),
+    (b"n", b"Enter to open"),
+    (b"\r", b"Run it"),
+    (b"\r", None),
+    (b"\x12", b"Run 1 of"),
+]
 
 
 @dataclass
@@ -65,7 +72,15 @@ class Client:
             if b"live lab" in chunk or b"Run 1 of" in chunk:
                 self.saw_lab = True
             self.buffer += chunk
-            del self.buffer[:-4096]  # keep only the tail, for waiting on text
+            del self.buffer[:-262144]  # keep only the tail, for waiting on text
+
+    async def wait_text(self, text: bytes, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while text not in self.buffer:
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
     async def close(self) -> None:
         if self.reader:
@@ -290,9 +305,14 @@ async def run(args: argparse.Namespace) -> int:
             # ... and while one learner's lab runs live
             if clients and not args.no_lab:
                 lab = clients[0]
-                for key in LAB_KEYS:
+                for key, expect in LAB_STEPS:
+                    lab.buffer.clear()
                     lab.proc.stdin.write(key)
-                    await asyncio.sleep(0.8)
+                    if expect is None:
+                        await asyncio.sleep(0.5)
+                    elif not await lab.wait_text(expect, 20):
+                        row("  live lab: the game never showed", expect.decode())
+                        break
                 others = clients[1:]
                 live = await bytes_per_second([lab, *others], args.lab_seconds)
                 saw_lab = lab.saw_lab

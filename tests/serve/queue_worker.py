@@ -1,6 +1,8 @@
 """A process that takes a bench-queue slot, as a measured run would.
 
-    python queue_worker.py BENCH_DIR NAME HOLD_SECONDS LOG [SLOTS]
+    python queue_worker.py BENCH_DIR NAME HOLD LOG [SLOTS]
+
+HOLD is seconds, or ``until:PATH`` to hold the slot until PATH exists.
 
 Appends "start NAME t" and "end NAME t" lines to LOG (O_APPEND, one write each).
 """
@@ -24,12 +26,18 @@ def log(path: str, text: str) -> None:
 
 
 def main() -> None:
-    bench, name, hold, logfile = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+    bench, name, hold_arg, logfile = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     slots = int(sys.argv[5]) if len(sys.argv) > 5 else None
     log(logfile, f"queued {name}")
     with acquire(Path(bench), slots=slots, label=name):
         log(logfile, f"start {name}")
-        time.sleep(hold)
+        if hold_arg.startswith("until:"):
+            # Hold until the test says so: on a loaded host, fixed sleeps race.
+            release = Path(hold_arg.removeprefix("until:"))
+            while not release.exists():
+                time.sleep(0.02)
+        else:
+            time.sleep(float(hold_arg))
         log(logfile, f"end {name}")
 
 

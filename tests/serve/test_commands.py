@@ -37,6 +37,7 @@ from tutor.progress import list_profiles
         (["serve", "ssh", "--idle-timeout", "0"], "--idle-timeout must be more than 0"),
         (["serve", "ssh", "--instructor", "bad name"], "--instructor: user name must be"),
         (["serve", "ssh", "--bench-slots", "0"], "--bench-slots must be 1 or more"),
+        (["serve", "ssh", "--spares", "-1"], "--spares must be 0-16"),
         (["serve", "web", "--port", "0"], "--port must be 1-65535"),
     ],
 )

@@ -221,3 +221,43 @@ def test_the_real_game_over_openssh(server_factory, terminal: Terminal) -> None:
     os.kill(ssh_client_pid(terminal), signal.SIGKILL)
     wait_gone(tree, timeout=5)
     server.wait_sessions(0)
+
+
+def test_openssh_x11_and_agent_forwarding_are_refused(server_factory, tmp_path) -> None:
+    server = server_factory()
+    agent_sock = tmp_path / "agent.sock"  # need not exist: the server must not even ask
+    env = dict(os.environ, DISPLAY=":99", SSH_AUTH_SOCK=str(agent_sock))
+    proc = subprocess.Popen(
+        [
+            "ssh",
+            "-o",
+            "LogLevel=INFO",
+            *SSH_OPTS,
+            "-p",
+            str(server.port),
+            "-tt",
+            "-X",
+            "-A",
+            "alice@127.0.0.1",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        # The session itself starts (the game), but without X11 forwarding.
+        (session,) = server.wait_sessions(1)
+        deadline = time.monotonic() + 10
+        err = b""
+        os.set_blocking(proc.stderr.fileno(), False)
+        while b"X11 forwarding request failed" not in err and time.monotonic() < deadline:
+            err += proc.stderr.read() or b""
+            time.sleep(0.05)
+        assert b"X11 forwarding request failed" in err
+        # Nothing in the session points at an agent or a display.
+        environ = set(psutil.Process(session["pid"]).environ())
+        assert not environ & {"SSH_AUTH_SOCK", "DISPLAY", "SSH_CONNECTION", "SERVER_SECRET"}
+    finally:
+        proc.kill()
+        proc.wait()

@@ -75,6 +75,9 @@ def ssh_command(args: argparse.Namespace) -> int:
     bench_slots = getattr(args, "bench_slots", None)
     if bench_slots is not None and bench_slots < 1:
         raise UsageError("--bench-slots must be 1 or more")
+    spares = getattr(args, "spares", 2)
+    if spares is None or not 0 <= spares <= 16:
+        raise UsageError("--spares must be 0-16")
     if args.instructor is not None:
         from tutor.serve.ssh import USER_RE, USER_RULE
 
@@ -99,6 +102,7 @@ def ssh_command(args: argparse.Namespace) -> int:
         login_grace=login_grace,
         idle_timeout=float(args.idle_timeout),
         bench_slots=bench_slots,
+        spares=spares,
         app_args=_app_args(args),
     )
     return run_ssh(config)
@@ -123,7 +127,10 @@ def web_command(args: argparse.Namespace) -> int:
 
     _check_port(args.port, allow_zero=False)
     data = resolve_data_dir(getattr(args, "data_dir", None)).resolve()
-    command = shlex.join([sys.executable, "-m", "tutor", "--data-dir", str(data), *_app_args(args)])
+    profile = ["--profile", args.profile] if getattr(args, "profile", None) else []
+    command = shlex.join(
+        [sys.executable, "-m", "tutor", "--data-dir", str(data), *profile, *_app_args(args)]
+    )
     bar = "!" * 72
     print(bar)
     print("!! tutor serve web has NO AUTHENTICATION: whoever opens the page plays,")

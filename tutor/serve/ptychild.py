@@ -90,6 +90,16 @@ def signal_session(leader: int, sig: int) -> None:
             proc.send_signal(sig)
 
 
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class PtyChild:
     """A command on a fresh pty; output goes to ``on_output``, exit to ``on_exit``."""
 
@@ -284,17 +294,27 @@ class PtyChild:
         leader = self.pid
         signal_session(leader, signal.SIGHUP)
         signal_session(leader, signal.SIGTERM)
-        deadline = self._loop.time() + grace
-        while self._loop.time() < deadline:
-            if self.returncode is not None and not session_processes(leader):
-                return
-            await asyncio.sleep(0.05)
-            self._reap_quietly()
+        if await self._wait_session_gone(grace):
+            return
         signal_session(leader, signal.SIGKILL)
-        for _ in range(40):
+        await self._wait_session_gone(2.0)
+
+    async def _wait_session_gone(self, timeout: float) -> bool:
+        """Poll cheaply (the group) and scan every process rarely (the session)."""
+        leader = self.pid
+        deadline = self._loop.time() + timeout
+        next_scan = 0.0
+        while True:
             self._reap_quietly()
-            if self.returncode is not None and not session_processes(leader):
-                return
+            now = self._loop.time()
+            if self.returncode is not None and not _group_alive(leader) and now >= next_scan:
+                # The full scan walks every process on the host: with 30 sessions
+                # ending at once, doing it every tick would cost real CPU.
+                if not session_processes(leader):
+                    return True
+                next_scan = now + 0.25
+            if now >= deadline:
+                return False
             await asyncio.sleep(0.05)
 
     def _reap_quietly(self) -> None:

@@ -217,10 +217,15 @@ class Workshop:
         self.failures[address].append(time.monotonic())
 
     def address_blocked(self, address: str) -> bool:
-        window = self.failures[address]
+        window = self.failures.get(address)
+        if window is None:
+            return False
         cutoff = time.monotonic() - self.config.failed_login_window
         while window and window[0] < cutoff:
             window.popleft()
+        if not window:
+            del self.failures[address]  # a long workshop must not grow this forever
+            return False
         return len(window) >= self.config.failed_logins_per_address
 
     # -- the sessions file -------------------------------------------------------
@@ -265,7 +270,8 @@ class Workshop:
             await asyncio.sleep(tick)
             now = time.monotonic()
             for sess in list(self.sessions):
-                if sess.child is None or sess.ending:
+                # The board on a projector sees no keys for hours: never idle it out.
+                if sess.child is None or sess.ending or sess.owner.is_instructor:
                     continue
                 idle = now - sess.last_input
                 if idle >= timeout:
