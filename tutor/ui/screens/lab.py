@@ -66,7 +66,7 @@ class LabScreen(TutorScreen):
             yield CpuMeter(self.model, id="cpu")
             yield Static(id="lab-note")
             yield Rule(line_style="dashed")
-            yield CompareTable(self.model, self.choice, id="compare")
+            yield CompareTable(self.model, self.choice, self.challenge.measure, id="compare")
             yield Static(id="lab-status")
         yield Footer()
 

@@ -25,10 +25,15 @@ def comparison_table(
     """A small table with bars: one row per strategy, your pick marked, the winner marked."""
     values = {s: results[s].get(measure) for s in order if s in results}
     longest = max((v for v in values.values() if v), default=1.0) or 1.0
+    speedups = verdict.speedups or {}
+    # "x faster than one at a time" only means something for times with a baseline.
+    with_speedup = measure == "wall_s" and any(speedups.get(s) for s in order)
     name_w = 24
-    # 2 (marker) + name + 10 (value) + 2 + 16 (speedup) + 2 before the bar.
-    track = max(width - name_w - 32, 6)
-    head = f"  {'strategy':<{name_w}}{'measured':>10}  {'vs one at a time':>16}  "
+    # 2 (marker) + name + 10 (value) + 2 (+ 16 speedup + 2) before the bar.
+    track = max(width - name_w - (32 if with_speedup else 14), 6)
+    head = f"  {'strategy':<{name_w}}{'measured':>10}  " + (
+        f"{'vs one at a time':>16}  " if with_speedup else ""
+    )
     rows = [Content.styled(head, "bold")]
     tied = set(getattr(verdict, "tied", set()) or set())
     for strategy in order:
@@ -45,14 +50,13 @@ def comparison_table(
         if strategy == chosen:
             marks.append("you")
         label = f"{strategy_label(strategy)}{' (' + ', '.join(marks) + ')' if marks else ''}"
-        sp = (verdict.speedups or {}).get(strategy)
         style = "bold" if strategy == verdict.winner else ""
         rows.append(
             Content.assemble(
                 ("▶ " if strategy == chosen else "  ", "bold $accent"),
                 (f"{label:<{name_w}}", style),
                 f"{shown:>10}  ",
-                f"{speedup(sp):>16}  ",
+                f"{speedup(speedups.get(strategy)):>16}  " if with_speedup else "",
                 (
                     bar((value or 0.0) / longest, track),
                     "$accent" if strategy == verdict.winner else "$secondary",

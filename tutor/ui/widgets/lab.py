@@ -12,8 +12,10 @@ from textual.widget import Widget
 from tutor.ui.format import bar, cpu_line, mebibytes, seconds, strategy_label
 from tutor.ui.labmodel import CELL, COMPUTE, IDLE, WAIT, LabModel, RunView
 
-LABEL_WIDTH = 16
+LABEL_WIDTH = 17
 MAX_LANES = 8
+FIXED_ROWS = 19
+"""Rows of the lab screen that are not lanes or comparison rows (at 80x24)."""
 
 STATE_MARK = {"queued": "·", "running": "▶", "done": "✓", "failed": "✗", "cancelled": "⊘"}
 PHASE_STYLE = {COMPUTE: "$accent", WAIT: "$secondary", IDLE: "$text-muted"}
@@ -52,11 +54,17 @@ class LanesView(Widget):
     def _run(self) -> RunView | None:
         return self.model.shown
 
+    @property
+    def max_lanes(self) -> int:
+        """As many lanes as fit the terminal with everything else on the screen."""
+        room = self.app.size.height - FIXED_ROWS - len(self.model.order)
+        return max(2, min(MAX_LANES, room))
+
     def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[override]
         run = self._run()
         lanes = len(run.lanes) if run else 0
-        shown = min(lanes, MAX_LANES) + (1 if lanes > MAX_LANES else 0)
-        return max(shown, 1) + 4
+        # Past the limit, the last row says "… and N more workers".
+        return max(min(lanes, self.max_lanes), 1) + 4
 
     def render(self) -> Content:
         width = self.size.width
@@ -80,8 +88,11 @@ class LanesView(Widget):
             lines.append(Content.assemble(("".ljust(LABEL_WIDTH), ""), (waiting, "$text-muted")))
         else:
             lanes = list(run.lanes.values())
-            for lane in lanes[:MAX_LANES]:
+            limit = self.max_lanes
+            visible = lanes if len(lanes) <= limit else lanes[: limit - 1]
+            for lane in visible:
                 name = lane.label if lane.label and lane.label != lane.worker else ""
+                name = name.replace("process ", "pid ")
                 label = f"{lane.worker} {name}"[: LABEL_WIDTH - 1].ljust(LABEL_WIDTH)
                 cells = lane.cells(span, track, run.now, run.origin or 0.0)
                 parts: list[str | tuple[str, str]] = [label, "│"]
@@ -96,9 +107,9 @@ class LanesView(Widget):
                 end = "✓" if lane.finished and lane.ok else "✗" if lane.finished else "│"
                 parts.append(end)
                 lines.append(Content.assemble(*parts))
-            if len(lanes) > MAX_LANES:
+            if len(visible) < len(lanes):
                 lines.append(
-                    Content(f"{'':<{LABEL_WIDTH}} … and {len(lanes) - MAX_LANES} more workers")
+                    Content(f"{'':<{LABEL_WIDTH}} … and {len(lanes) - len(visible)} more workers")
                 )
         axis_top, axis_text = _axis(span, track).split("\n")
         lines.append(Content(" " * LABEL_WIDTH + " " + axis_top))
@@ -161,10 +172,13 @@ class CompareTable(Widget):
     CompareTable { height: auto; }
     """
 
-    def __init__(self, model: LabModel, chosen: str, *, id: str | None = None) -> None:
+    def __init__(
+        self, model: LabModel, chosen: str, measure: str = "wall_s", *, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.model = model
         self.chosen = chosen
+        self.measure = measure
 
     def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[override]
         return len(self.model.order)
@@ -176,21 +190,27 @@ class CompareTable(Widget):
         name_width = 22
         track = max(width - name_width - 24, 6)
         rows: list[Content] = []
+        memory = self.measure == "peak_mem_bytes"
+        if memory:
+            # Memory challenges compare peak memory: bars against the largest so far.
+            peaks = [self._peak(model.runs[s]) for s in model.order]
+            longest = max((p for p in peaks if p), default=0.0) or 1.0
         for strategy in model.order:
             run = model.runs[strategy]
             name = strategy_label(strategy) + (" (yours)" if strategy == self.chosen else "")
             mark = STATE_MARK.get(run.state, "?")
             if model.shown is run and (model.finished or model.viewing is not None):
                 name = "→ " + name
-            if run.state == "done":
-                time_text = seconds(run.wall_s)
-                length = run.wall_s or 0.0
-            elif run.state == "running":
-                time_text = seconds(run.shown_s) + "…"
-                length = run.shown_s
+            if run.state in ("queued", "cancelled", "failed"):
+                value_text, fraction = run.state, 0.0
+            elif memory:
+                peak = self._peak(run)
+                value_text = mebibytes(peak) + ("" if run.state == "done" else "…")
+                fraction = (peak or 0.0) / longest
+            elif run.state == "done":
+                value_text, fraction = seconds(run.wall_s), (run.wall_s or 0.0) / span
             else:
-                time_text = run.state
-                length = 0.0
+                value_text, fraction = seconds(run.shown_s) + "…", run.shown_s / span
             cpu = (
                 f"{run.cpu_percent:4.0f}% CPU"
                 if run.cpu_percent is not None and run.state != "queued"
@@ -200,9 +220,15 @@ class CompareTable(Widget):
             rows.append(
                 Content.assemble(
                     (f"{mark} {name[: name_width - 2]:<{name_width - 2}}", style),
-                    f"{time_text:>9} ",
-                    (bar(length / span if span else 0.0, track), "$accent"),
+                    f"{value_text:>9} ",
+                    (bar(fraction, track), "$accent"),
                     f" {cpu:>9}",
                 )
             )
         return Content("\n").join(rows)
+
+    @staticmethod
+    def _peak(run: RunView) -> float | None:
+        if run.result is not None and run.result.get("peak_mem_bytes") is not None:
+            return float(run.result["peak_mem_bytes"])
+        return float(run.mem_bytes) if run.mem_bytes is not None else None
