@@ -103,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     lint = sub.add_parser("lint", help="check lesson files and report exact file:line errors")
     lint.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: built-in lessons)")
     lint.add_argument("--run", action="store_true", help="also run every challenge (quick) on this machine")
+    lint.add_argument("--repeat", type=str, default="3", metavar="K", help="runs per strategy with --run (default 3)")
     _common(lint, lessons=True)
     lint.set_defaults(handler="tutor.lessons.commands:lint_command")
 

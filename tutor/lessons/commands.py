@@ -70,6 +70,7 @@ def _print_problems(problems: list[LessonError], stream: Any) -> None:
 
 def lint_command(args: argparse.Namespace) -> int:
     """Check lessons; print `file:line:col: message` per problem. Exit 1 when any error."""
+    repeat = _repeat(getattr(args, "repeat", None))  # bad input fails before any work
     catalog = _catalog_for_lint(args)
     _print_problems(catalog.errors, sys.stdout)
     _print_problems(catalog.warnings, sys.stdout)
@@ -85,7 +86,7 @@ def lint_command(args: argparse.Namespace) -> int:
     status = 1 if catalog.errors else 0
     if getattr(args, "run", False):
         sys.stdout.flush()
-        failed = run_challenges(catalog)
+        failed = run_challenges(catalog, repeat=repeat)
         if failed:
             status = 1
     return status
@@ -232,7 +233,19 @@ def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, s
     return "differs", line + f"; textbook says {expected}: this machine differs", reasons
 
 
-def run_challenges(catalog: Catalog, out: Any = None) -> int:
+def _repeat(raw: str | None) -> int:
+    if raw is None:
+        return RUN_REPEAT
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 20:
+        raise UsageError(f"--repeat must be a whole number from 1 to 20, not {raw!r}")
+    return value
+
+
+def run_challenges(catalog: Catalog, out: Any = None, repeat: int = RUN_REPEAT) -> int:
     """Run every challenge quickly and say whether this machine reproduces `expect`.
 
     Returns how many challenges could not be measured (a run failed).
@@ -245,7 +258,7 @@ def run_challenges(catalog: Catalog, out: Any = None) -> int:
         print("no challenges to run", file=out)
         return 0
     print(
-        f"running {len(pairs)} challenge(s), quick sizes, {RUN_REPEAT} runs per strategy...",
+        f"running {len(pairs)} challenge(s), quick sizes, {repeat} run(s) per strategy...",
         file=out,
     )
     failed = agree = differ = tied = 0
@@ -266,7 +279,7 @@ def run_challenges(catalog: Catalog, out: Any = None) -> int:
             summaries = client.compare(
                 challenge.scenario,
                 strategies=strategies,
-                repeat=RUN_REPEAT,
+                repeat=repeat,
                 quick=True,
                 on_run=current.append,
                 **kwargs,
