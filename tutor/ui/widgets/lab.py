@@ -13,8 +13,8 @@ from tutor.ui.format import bar, cpu_line, mebibytes, seconds, strategy_label
 from tutor.ui.labmodel import CELL, COMPUTE, IDLE, WAIT, LabModel, RunView
 
 LABEL_WIDTH = 17
-MAX_LANES = 8
-FIXED_ROWS = 19
+MAX_LANES = 24
+FIXED_ROWS = 16
 """Rows of the lab screen that are not lanes or comparison rows (at 80x24)."""
 
 STATE_MARK = {"queued": "·", "running": "▶", "done": "✓", "failed": "✗", "cancelled": "⊘"}
