@@ -37,7 +37,7 @@ from tutor.progress import list_profiles
         (["serve", "ssh", "--idle-timeout", "0"], "--idle-timeout must be more than 0"),
         (["serve", "ssh", "--instructor", "bad name"], "--instructor: user name must be"),
         (["serve", "ssh", "--bench-slots", "0"], "--bench-slots must be 1 or more"),
-        (["serve", "ssh", "--spares", "-1"], "--spares must be 0-16"),
+        (["serve", "ssh", "--spares", "-1"], "--spares must be 0-200"),
         (["serve", "web", "--port", "0"], "--port must be 1-65535"),
     ],
 )
@@ -263,3 +263,13 @@ def test_serve_web_warns_louder_off_loopback(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=10)
     assert any("anyone who can reach that address" in line for line in lines)
+
+
+def test_port_in_use_is_a_usage_error(tmp_path: Path, capsys) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "ssh", "--port", str(port), "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and err.count("\n") == 1

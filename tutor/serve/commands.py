@@ -76,8 +76,8 @@ def ssh_command(args: argparse.Namespace) -> int:
     if bench_slots is not None and bench_slots < 1:
         raise UsageError("--bench-slots must be 1 or more")
     spares = getattr(args, "spares", 2)
-    if spares is None or not 0 <= spares <= 16:
-        raise UsageError("--spares must be 0-16")
+    if spares is None or not 0 <= spares <= 200:
+        raise UsageError("--spares must be 0-200")
     if args.instructor is not None:
         from tutor.serve.ssh import USER_RE, USER_RULE
 

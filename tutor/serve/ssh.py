@@ -111,6 +111,15 @@ class ServeConfig:
         return min(60.0, self.idle_timeout / 5)
 
 
+@dataclass(eq=False)
+class Spare:
+    child: PtyChild
+    order_fd: int  # we write the learner's order here
+    ready_fd: int | None  # the spare writes one byte here once warm
+    started: float
+    warm: bool = False
+
+
 class SparePool:
     """Game processes started ahead of time, each waiting on its own pty.
 
@@ -118,17 +127,33 @@ class SparePool:
     game, which cuts the connect-to-first-frame time roughly in half. Spares are
     ordinary session children (own pty, own session, parent-death signal) and
     receive the learner's from-scratch environment only when taken.
+
+    At most ``usable cores`` spares warm up at once: refilling the pool must not
+    take the CPU from learners whose sessions are starting right now.
     """
 
     def __init__(self, workshop: Workshop, size: int) -> None:
         self.w = workshop
         self.size = size
-        self.ready: list[tuple[PtyChild, int, float]] = []  # child, pipe to it, started
+        self.spares: list[Spare] = []
         self.early_deaths = 0
+        try:
+            self.max_warming = max(1, len(os.sched_getaffinity(0)))
+        except (AttributeError, OSError):
+            self.max_warming = max(1, os.cpu_count() or 1)
+
+    @property
+    def pids(self) -> list[int]:
+        return [sp.child.pid for sp in self.spares]
 
     def fill(self) -> None:
         grew = False
-        while self.size > 0 and not self.w.stopping and len(self.ready) < self.size:
+        while (
+            self.size > 0
+            and not self.w.stopping
+            and len(self.spares) < self.size
+            and sum(1 for sp in self.spares if not sp.warm) < self.max_warming
+        ):
             try:
                 self._spawn()
                 grew = True
@@ -141,7 +166,8 @@ class SparePool:
     def _spawn(self) -> None:
         home = self.w.config.data_dir / "homes"
         home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        read_end, write_end = os.pipe()
+        order_r, order_w = os.pipe()
+        ready_r, ready_w = os.pipe()
         env = {
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
@@ -151,28 +177,49 @@ class SparePool:
         }
         try:
             child = PtyChild(
-                [sys.executable, "-m", "tutor.serve.spare", str(read_end)],
+                [sys.executable, "-m", "tutor.serve.spare", str(order_r), str(ready_w)],
                 env,
                 cwd=str(home),
                 cols=80,
                 rows=24,
-                pass_fds=[read_end],
+                pass_fds=[order_r, ready_w],
             )
         except BaseException:
-            os.close(write_end)
+            os.close(order_w)
+            os.close(ready_r)
             raise
         finally:
-            os.close(read_end)
-        entry = (child, write_end, time.monotonic())
-        child.attach(lambda _data: None, lambda _rc: self._died(entry))
-        self.ready.append(entry)
+            os.close(order_r)
+            os.close(ready_w)
+        spare = Spare(child, order_w, ready_r, time.monotonic())
+        loop = asyncio.get_running_loop()
+        loop.add_reader(ready_r, self._warmed, spare)
+        child.attach(lambda _data: None, lambda _rc: self._died(spare))
+        self.spares.append(spare)
 
-    def _died(self, entry: tuple[PtyChild, int, float]) -> None:
-        if entry not in self.ready:
-            return
-        self.ready.remove(entry)
-        os.close(entry[1])
-        if time.monotonic() - entry[2] < 10:
+    def _stop_watching(self, spare: Spare) -> None:
+        if spare.ready_fd is not None:
+            asyncio.get_running_loop().remove_reader(spare.ready_fd)
+            os.close(spare.ready_fd)
+            spare.ready_fd = None
+
+    def _warmed(self, spare: Spare) -> None:
+        try:
+            got = os.read(spare.ready_fd, 1) if spare.ready_fd is not None else b""
+        except OSError:
+            got = b""
+        self._stop_watching(spare)
+        if got:
+            spare.warm = True
+            self.fill()  # the next one may warm up now
+
+    def _died(self, spare: Spare) -> None:
+        self._stop_watching(spare)
+        if spare not in self.spares:
+            return  # taken: the session handles its exit
+        self.spares.remove(spare)
+        os.close(spare.order_fd)
+        if time.monotonic() - spare.started < 10:
             # A spare that cannot even start would be respawned forever: stop after 3.
             self.early_deaths += 1
             if self.early_deaths >= 3:
@@ -182,19 +229,23 @@ class SparePool:
         asyncio.get_running_loop().call_soon(self.fill)
 
     def take(self) -> tuple[PtyChild, int] | None:
-        while self.ready:
-            child, pipe, _ = self.ready.pop(0)
-            if child.returncode is None:
+        """The warmest spare (a half-warm one still beats a cold start), or None."""
+        candidates = sorted(self.spares, key=lambda sp: (not sp.warm, sp.started))
+        for spare in candidates:
+            self.spares.remove(spare)
+            self._stop_watching(spare)
+            if spare.child.returncode is None:
                 asyncio.get_running_loop().call_soon(self.fill)
-                return child, pipe
-            os.close(pipe)
+                return spare.child, spare.order_fd
+            os.close(spare.order_fd)
         return None
 
     async def close(self) -> None:
-        spares, self.ready = self.ready, []
-        for _child, pipe, _ in spares:
-            os.close(pipe)  # EOF: an idle spare exits by itself
-        await asyncio.gather(*(child.terminate(1.0) for child, _, _ in spares))
+        spares, self.spares = self.spares, []
+        for spare in spares:
+            self._stop_watching(spare)
+            os.close(spare.order_fd)  # EOF: an idle spare exits by itself
+        await asyncio.gather(*(spare.child.terminate(1.0) for spare in spares))
 
 
 class Workshop:
@@ -231,7 +282,7 @@ class Workshop:
     # -- the sessions file -------------------------------------------------------
     def publish(self) -> None:
         rows = [s.describe() for s in self.sessions if s.child is not None]
-        spares = [child.pid for child, _, _ in self.spares.ready]
+        spares = self.spares.pids
         try:
             write_sessions(self.config.data_dir, rows, spares)
         except OSError as exc:
