@@ -148,6 +148,22 @@ def spare_pids(data_dir: Path) -> set[int]:
     return set(_sessions_doc(data_dir).get("spares", []))
 
 
+async def wait_spares_warm(data_dir: Path, timeout: float = 120) -> float:
+    started = time.monotonic()
+    stable_since = None
+    while time.monotonic() - started < timeout:
+        doc = _sessions_doc(data_dir)
+        spares = doc.get("spares", [])
+        if doc and len(spares) == doc.get("spares_warm", 0):
+            stable_since = stable_since or time.monotonic()
+            if time.monotonic() - stable_since >= 1.0:
+                return time.monotonic() - started
+        else:
+            stable_since = None
+        await asyncio.sleep(0.1)
+    return time.monotonic() - started
+
+
 async def wait_no_sessions(
     server: psutil.Process, data_dir: Path, timeout: float = 15
 ) -> tuple[int, float]:
@@ -222,7 +238,11 @@ async def run(args: argparse.Namespace) -> int:
         server = psutil.Process(server_proc.pid)
         try:
             row("cores", str(len(os.sched_getaffinity(0))))
-            await asyncio.sleep(0.5)
+            # An instructor starts the server before the room connects: let the
+            # warm spares finish warming (the pool is stable and all warm for 1 s).
+            waited = await wait_spares_warm(data_dir)
+            doc = _sessions_doc(data_dir)
+            row("warm spares at start", f"{doc.get('spares_warm', 0)} (ready after {waited:.1f} s)")
             server_rss_start = server.memory_info().rss
 
             # 1. one at a time

@@ -18,14 +18,23 @@ SESSIONS_FILE = "sessions.json"
 
 
 def write_sessions(
-    data_dir: Path, sessions: list[dict[str, Any]], spares: list[int] | None = None
+    data_dir: Path,
+    sessions: list[dict[str, Any]],
+    spares: list[int] | None = None,
+    spares_warm: int = 0,
 ) -> None:
-    """Replace the file; ``spares`` are the pids of idle warm spares (no learner yet)."""
+    """Replace the file; ``spares`` are the pids of idle spares (no learner yet),
+    ``spares_warm`` how many of them finished warming up."""
     data_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".sessions-", suffix=".tmp", dir=data_dir)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            doc = {"server_pid": os.getpid(), "sessions": sessions, "spares": spares or []}
+            doc = {
+                "server_pid": os.getpid(),
+                "sessions": sessions,
+                "spares": spares or [],
+                "spares_warm": spares_warm,
+            }
             json.dump(doc, fh, indent=1)
         os.replace(tmp, data_dir / SESSIONS_FILE)
     except BaseException:

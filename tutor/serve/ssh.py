@@ -128,15 +128,19 @@ class SparePool:
     ordinary session children (own pty, own session, parent-death signal) and
     receive the learner's from-scratch environment only when taken.
 
-    At most ``usable cores`` spares warm up at once: refilling the pool must not
-    take the CPU from learners whose sessions are starting right now.
+    Refilling must not take the CPU from learners whose sessions are starting
+    right now: a taken spare is replaced only after ``REFILL_CALM_S`` without
+    another take, and at most ``usable cores`` spares warm up at once.
     """
+
+    REFILL_CALM_S = 2.0
 
     def __init__(self, workshop: Workshop, size: int) -> None:
         self.w = workshop
         self.size = size
         self.spares: list[Spare] = []
         self.early_deaths = 0
+        self._refill: asyncio.TimerHandle | None = None
         try:
             self.max_warming = max(1, len(os.sched_getaffinity(0)))
         except (AttributeError, OSError):
@@ -145,6 +149,16 @@ class SparePool:
     @property
     def pids(self) -> list[int]:
         return [sp.child.pid for sp in self.spares]
+
+    @property
+    def warm_count(self) -> int:
+        return sum(1 for sp in self.spares if sp.warm)
+
+    def _refill_when_calm(self) -> None:
+        # Debounced: during a burst of connections every take pushes the refill back.
+        if self._refill is not None:
+            self._refill.cancel()
+        self._refill = asyncio.get_running_loop().call_later(self.REFILL_CALM_S, self.fill)
 
     def fill(self) -> None:
         grew = False
@@ -211,6 +225,7 @@ class SparePool:
         self._stop_watching(spare)
         if got:
             spare.warm = True
+            self.w.publish()
             self.fill()  # the next one may warm up now
 
     def _died(self, spare: Spare) -> None:
@@ -235,12 +250,14 @@ class SparePool:
             self.spares.remove(spare)
             self._stop_watching(spare)
             if spare.child.returncode is None:
-                asyncio.get_running_loop().call_soon(self.fill)
+                self._refill_when_calm()
                 return spare.child, spare.order_fd
             os.close(spare.order_fd)
         return None
 
     async def close(self) -> None:
+        if self._refill is not None:
+            self._refill.cancel()
         spares, self.spares = self.spares, []
         for spare in spares:
             self._stop_watching(spare)
@@ -282,9 +299,8 @@ class Workshop:
     # -- the sessions file -------------------------------------------------------
     def publish(self) -> None:
         rows = [s.describe() for s in self.sessions if s.child is not None]
-        spares = self.spares.pids
         try:
-            write_sessions(self.config.data_dir, rows, spares)
+            write_sessions(self.config.data_dir, rows, self.spares.pids, self.spares.warm_count)
         except OSError as exc:
             print(f"tutor: cannot write sessions.json: {exc}", file=sys.stderr)
 
