@@ -110,12 +110,16 @@ def measure_idle(game: Game, presses: int) -> list[float]:
 
 def measure_run(game: Game, strategy: str, presses: int) -> dict[str, list[float]]:
     """While `strategy` runs: flip the lanes (→, a repaint) and open/close the help (a modal)."""
-    game.wait(f": {strategy}", timeout=60)  # "Run 1 of 2: threads"
+    title = f" of 2: {strategy}"  # "Run 1 of 2: threads" (not "Workers of: threads")
+    game.wait(title, timeout=90)
     order = ["threads", "processes"]
     flips: list[float] = []
     modal: list[float] = []
     for _ in range(presses):
-        if f": {strategy}" not in game.screen():
+        screen = game.screen()
+        if title not in screen:
+            if os.environ.get("LATENCY_DEBUG"):
+                print(screen, file=sys.stderr)
             break  # this run ended; fewer samples than asked
         shown = next((s for s in order if f"Workers of: {s}" in game.screen()), strategy)
         following = order[(order.index(shown) + 1) % len(order)]

@@ -160,7 +160,8 @@ class HomeScreen(TutorScreen):
                     "$error",
                 )
             )
-        details.update(Content.assemble(*parts))
+        # Fixed height in app.tcss: moving through the list repaints, never relayouts.
+        details.update(Content.assemble(*parts), layout=False)
 
     @property
     def highlighted_lesson(self) -> Any | None:

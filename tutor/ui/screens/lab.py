@@ -55,6 +55,7 @@ class LabScreen(TutorScreen):
         self.model = LabModel(strategies)
         self._drawn = -1
         self._lanes_drawn = -1
+        self._texts: dict[str, Content | str] = {}
         self._stop = threading.Event()
         self._current_run: Any = None
 
@@ -159,6 +160,13 @@ class LabScreen(TutorScreen):
         self.refresh_bindings()
 
     # Drawing ------------------------------------------------------------
+    def _set(self, selector: str, content: Content | str) -> None:
+        """Update a fixed-height line only when its text changed, without a relayout."""
+        widget = self.query_one(selector, Static)
+        if self._texts.get(selector) != content:
+            self._texts[selector] = content
+            widget.update(content, layout=False)
+
     def _redraw(self) -> None:
         model = self.model
         if model.version == self._drawn:
@@ -174,7 +182,6 @@ class LabScreen(TutorScreen):
         self.query_one(CompareTable).refresh()
         current = model.current
         total = len(model.order)
-        title = self.query_one("#lab-title", Static)
         scenario = self.challenge.scenario
         if current is not None:
             run = model.runs[current]
@@ -184,42 +191,50 @@ class LabScreen(TutorScreen):
                 sizes.append(f"{run.tasks} tasks")
             if run.workers:
                 sizes.append(f"{run.workers} worker{'s' if run.workers != 1 else ''}")
-            title.update(
+            self._set(
+                "#lab-title",
                 Content.assemble(
                     (f"▶ Run {index} of {total}: ", "bold"),
                     (strategy_label(current), "bold $accent"),
                     f" · {scenario}" + (f" · {', '.join(sizes)}" if sizes else ""),
-                )
+                ),
             )
-            self.query_one("#lab-note", Static).update(Content.styled(run.note, "$text-muted"))
+            self._set("#lab-note", Content.styled(run.note, "$text-muted"))
         elif not model.finished:
-            title.update(Content.assemble(("Starting the lab…", "bold"), f" {scenario}"))
-        status = self.query_one("#lab-status", Static)
+            self._set("#lab-title", Content.assemble(("Starting the lab…", "bold"), f" {scenario}"))
         if model.finished:
             if model.cancelled:
-                title.update(Content.styled("⊘ Cancelled: nothing was recorded.", "bold"))
-                status.update("Escape: back to the challenge")
-            elif model.results:
-                title.update(
-                    Content.styled(f"✓ All {total} runs done on this machine.", "bold $success")
+                self._set(
+                    "#lab-title", Content.styled("⊘ Cancelled: nothing was recorded.", "bold")
                 )
-                status.update(
-                    Content.assemble(("Enter", "bold reverse"), ": see the verdict   Escape: back")
+                self._set("#lab-status", "Escape: back to the challenge")
+            elif model.results:
+                self._set(
+                    "#lab-title",
+                    Content.styled(f"✓ All {total} runs done on this machine.", "bold $success"),
+                )
+                self._set(
+                    "#lab-status",
+                    Content.assemble(("Enter", "bold reverse"), ": see the verdict   Escape: back"),
                 )
             else:
-                title.update(
-                    Content.styled("✗ No run finished: nothing to compare.", "bold $error")
+                self._set(
+                    "#lab-title",
+                    Content.styled("✗ No run finished: nothing to compare.", "bold $error"),
                 )
                 errors = "; ".join(f"{s}: {r.error}" for s, r in model.runs.items() if r.error)
-                status.update(Content.assemble((errors[:300], "$error"), "\nEscape: back"))
+                self._set(
+                    "#lab-status", Content.assemble((errors[:300], "$error"), "\nEscape: back")
+                )
         else:
             failed = [
                 f"✗ {strategy_label(s)}: {r.error}"
                 for s, r in model.runs.items()
                 if r.state == "failed"
             ]
-            status.update(
-                Content.styled("\n".join(failed)[:300], "$error") if failed else "Escape: cancel"
+            self._set(
+                "#lab-status",
+                Content.styled("\n".join(failed)[:300], "$error") if failed else "Escape: cancel",
             )
 
     # Actions ------------------------------------------------------------
