@@ -296,3 +296,22 @@ async def test_key_auth_profile_carries_the_key(server_factory, tmp_path: Path) 
     tag = "".join(ch for ch in key.get_fingerprint("sha256").split(":", 1)[1] if ch.isalnum())[:8]
     assert session["profile"] == f"alice-{tag}"
     assert gone([]) is True
+
+
+async def test_instructor_gets_the_real_board(server_factory) -> None:
+    server = server_factory(
+        auth="password",
+        password="learners-pass",
+        instructor="teach",
+        instructor_password="teacher-pass",
+    )
+    async with await connect(server, "alice", password="learners-pass") as learner:
+        await open_app(learner)
+        async with await connect(server, "teach", password="teacher-pass") as conn:
+            proc = await conn.create_process(
+                term_type="xterm-256color", term_size=(80, 24), encoding=None
+            )
+            # The board counts the learner who is connected right now.
+            await read_until(proc, b"1 connected", timeout=20)
+            proc.stdin.write(b"q")
+            await asyncio.wait_for(proc.wait(), 10)
