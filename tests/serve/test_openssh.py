@@ -261,3 +261,63 @@ def test_openssh_x11_and_agent_forwarding_are_refused(server_factory, tmp_path) 
     finally:
         proc.kill()
         proc.wait()
+
+
+def askpass_env(tmp_path, password: str) -> dict[str, str]:
+    """OpenSSH reads the password from SSH_ASKPASS (no sshpass needed)."""
+    script = tmp_path / f"askpass-{uuid.uuid4().hex[:6]}.sh"
+    script.write_text(f"#!/bin/sh\necho '{password}'\n")
+    script.chmod(0o700)
+    return dict(os.environ, SSH_ASKPASS=str(script), SSH_ASKPASS_REQUIRE="force", DISPLAY=":0")
+
+
+def test_openssh_password_and_limits(server_factory, tmp_path) -> None:
+    server = server_factory(
+        auth="password", password="right-horse-9", max_sessions=1, failed_logins_per_connection=2
+    )
+    # ssh keeps the first value of an option: these go before SSH_OPTS (BatchMode=yes).
+    base = [
+        "ssh",
+        "-o",
+        "LogLevel=INFO",
+        "-o",
+        "BatchMode=no",
+        "-o",
+        "NumberOfPasswordPrompts=5",
+        *SSH_OPTS,
+    ]
+    cmd = [*base, "-o", "PubkeyAuthentication=no", "-p", str(server.port), "-tt", "alice@127.0.0.1"]
+    # Wrong password, guessed again and again on one connection: cut off after 2.
+    wrong = subprocess.run(
+        cmd,
+        env=askpass_env(tmp_path, "guess"),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert wrong.returncode == 255
+    assert "too many failed logins" in wrong.stderr
+    # The right password: a session (and with --max-sessions 1, the next one is turned away).
+    first = subprocess.Popen(
+        cmd,
+        env=askpass_env(tmp_path, "right-horse-9"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        server.wait_sessions(1)
+        second = subprocess.run(
+            cmd,
+            env=askpass_env(tmp_path, "right-horse-9"),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        assert second.returncode == 1
+        assert "server is full" in second.stderr + second.stdout
+    finally:
+        first.kill()
+        first.wait()
