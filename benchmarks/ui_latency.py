@@ -3,6 +3,7 @@
 The game runs in tmux at 80x24 on a lesson made for this benchmark (a long
 crunch challenge); while the lab run is live, → flips the lanes to the next run
 (a repaint) and `?` opens the key help and `q` closes it again (a modal screen);
+before that, the longest lesson is opened from the map (to its first paragraph);
 the clock stops when `tmux capture-pane` shows the change. The same help keys
 with nothing running give this machine's baseline.
 Target: p95 <= 100 ms. Capture-pane polling limits resolution to a few ms.
@@ -28,7 +29,7 @@ from pathlib import Path
 LESSON = """---
 id: bench-latency
 title: Latency bench
-order: 1
+order: 0
 summary: A long number-crunching run to press keys against.
 topics: [gil]
 minutes: 1
@@ -108,6 +109,47 @@ def measure_idle(game: Game, presses: int) -> list[float]:
     return samples
 
 
+def first_words(text: str) -> str:
+    """Three plain words from the first paragraph: what appears once the text is drawn."""
+    import re
+
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", "|", "-", "`", ">", "!", "<")):
+            continue
+        words = line.split()
+        for start in range(len(words) - 2):
+            chunk = words[start : start + 3]
+            if all(re.fullmatch(r"[A-Za-z][A-Za-z,.']*", w) for w in chunk):
+                return " ".join(chunk)
+    raise ValueError("no plain words in the lesson text")
+
+
+def measure_open_longest(game: Game, lessons_dir: Path, presses: int) -> list[float]:
+    """Enter on the map to the longest lesson's first paragraph on screen, then back."""
+    from tutor.lessons import MarkdownText, load_catalog
+
+    catalog = load_catalog(extra_dirs=[lessons_dir], builtin=True)
+    index = max(range(len(catalog.lessons)), key=lambda i: len(catalog.lessons[i].body))
+    lesson = catalog.lessons[index]
+    text = next(b.text for b in lesson.blocks if isinstance(b, MarkdownText))
+    marker = first_words(text)
+    game.key("Home")
+    for _ in range(index):
+        game.key("Down")
+    time.sleep(0.3)
+    samples = []
+    for _ in range(presses):
+        samples.append(game.press_and_time("Enter", marker))
+        time.sleep(random.uniform(0.2, 0.4))
+        game.key("Escape")
+        game.wait("lessons done")
+        time.sleep(random.uniform(0.2, 0.4))
+    game.key("Home")
+    time.sleep(0.3)
+    return samples
+
+
 def measure_run(game: Game, strategy: str, presses: int) -> dict[str, list[float]]:
     """While `strategy` runs: flip the lanes (→, a repaint) and open/close the help (a modal)."""
     title = f" of 2: {strategy}"  # "Run 1 of 2: threads" (not "Workers of: threads")
@@ -146,6 +188,7 @@ def main() -> int:
     lessons.mkdir()
     # Long enough for every key press to land while the workload computes.
     (lessons / "bench.md").write_text(LESSON.format(tasks=8, task_s=2.5))
+    # order 0: first on the map, so Enter on the map opens it.
     env = {
         "TERM": "xterm-256color",
         "TUTOR_DATA_DIR": str(root / "data"),
@@ -153,12 +196,16 @@ def main() -> int:
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", str(root)),
     }
-    command = [sys.executable, "-m", "tutor", "--lessons", str(lessons), "--only-lessons"]
+    # The built-in lessons too: the longest of them is opened and timed.
+    command = [sys.executable, "-m", "tutor", "--lessons", str(lessons)]
     game = Game(command, env)
     results: dict[str, list[float]] = {}
     try:
         game.wait("lessons done")
         results["no run: help ? / q"] = measure_idle(game, args.presses)
+        results["open the longest lesson"] = measure_open_longest(
+            game, lessons, max(args.presses // 2, 3)
+        )
         game.key("Enter")
         game.wait("Enter to open")
         game.key("n")

@@ -434,3 +434,14 @@ def test_quiz_command_names_what_is_allowed(tmp_path):
     args.lesson = "test-reading"
     with pytest.raises(UsageError, match="has no quiz questions; lessons with a quiz: test-crunch"):
         quiz_command(args)
+
+
+async def test_a_saved_position_in_a_lesson_that_is_gone_is_ignored(make_app, store):
+    store.set_position("a-lesson-that-was-removed", "q9")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        assert "▶ next: Test lesson" in text_of(app, "#overall")
+        await pilot.press("enter")
+        assert isinstance(app.screen, LessonScreen) and app.screen.lesson.id == "test-crunch"

@@ -21,7 +21,9 @@ STATE_MARK = {"done": "✓", "in progress": "◐", "not started": "·"}
 
 def recommended(lessons: list[Any], progress: dict[str, Any], position: str | None) -> str | None:
     """The lesson to do next: the one left unfinished last time, else the first not done."""
-    if position is not None:
+    known = {lesson.id for lesson in lessons}
+    if position is not None and position in known:
+        # (A saved position may name a lesson that is no longer in the catalog.)
         p = progress.get(position)
         if p is not None and p.state != "done":
             return position

@@ -73,11 +73,15 @@ class LessonScreen(TutorScreen):
         self.anchor = anchor
         self._since: float | None = None
         self._answers: dict[str, bool] | None = None
+        self._pending: list[tuple[str, str]] = []
+        self.filled = False
+        """True once every part of the lesson is on screen (tests and the anchor wait for it)."""
 
     def compose(self) -> ComposeResult:
         from tutor.lessons import Challenge, QuizQuestion
 
         yield Header()
+        first = True
         with VerticalScroll(id="reader"):
             for index, block in enumerate(self.lesson.blocks):
                 if isinstance(block, Challenge):
@@ -96,13 +100,20 @@ class LessonScreen(TutorScreen):
                         self._status(block),
                         id=f"quiz-{block.id}",
                     )
-                elif hasattr(block, "source"):
-                    yield Markdown(
-                        f"`{block.ref}`\n\n```python\n{block.source.rstrip()}\n```",
-                        id=f"part-{index}",
-                    )
                 else:
-                    yield Markdown(block.text, id=f"part-{index}")
+                    if hasattr(block, "source"):
+                        text = f"`{block.ref}`\n\n```python\n{block.source.rstrip()}\n```"
+                    else:
+                        text = block.text
+                    if first:
+                        first = False
+                        yield Markdown(text, id=f"part-{index}")
+                    else:
+                        # Later parts are filled after the first frame: every Markdown
+                        # block is a widget, and mounting them all up front delays the
+                        # screen by hundreds of milliseconds on a long lesson.
+                        self._pending.append((f"part-{index}", text))
+                        yield Markdown(id=f"part-{index}")
         yield Footer()
 
     @property
@@ -121,6 +132,16 @@ class LessonScreen(TutorScreen):
         self.sub_title = self.lesson.title
         self.tutor.store.set_position(self.lesson.id, self.anchor)
         self.reader.focus()
+        self.call_after_refresh(self._start_filling)
+
+    def _start_filling(self) -> None:
+        self.run_worker(self._fill(), exclusive=True, group="lesson-fill")
+
+    async def _fill(self) -> None:
+        for part_id, text in self._pending:
+            await self.query_one(f"#{part_id}", Markdown).update(text)
+        self._pending = []
+        self.filled = True
         if self.anchor:
             self.call_after_refresh(self._go_to_anchor, self.anchor)
 
