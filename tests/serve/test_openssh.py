@@ -44,7 +44,7 @@ class Terminal:
             cols,
             "-y",
             rows,
-            "env TERM=xterm-256color "
+            "env TERM=xterm-256color COLORTERM=truecolor "
             + shlex.join(command)
             + "; echo '[ssh exited' $?']'; sleep 600",
         )
@@ -96,12 +96,13 @@ def ssh_client_pid(term: Terminal) -> int:
 
 def test_play_resize_and_drop(server_factory, terminal: Terminal) -> None:
     server = server_factory()
-    terminal.start(ssh_command(server, "alice"))
+    terminal.start(ssh_command(server, "alice", "-o", "SendEnv=COLORTERM"))
     terminal.wait("Lessons")
     # The child's environment was built from scratch: profile from the SSH user,
     # served flag set, and nothing of the server's own environment.
     screen = terminal.wait("TUTOR_PROFILE=alice")
     assert "TUTOR_SERVED=1" in screen and "LANG=C.UTF-8" in screen
+    assert "COLORTERM=truecolor" in screen  # passed on from the client
     assert "leak=none" in screen
 
     terminal.keys("a", "b", "Down")

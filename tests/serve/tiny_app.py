@@ -21,7 +21,8 @@ class TinyApp(App[None]):
         yield Static("keys:", id="keys")
         yield Static("size: ?", id="size")
         env = " ".join(
-            f"{k}={os.environ.get(k, '-')}" for k in ("TUTOR_PROFILE", "TUTOR_SERVED", "LANG")
+            f"{k}={os.environ.get(k, '-')}"
+            for k in ("TUTOR_PROFILE", "TUTOR_SERVED", "LANG", "COLORTERM")
         )
         yield Static(env, id="env")
         yield Static(f"leak={os.environ.get('SERVER_SECRET', 'none')}", id="leak")
