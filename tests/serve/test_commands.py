@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -136,14 +137,18 @@ async def test_serve_ssh_password_mode_end_to_end(tmp_path: Path) -> None:
             agent_path=None,
         ) as conn:
             assert conn.get_server_host_key().get_fingerprint("sha256") == fingerprint
+            # An unusual window size: the game (a warm spare) must start with it.
             chan = await conn.create_process(
-                term_type="xterm-256color", term_size=(80, 24), encoding=None
+                term_type="xterm-256color", term_size=(101, 31), encoding=None
             )
             seen = b""
             deadline = time.monotonic() + 20
             while b"lesson map" not in seen and time.monotonic() < deadline:
                 seen += await asyncio_read(chan)
             assert b"lesson map" in seen
+            await asyncio.sleep(0.5)
+            seen += await asyncio_read(chan)
+            assert b"\x1b[31;1H" in seen and b"\x1b[32;1H" not in seen  # 31 rows, no more
             kids = psutil.Process(proc.pid).children(recursive=True)
             assert kids
             # The game got this learner's identity and the server's data dir
@@ -175,8 +180,6 @@ async def test_serve_ssh_password_mode_end_to_end(tmp_path: Path) -> None:
 
 
 async def asyncio_read(chan) -> bytes:
-    import asyncio
-
     try:
         return await asyncio.wait_for(chan.stdout.read(65536), 1)
     except TimeoutError:
