@@ -445,3 +445,20 @@ async def test_a_saved_position_in_a_lesson_that_is_gone_is_ignored(make_app, st
         assert "▶ next: Test lesson" in text_of(app, "#overall")
         await pilot.press("enter")
         assert isinstance(app.screen, LessonScreen) and app.screen.lesson.id == "test-crunch"
+
+
+async def test_time_in_a_lesson_counts_while_its_tasks_are_open(make_app, store, monkeypatch):
+    import tutor.ui.screens.lesson as lesson_module
+
+    clock = [1000.0]
+    monkeypatch.setattr(lesson_module, "monotonic", lambda: clock[0])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        clock[0] += 30  # reading
+        await pilot.press("z")
+        assert isinstance(app.screen, QuizScreen)
+        clock[0] += 45  # answering the quiz, on top of the lesson
+        await pilot.press("escape", "escape")
+        assert isinstance(app.screen, HomeScreen)
+    assert store.lesson_progress("test-crunch").seconds == pytest.approx(75)

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Footer, Header, Rule, Static
-from textual.worker import get_current_worker
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from tutor.ui.format import strategy_label
 from tutor.ui.labmodel import LabModel, plan_strategies, run_request_args
@@ -150,6 +150,18 @@ class LabScreen(TutorScreen):
     @on(RunFinished)
     def _run_finished(self, message: RunFinished) -> None:
         self.model.finish(message.strategy, message.result, message.error)
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        # The worker catches run failures itself; this is for a bug in it: never
+        # leave the screen saying "running" with nothing running.
+        if event.worker.group == "lab" and event.state == WorkerState.ERROR:
+            self.cancel_runs()
+            self.model.cancel()
+            self.model.done()
+            self.notify(f"The lab stopped: {event.worker.error}", severity="error")
+            self._redraw()
+            self.refresh_bindings()
 
     @on(RunsCompleted)
     def _runs_completed(self, message: RunsCompleted) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+from time import monotonic
 from typing import Any
 
 from textual import on
@@ -132,6 +132,8 @@ class LessonScreen(TutorScreen):
         self.sub_title = self.lesson.title
         self.tutor.store.set_position(self.lesson.id, self.anchor)
         self.reader.focus()
+        self._since = monotonic()
+        self.set_interval(60, self._flush_time)
         self.call_after_refresh(self._start_filling)
 
     def _start_filling(self) -> None:
@@ -154,16 +156,13 @@ class LessonScreen(TutorScreen):
                 return
 
     def on_screen_resume(self) -> None:
-        self._since = time.monotonic()
         self._answers = None
         for block in self.query(ActionBlock):
             block.set_status(self._status(block.item))
 
-    def on_screen_suspend(self) -> None:
-        self._flush_time()
-
     def on_unmount(self) -> None:
         self._flush_time()
+        self._since = None
         self._maybe_done()
 
     def _maybe_done(self) -> None:
@@ -184,11 +183,13 @@ class LessonScreen(TutorScreen):
                         screen.post_message(ProgressChanged(lesson.id))
 
     def _flush_time(self) -> None:
-        # Time counts while the reader (or what it opened) is on screen.
+        # Time counts while the lesson is open, with whatever it opened on top
+        # (challenge, lab, verdict, quiz); saved each minute so a crash loses little.
         if self._since is not None:
-            spent = time.monotonic() - self._since
-            self._since = None
+            now = monotonic()
+            spent = now - self._since
             if spent >= 1:
+                self._since = now
                 self.tutor.store.add_time(self.lesson.id, spent)
 
     # Table of contents -------------------------------------------------
