@@ -57,12 +57,59 @@ def set_winsize(fd: int, cols: int, rows: int, xpix: int = 0, ypix: int = 0) -> 
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, xpix, ypix))
 
 
-def session_processes(leader: int) -> list[psutil.Process]:
-    """Every live process in the child's session (its own and any new groups).
+def _proc_table() -> list[tuple[int, int, int]] | None:
+    """(pid, ppid, session id) of every process, from one pass over /proc (Linux)."""
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    table: list[tuple[int, int, int]] = []
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as fh:
+                data = fh.read()
+        except OSError:
+            continue  # gone meanwhile
+        # "pid (comm) state ppid pgrp session ...": comm may contain spaces and ")".
+        fields = data[data.rfind(b")") + 2 :].split()
+        if fields[:1] == [b"Z"]:
+            continue  # already dead, only waiting for its parent to reap it
+        try:
+            table.append((int(name), int(fields[1]), int(fields[3])))
+        except (IndexError, ValueError):
+            continue
+    return table
 
-    A lab run starts its runner in a process group of its own, so killing the
-    session leader's group alone would miss it; the session id catches both.
+
+def session_pids(leader: int) -> list[int]:
+    """Every live process of the child's session, and every descendant of the child.
+
+    A lab run starts its runner in a session of its own, so the session id alone
+    would miss it while the game is alive; the descendants catch it. One pass
+    over /proc (a few ms): this runs for every ending session, and 30 sessions
+    may end at once.
     """
+    table = _proc_table()
+    if table is None:
+        return [p.pid for p in _session_processes_psutil(leader)]
+    kids: dict[int, list[int]] = {}
+    found: set[int] = set()
+    for pid, ppid, sid in table:
+        kids.setdefault(ppid, []).append(pid)
+        if sid == leader or pid == leader:
+            found.add(pid)
+    stack = [leader]
+    while stack:
+        for child in kids.get(stack.pop(), ()):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return sorted(found)
+
+
+def _session_processes_psutil(leader: int) -> list[psutil.Process]:
     found: list[psutil.Process] = []
     try:
         found.append(psutil.Process(leader))
@@ -81,13 +128,23 @@ def session_processes(leader: int) -> list[psutil.Process]:
     return found
 
 
-def signal_session(leader: int, sig: int) -> None:
-    """Send sig to the child's process group and every process of its session."""
-    with contextlib.suppress(OSError):
-        os.killpg(leader, sig)
-    for proc in session_processes(leader):
-        with contextlib.suppress(psutil.Error, OSError):
-            proc.send_signal(sig)
+def session_processes(leader: int) -> list[psutil.Process]:
+    out: list[psutil.Process] = []
+    for pid in session_pids(leader):
+        with contextlib.suppress(psutil.Error):
+            out.append(psutil.Process(pid))
+    return out
+
+
+def signal_session(leader: int, *sigs: int) -> None:
+    """Send each signal to the child's process group and every process of its session."""
+    pids = session_pids(leader)
+    for sig in sigs:
+        with contextlib.suppress(OSError):
+            os.killpg(leader, sig)
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, sig)
 
 
 def _group_alive(pgid: int) -> bool:
@@ -292,8 +349,7 @@ class PtyChild:
         """
         self.close_pty()
         leader = self.pid
-        signal_session(leader, signal.SIGHUP)
-        signal_session(leader, signal.SIGTERM)
+        signal_session(leader, signal.SIGHUP, signal.SIGTERM)
         if await self._wait_session_gone(grace):
             return
         signal_session(leader, signal.SIGKILL)
@@ -310,7 +366,7 @@ class PtyChild:
             if self.returncode is not None and not _group_alive(leader) and now >= next_scan:
                 # The full scan walks every process on the host: with 30 sessions
                 # ending at once, doing it every tick would cost real CPU.
-                if not session_processes(leader):
+                if not session_pids(leader):
                     return True
                 next_scan = now + 0.25
             if now >= deadline:
