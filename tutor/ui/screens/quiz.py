@@ -20,6 +20,7 @@ class QuizScreen(TutorScreen):
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="quiz.back"),
+        Binding("escape", "quit_quiz", "Quit", id="quiz.quit"),
         Binding("h", "hint", "Hint", id="quiz.hint"),
         Binding("r", "retry", "Retry", id="quiz.retry"),
         Binding("n", "next", "Next", id="quiz.next"),
@@ -58,6 +59,11 @@ class QuizScreen(TutorScreen):
         await self.show_question()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Escape says "Back" in a lesson and "Quit" in quiz-only mode (`tutor quiz`).
+        if action == "back":
+            return not self.quiz_only
+        if action == "quit_quiz":
+            return self.quiz_only
         if action == "retry":
             return self.state == "wrong"
         if action == "hint":
@@ -204,7 +210,7 @@ class QuizScreen(TutorScreen):
         box.focus()
 
     def action_back(self) -> None:
-        if self.quiz_only:
-            self.app.exit()
-        else:
-            self.app.pop_screen()
+        self.app.pop_screen()
+
+    def action_quit_quiz(self) -> None:
+        self.app.exit()
