@@ -326,11 +326,19 @@ async def run(args: argparse.Namespace) -> int:
             if clients and not args.no_lab:
                 lab = clients[0]
                 for key, expect in LAB_STEPS:
-                    lab.buffer.clear()
-                    lab.proc.stdin.write(key)
                     if expect is None:
+                        lab.proc.stdin.write(key)
                         await asyncio.sleep(0.5)
-                    elif not await lab.wait_text(expect, 20):
+                        continue
+                    # A key pressed while a screen is still mounting can be lost on
+                    # a busy host: press it again (up to 3 times) until the game
+                    # shows where it got to.
+                    for _attempt in range(3):
+                        lab.buffer.clear()
+                        lab.proc.stdin.write(key)
+                        if await lab.wait_text(expect, 8):
+                            break
+                    else:
                         row("  live lab: the game never showed", expect.decode())
                         break
                 others = clients[1:]
