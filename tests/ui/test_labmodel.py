@@ -134,3 +134,15 @@ def test_formatting():
     assert cpu_line(98.4, 2) == "CPU  98% of 200% (2 cores)"
     assert cpu_line(None, 1).endswith("(1 core)")
     assert speedup(1.94) == "1.94x" and speedup(None) == "—"
+
+
+def test_only_queued_samples_merge():
+    from tutor.ui.messages import EventReceived
+
+    sample = EventReceived("threads", {"event": "sample", "elapsed_s": 1})
+    newer = EventReceived("threads", {"event": "sample", "elapsed_s": 2})
+    phase = EventReceived("threads", {"event": "phase", "worker": "w1", "phase": "wait"})
+    other_run = EventReceived("processes", {"event": "sample", "elapsed_s": 2})
+    assert sample.can_replace(newer)
+    assert not sample.can_replace(phase) and not phase.can_replace(newer)
+    assert not sample.can_replace(other_run)

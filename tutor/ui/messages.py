@@ -30,6 +30,17 @@ class EventReceived(Message):
     strategy: str
     event: dict[str, Any] = field(default_factory=dict)
 
+    def can_replace(self, message: Message) -> bool:
+        # Textual drops this message when the next queued one "can replace" it.
+        # A sample is a snapshot: if the UI falls behind, only the newest matters.
+        # (Phase and worker events are never dropped: the lanes are built from them.)
+        return (
+            isinstance(message, EventReceived)
+            and message.strategy == self.strategy
+            and self.event.get("event") == "sample"
+            and message.event.get("event") == "sample"
+        )
+
 
 @dataclass
 class RunFinished(Message):
