@@ -187,8 +187,8 @@ class CompareTable(Widget):
         model = self.model
         width = self.size.width
         span = model.span
-        name_width = 22
-        track = max(width - name_width - 24, 6)
+        name_width = 26
+        track = max(width - name_width - 22, 6)
         rows: list[Content] = []
         memory = self.measure == "peak_mem_bytes"
         if memory:
