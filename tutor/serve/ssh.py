@@ -128,19 +128,20 @@ class SparePool:
     ordinary session children (own pty, own session, parent-death signal) and
     receive the learner's from-scratch environment only when taken.
 
-    Refilling must not take the CPU from learners whose sessions are starting
-    right now: a taken spare is replaced only after ``REFILL_CALM_S`` without
-    another take, and at most ``usable cores`` spares warm up at once.
+    A taken spare is replaced at once, so learners who arrive one after another
+    all find a warm one. Refilling must not take the CPU from learners whose game
+    is starting right now: while any session started in the last ``BUSY_S``
+    seconds, only one spare warms up at a time (otherwise one per core).
     """
 
-    REFILL_CALM_S = 2.0
+    BUSY_S = 2.0
 
     def __init__(self, workshop: Workshop, size: int) -> None:
         self.w = workshop
         self.size = size
         self.spares: list[Spare] = []
         self.early_deaths = 0
-        self._refill: asyncio.TimerHandle | None = None
+        self.last_start = float("-inf")  # when a session last started (monotonic)
         try:
             self.max_warming = max(1, len(os.sched_getaffinity(0)))
         except (AttributeError, OSError):
@@ -154,11 +155,9 @@ class SparePool:
     def warm_count(self) -> int:
         return sum(1 for sp in self.spares if sp.warm)
 
-    def _refill_when_calm(self) -> None:
-        # Debounced: during a burst of connections every take pushes the refill back.
-        if self._refill is not None:
-            self._refill.cancel()
-        self._refill = asyncio.get_running_loop().call_later(self.REFILL_CALM_S, self.fill)
+    def _warming_limit(self) -> int:
+        busy = time.monotonic() - self.last_start < self.BUSY_S
+        return 1 if busy else self.max_warming
 
     def fill(self) -> None:
         grew = False
@@ -166,7 +165,7 @@ class SparePool:
             self.size > 0
             and not self.w.stopping
             and len(self.spares) < self.size
-            and sum(1 for sp in self.spares if not sp.warm) < self.max_warming
+            and sum(1 for sp in self.spares if not sp.warm) < self._warming_limit()
         ):
             try:
                 self._spawn()
@@ -250,14 +249,12 @@ class SparePool:
             self.spares.remove(spare)
             self._stop_watching(spare)
             if spare.child.returncode is None:
-                self._refill_when_calm()
+                asyncio.get_running_loop().call_soon(self.fill)
                 return spare.child, spare.order_fd
             os.close(spare.order_fd)
         return None
 
     async def close(self) -> None:
-        if self._refill is not None:
-            self._refill.cancel()
         spares, self.spares = self.spares, []
         for spare in spares:
             self._stop_watching(spare)
@@ -587,6 +584,7 @@ class LearnerSession(asyncssh.SSHServerSession):
             colorterm = None
         cols, rows, xpix, ypix = self.size
         env = self.w.child_env(self.term or "xterm-256color", colorterm, owner.profile)
+        self.w.spares.last_start = time.monotonic()
         spare = None if owner.is_instructor else self.w.spares.take()
         try:
             if spare is not None:
