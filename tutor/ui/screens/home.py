@@ -116,6 +116,9 @@ class HomeScreen(TutorScreen):
     def _show_overall(
         self, lessons: list[Any], progress: dict[str, Any], next_id: str | None
     ) -> None:
+        # Only lessons in this catalog count (the store may know lessons that are gone).
+        known = {lesson.id for lesson in lessons}
+        progress = {k: v for k, v in progress.items() if k in known}
         done = sum(1 for lesson in lessons if (p := progress.get(lesson.id)) and p.state == "done")
         right = sum(p.challenges_right for p in progress.values())
         answered = sum(p.challenges_answered for p in progress.values())
@@ -153,7 +156,10 @@ class HomeScreen(TutorScreen):
             if p.seconds:
                 parts.append(("\n" + f"time spent {seconds(p.seconds)}", "$text-muted"))
         elif not self.tutor.catalog.lessons:
-            parts.append(("No lessons found.", "bold"))
+            parts += [
+                ("No lessons found. ", "bold"),
+                "Run the game without --only-lessons, or pass --lessons DIR with lesson files.",
+            ]
         if errors:
             parts.append(
                 (
