@@ -62,6 +62,12 @@ class ChallengeScreen(TutorScreen):
                 id="question",
             )
             yield ChoiceList([c.label for c in challenge.choices], id="choices")
+            yield Static(
+                Content.styled(
+                    "↑ ↓ choose · Enter picks · Enter again, or Ctrl+R, runs it", "$text-muted"
+                ),
+                id="how",
+            )
             if challenge.predict == "speedup":
                 yield Static(
                     "Your guess: how many times faster than one at a time? (optional, e.g. 2.5)",
