@@ -152,7 +152,10 @@ def main():
             w.join()
     elif a.scenario == "pipeline":
         if a.strategy == "hybrid":
-            with ProcessPoolExecutor(min(a.tasks, os.cpu_count() or 1), mp_context=ctx) as cpu, ThreadPoolExecutor(a.tasks) as io:
+            with (
+                ProcessPoolExecutor(min(a.tasks, os.cpu_count() or 1), mp_context=ctx) as cpu,
+                ThreadPoolExecutor(a.tasks) as io,
+            ):
                 downloads = [io.submit(fetch, port, f"/file{i}") for i in range(a.tasks)]
                 done = [cpu.submit(post_process, f.result(), a.steps) for f in downloads]
                 [f.result() for f in done]

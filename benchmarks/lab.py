@@ -203,8 +203,13 @@ def main() -> int:
     for scen, strat in (("crunch", "processes"), ("chef", "processes"), ("compress", "threads")):
         r = get.get((scen, strat))
         if r and r["speedup"] and r["capacity"]:
-            checks.append((f"{scen} {strat} against the capacity measured", True,
-                           f"{r['speedup']:.2f}x with capacity {r['capacity']:.2f}x ({r['speedup'] / r['capacity']:.0%} of what the machine gave)"))
+            checks.append(
+                (
+                    f"{scen} {strat} against the capacity measured",
+                    True,
+                    f"{r['speedup']:.2f}x with capacity {r['capacity']:.2f}x ({r['speedup'] / r['capacity']:.0%} of what the machine gave)",
+                )
+            )
     for name, ok, figure in checks:
         if figure.startswith("nan"):
             continue
