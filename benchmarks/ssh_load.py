@@ -43,7 +43,7 @@ MB = 1024 * 1024
 # the text that shows the game got there (None: nothing to wait for).
 LAB_STEPS: list[tuple[bytes, tuple[bytes, ...] | None]] = [
     (b"\r", (b"Next task",)),
-    (b"n", (b"Enter to open",)),
+    (b"n", (b"Open",)),  # the footer offers "Open" once the challenge is focused
     (b"\r", (b"Run it", b"Your guess")),
     (b"\r", None),
     (b"\x12", (b"Run 1 of", b"live lab")),
@@ -337,6 +337,7 @@ async def run(args: argparse.Namespace) -> int:
                         lab.buffer.clear()
                         lab.proc.stdin.write(key)
                         if await lab.wait_text(expect, 8):
+                            await asyncio.sleep(1.0)  # let the screen finish mounting
                             break
                     else:
                         row("  live lab: the game never showed", b" or ".join(expect).decode())
