@@ -17,8 +17,6 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from tutor.ui.commands import TutorCommands
-from tutor.ui.messages import ProgressChanged
 from tutor.ui.runs import RunTracker
 from tutor.ui.screens.base import TutorScreen
 
@@ -27,10 +25,17 @@ def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _commands() -> type:
+    # Imported when the palette first opens, not at start-up.
+    from tutor.ui.commands import TutorCommands
+
+    return TutorCommands
+
+
 class TutorApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "concurrency-tutor"
-    COMMANDS = App.COMMANDS | {TutorCommands}
+    COMMANDS = App.COMMANDS | {_commands}
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
         # Learners press Ctrl+C to leave: it quits (and cancels a run) instead of Textual's hint.
@@ -230,6 +235,7 @@ class TutorApp(App[int]):
         return states
 
     def confirm_reset(self, lesson_id: str | None) -> None:
+        from tutor.ui.messages import ProgressChanged
         from tutor.ui.screens.confirm import ConfirmScreen
 
         if lesson_id is None:

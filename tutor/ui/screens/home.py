@@ -13,7 +13,6 @@ from textual.widgets import Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tutor.ui.format import bar, seconds
-from tutor.ui.messages import ProgressChanged
 from tutor.ui.screens.base import TutorScreen
 
 STATE_MARK = {"done": "✓", "in progress": "◐", "not started": "·"}
@@ -68,8 +67,9 @@ class HomeScreen(TutorScreen):
         if self.is_mounted:
             self.refresh_map()
 
-    @on(ProgressChanged)
-    def _progress_changed(self) -> None:
+    def on_progress_changed(self) -> None:
+        # tutor.ui.messages.ProgressChanged, matched by name: importing the message
+        # module here would cost start-up time for a message sent only later.
         self.refresh_map()
 
     def refresh_map(self, select: str | None = None) -> None:
