@@ -1,0 +1,9 @@
+"""Serving the game to a workshop: ``tutor serve ssh``, ``tutor serve web``, ``tutor board``.
+
+Nothing is imported here: ``tutor --help`` must not pay for asyncssh or Textual.
+Modules: :mod:`.ssh` (the server), :mod:`.ptychild` (one app per session on its
+own pty), :mod:`.spare` (warm spares), :mod:`.sessions` (``sessions.json``),
+:mod:`.hostkey`, :mod:`.board` and :mod:`.export` (the instructor's board),
+:mod:`.commands` (the command-line handlers). The bench queue the sessions share
+is :mod:`tutor.lab.benchqueue`.
+"""
