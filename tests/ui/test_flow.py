@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 
 import psutil
@@ -279,7 +280,12 @@ async def test_served_mode_turns_off_screenshots(make_app, tmp_path):
         assert "Screenshot" not in titles and "Theme" in titles
         assert app.deliver_screenshot(path=str(shots)) is None
         app.action_screenshot(path=str(shots))
+        assert app.deliver_text(io.StringIO("x"), save_directory=str(shots)) is None
+        opened: list[str] = []
+        app._driver.open_url = lambda url, new_tab=True: opened.append(url)
+        app.open_url("https://example.org")
         await pilot.pause()
+        assert opened == []  # the link is shown, not opened on the host
     assert list(shots.iterdir()) == []
     # Control: not served, the same call does write a file (so the check above can fail).
     app = make_app(served=False)

@@ -139,6 +139,25 @@ class TutorApp(App[int]):
             return None
         return super().deliver_screenshot(filename, path, time_format)
 
+    def open_url(self, url: str, *, new_tab: bool = True) -> None:
+        # Served, "the default browser" would be the host's: show the link instead.
+        if self.served:
+            self.notify(url, title="Link", timeout=15)
+            return
+        super().open_url(url, new_tab=new_tab)
+
+    def deliver_text(self, *args: Any, **kwargs: Any) -> str | None:
+        if self.served:
+            self.notify("Saving files is off when the game is served.", severity="warning")
+            return None
+        return super().deliver_text(*args, **kwargs)
+
+    def deliver_binary(self, *args: Any, **kwargs: Any) -> str | None:
+        if self.served:
+            self.notify("Saving files is off when the game is served.", severity="warning")
+            return None
+        return super().deliver_binary(*args, **kwargs)
+
     # Navigation ---------------------------------------------------------
     def go_home(self) -> None:
         while len(self.screen_stack) > 1 and not self._is_base(self.screen):
