@@ -155,7 +155,8 @@ async def test_escape_cancels_a_live_run_and_leaves_no_process(make_app, store):
     assert store.challenge_attempts() == []
 
 
-async def test_quit_mid_run_cancels_it(make_app):
+@pytest.mark.parametrize("key", ["q", "ctrl+c"])
+async def test_quit_mid_run_cancels_it(make_app, key):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await open_challenge(pilot)
@@ -165,7 +166,7 @@ async def test_quit_mid_run_cancels_it(make_app):
         await pilot.press("enter")
         assert isinstance(app.screen, LabScreen) and app.screen.predicted_speedup is None
         await wait_for(pilot, lambda: bool(lab_children()))
-        await pilot.press("q")
+        await pilot.press(key)
         await pilot.pause()
     deadline = time.monotonic() + 10
     while lab_children() and time.monotonic() < deadline:
