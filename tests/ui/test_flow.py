@@ -469,3 +469,22 @@ async def test_time_in_a_lesson_counts_while_its_tasks_are_open(make_app, store,
         await pilot.press("escape", "escape")
         assert isinstance(app.screen, HomeScreen)
     assert store.lesson_progress("test-crunch").seconds == pytest.approx(75)
+
+
+async def test_leaving_a_lesson_while_its_text_is_still_mounting_is_safe(make_app):
+    # The later parts of a lesson mount after the first frame; a learner who leaves
+    # before that must not crash the app (it did: NoMatches in the fill worker).
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        lesson = app.screen
+        assert isinstance(lesson, LessonScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, HomeScreen)
+        lesson._pending = [("part-2", "## Late text")]
+        await lesson._fill()  # the screen is gone: nothing to fill, no exception
+        await pilot.press("enter")
+        lesson = app.screen
+        lesson._pending = [("part-that-is-not-there", "text")]
+        await lesson._fill()
+        assert app.is_running

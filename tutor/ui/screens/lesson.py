@@ -137,11 +137,17 @@ class LessonScreen(TutorScreen):
         self.call_after_refresh(self._start_filling)
 
     def _start_filling(self) -> None:
-        self.run_worker(self._fill(), exclusive=True, group="lesson-fill")
+        # exit_on_error=False: the learner may leave before the text is all there.
+        self.run_worker(self._fill(), exclusive=True, group="lesson-fill", exit_on_error=False)
 
     async def _fill(self) -> None:
         for part_id, text in self._pending:
-            await self.query_one(f"#{part_id}", Markdown).update(text)
+            if not self.is_attached:
+                return  # the learner already left the lesson
+            parts = self.query(f"#{part_id}")
+            if not parts:
+                return
+            await parts.first(Markdown).update(text)
         self._pending = []
         self.filled = True
         if self.anchor:
