@@ -221,9 +221,12 @@ class LessonScreen(TutorScreen):
             return
         if "/" in key:
             part, block_id = key.split("/", 1)
-            target = self.query_one(f"#{part}", Markdown).query_one(f"#{block_id}")
+            found = self.query(f"#{part}").first(Markdown).query(f"#{block_id}")
         else:
-            target = self.query_one(f"#{key}")
+            found = self.query(f"#{key}")
+        if not found:
+            return  # the text changed under the contents (still mounting): stay put
+        target = found.first()
         self.reader.scroll_to_widget(target, top=True, animate=False)
         if target.focusable:
             target.focus(scroll_visible=False)
