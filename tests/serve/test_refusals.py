@@ -320,3 +320,21 @@ async def test_instructor_gets_the_real_board(server_factory) -> None:
             await read_until(proc, b"1 connected", timeout=20)
             proc.stdin.write(b"q")
             await asyncio.wait_for(proc.wait(), 10)
+
+
+async def test_client_environment_does_not_reach_the_session(server_factory) -> None:
+    server = server_factory()
+    async with await connect(server) as conn:
+        proc = await conn.create_process(
+            term_type="xterm-256color",
+            term_size=(80, 24),
+            encoding=None,
+            env={
+                "LD_PRELOAD": "/nonexistent/evil.so",
+                "COLORTERM": "evil",
+                "TUTOR_PROFILE": "someone-else",
+            },
+        )
+        seen = await read_until(proc, b"TUTOR_PROFILE=alice")
+        assert b"COLORTERM=-" in seen  # only "truecolor"/"24bit" pass
+        assert b"ld.so" not in seen and b"evil" not in seen
