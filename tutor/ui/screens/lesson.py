@@ -77,43 +77,54 @@ class LessonScreen(TutorScreen):
         self.filled = False
         """True once every part of the lesson is on screen (tests and the anchor wait for it)."""
 
-    def compose(self) -> ComposeResult:
+    def _parts(self) -> list[tuple[str, Any]]:
+        """The lesson as ("text", markdown) and ("task", challenge or question) parts.
+
+        Adjacent text and included code are merged into one Markdown widget:
+        each Markdown widget costs a layout pass of its own.
+        """
         from tutor.lessons import Challenge, QuizQuestion
+
+        parts: list[tuple[str, Any]] = []
+        for block in self.lesson.blocks:
+            if isinstance(block, Challenge | QuizQuestion):
+                parts.append(("task", block))
+                continue
+            if hasattr(block, "source"):
+                text = f"`{block.ref}`\n\n```python\n{block.source.rstrip()}\n```"
+            else:
+                text = block.text
+            if parts and parts[-1][0] == "text":
+                parts[-1] = ("text", parts[-1][1].rstrip("\n") + "\n\n" + text)
+            else:
+                parts.append(("text", text))
+        return parts
+
+    def compose(self) -> ComposeResult:
+        from tutor.lessons import Challenge
 
         yield Header()
         first = True
         with VerticalScroll(id="reader"):
-            for index, block in enumerate(self.lesson.blocks):
-                if isinstance(block, Challenge):
+            for index, (kind, item) in enumerate(self._parts()):
+                if kind == "task":
+                    is_challenge = isinstance(item, Challenge)
                     yield ActionBlock(
-                        "challenge",
-                        block,
-                        block.question,
-                        self._status(block),
-                        id=f"challenge-{block.id}",
+                        "challenge" if is_challenge else "quiz",
+                        item,
+                        item.question if is_challenge else _first_line(item.question),
+                        self._status(item),
+                        id=f"{'challenge' if is_challenge else 'quiz'}-{item.id}",
                     )
-                elif isinstance(block, QuizQuestion):
-                    yield ActionBlock(
-                        "quiz",
-                        block,
-                        _first_line(block.question),
-                        self._status(block),
-                        id=f"quiz-{block.id}",
-                    )
+                elif first:
+                    first = False
+                    yield Markdown(item, id=f"part-{index}")
                 else:
-                    if hasattr(block, "source"):
-                        text = f"`{block.ref}`\n\n```python\n{block.source.rstrip()}\n```"
-                    else:
-                        text = block.text
-                    if first:
-                        first = False
-                        yield Markdown(text, id=f"part-{index}")
-                    else:
-                        # Later parts are filled after the first frame: every Markdown
-                        # block is a widget, and mounting them all up front delays the
-                        # screen by hundreds of milliseconds on a long lesson.
-                        self._pending.append((f"part-{index}", text))
-                        yield Markdown(id=f"part-{index}")
+                    # Later parts are filled after the first frame: every Markdown
+                    # block is a widget, and mounting them all up front delays the
+                    # screen by hundreds of milliseconds on a long lesson.
+                    self._pending.append((f"part-{index}", item))
+                    yield Markdown(id=f"part-{index}")
         yield Footer()
 
     @property
@@ -141,13 +152,15 @@ class LessonScreen(TutorScreen):
         self.run_worker(self._fill(), exclusive=True, group="lesson-fill", exit_on_error=False)
 
     async def _fill(self) -> None:
-        for part_id, text in self._pending:
-            if not self.is_attached:
-                return  # the learner already left the lesson
-            parts = self.query(f"#{part_id}")
-            if not parts:
-                return
-            await parts.first(Markdown).update(text)
+        # One batch: the screen relayouts once for all the parts, not once per part.
+        with self.app.batch_update():
+            for part_id, text in self._pending:
+                if not self.is_attached:
+                    return  # the learner already left the lesson
+                parts = self.query(f"#{part_id}")
+                if not parts:
+                    return
+                await parts.first(Markdown).update(text)
         self._pending = []
         self.filled = True
         if self.anchor:
