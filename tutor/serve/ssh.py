@@ -676,10 +676,16 @@ class LearnerSession(asyncssh.SSHServerSession):
             with contextlib.suppress(BrokenPipeError, asyncssh.Error):
                 self.chan.write(f"\x1b7\x1b[{rows};1H\x1b[2K\x1b8".encode())
         if self.child is not None:
-            # Nudge the app to redraw the row we used (it repaints on a size change).
+            # Nudge the app to redraw the row we used: it repaints on a size change.
+            # Two changes in a row get merged by the app (it reads the size once),
+            # so the real size comes back a moment later.
             cols, r, xp, yp = self.size
             self.child.resize(cols, max(1, r - 1), xp, yp)
-            self.child.resize(cols, r, xp, yp)
+            asyncio.get_running_loop().call_later(0.3, self._restore_size)
+
+    def _restore_size(self) -> None:
+        if self.child is not None and not self.ending:
+            self.child.resize(*self.size)
 
     # -- ending ---------------------------------------------------------------------
     def end(self, message: str | None = None) -> None:
