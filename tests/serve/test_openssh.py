@@ -322,3 +322,22 @@ def test_openssh_password_and_limits(server_factory, tmp_path) -> None:
     finally:
         first.kill()
         first.wait()
+
+
+def test_idle_warning_over_openssh_then_the_game_redraws(
+    server_factory, terminal: Terminal
+) -> None:
+    server = server_factory(session_command=None, idle_timeout=8, idle_warning=6)
+    terminal.start(ssh_command(server, "dozy"))
+    terminal.wait("lesson map", timeout=20)
+    screen = terminal.wait("this session ends in", timeout=10)
+    assert "this session ends in" in screen.splitlines()[-1]  # on the last row
+    terminal.keys("Down")
+    deadline = time.monotonic() + 5
+    while True:  # the warning is gone and the game's footer is back on the last row
+        last = terminal.screen().rstrip("\n").splitlines()[-1]
+        if "Quit" in last and "session ends" not in last:
+            break
+        assert time.monotonic() < deadline, terminal.screen()
+        time.sleep(0.05)
+    assert server.sessions()  # the key kept the session
