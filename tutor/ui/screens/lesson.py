@@ -152,15 +152,14 @@ class LessonScreen(TutorScreen):
         self.run_worker(self._fill(), exclusive=True, group="lesson-fill", exit_on_error=False)
 
     async def _fill(self) -> None:
-        # One batch: the screen relayouts once for all the parts, not once per part.
-        with self.app.batch_update():
-            for part_id, text in self._pending:
-                if not self.is_attached:
-                    return  # the learner already left the lesson
-                parts = self.query(f"#{part_id}")
-                if not parts:
-                    return
-                await parts.first(Markdown).update(text)
+        # Not inside app.batch_update(): that would also hold back the first frame.
+        for part_id, text in self._pending:
+            if not self.is_attached:
+                return  # the learner already left the lesson
+            parts = self.query(f"#{part_id}")
+            if not parts:
+                return
+            await parts.first(Markdown).update(text)
         self._pending = []
         self.filled = True
         if self.anchor:
