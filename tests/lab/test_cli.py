@@ -97,17 +97,21 @@ def test_run_does_not_import_textual():
     assert proc.returncode == 0, proc.stderr
 
 
-def _start_heavy_run() -> tuple[subprocess.Popen[str], set[int]]:
-    """A full-size processes run of crunch; returns once its workers are computing."""
+def _start_heavy_run(
+    args: tuple[str, ...] = ("crunch", "--strategy", "processes", "--tasks", "4"), phases: int = 1
+) -> tuple[subprocess.Popen[str], set[int]]:
+    """A processes run; returns once `phases` phase events showed its workers at work."""
     proc = subprocess.Popen(
-        [*TUTOR, "run", "crunch", "--strategy", "processes", "--tasks", "4", "--json", "--no-probe"],
+        [*TUTOR, "run", *args, "--json", "--no-probe"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     assert proc.stdout is not None
+    seen = 0
     for line in proc.stdout:
-        if json.loads(line)["event"] == "phase":
+        seen += json.loads(line)["event"] == "phase"
+        if seen >= phases:
             break
     family = {p.pid for p in psutil.Process(proc.pid).children(recursive=True)}
     assert len(family) >= 3  # the runner and its worker processes
@@ -135,8 +139,17 @@ def test_interrupting_a_run_stops_it_within_two_seconds_and_leaves_nothing(sig):
     assert not _gone(family, within=2.0)
 
 
-def test_killing_the_parent_with_sigkill_leaves_nothing():
-    proc, family = _start_heavy_run()
+@pytest.mark.parametrize(
+    ("args", "phases"),
+    [
+        (("crunch", "--strategy", "processes", "--tasks", "4"), 1),
+        # Mid-way: Manager server, Queue producers and raw Process objects are alive.
+        (("sharing", "--strategy", "processes", "--set", "increments=3000000"), 6),
+    ],
+    ids=["pool-workers", "manager-and-helpers"],
+)
+def test_killing_the_parent_with_sigkill_leaves_nothing(args, phases):
+    proc, family = _start_heavy_run(args, phases)
     proc.kill()
     proc.wait(timeout=10)
     assert not _gone(family, within=3.0)

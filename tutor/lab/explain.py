@@ -32,9 +32,12 @@ def explain(summaries: list[dict]) -> str:
         f"GIL {'on' if first.get('gil_enabled') else 'off'})"
     )
     tied = sorted(verdict.tied)
-    lead = f"{machine}, {verdict.winner} came out best" + (
-        f" (tied with {', '.join(s for s in tied if s != verdict.winner)})" if len(tied) > 1 else ""
-    )
+    if len(ok) == 1 or info.kind == "demo":
+        lead = machine  # one run, or a demonstration: there is no race to win
+    else:
+        lead = f"{machine}, {verdict.winner} came out best" + (
+            f" (tied with {', '.join(s for s in tied if s != verdict.winner)})" if len(tied) > 1 else ""
+        )
     body = ""
     if info.kind == "io":
         body = (

@@ -46,7 +46,7 @@ def install(queue: Any) -> None:
     """Make :func:`phase` report to ``queue`` in this process (pool initializer)."""
     global _queue
     _queue = queue
-    _set_death_signal()
+    die_with_parent()
 
 
 def lane_key() -> str:
@@ -70,7 +70,16 @@ def phase(name: str, task: int | None = None, lane: str | None = None) -> None:
         _queue.put(("phase", lane or lane_key(), name, task, time.monotonic()))
 
 
-def _set_death_signal() -> None:
+def run_dying_with_runner(target: Any, *args: Any) -> Any:
+    """Process target for helpers that never call :func:`install` (module level: picklable).
+
+    A process blocked on a pipe would otherwise outlive a runner killed with SIGKILL.
+    """
+    die_with_parent()
+    return target(*args)
+
+
+def die_with_parent() -> None:
     """Die with the runner: Linux delivers SIGKILL when the parent goes away."""
     try:
         import ctypes

@@ -159,7 +159,7 @@ def main() -> int:
     os.dup2(2, 1)  # stray prints from workloads go to stderr, never the event stream
     signal.signal(signal.SIGTERM, _on_terminate)
     signal.signal(signal.SIGINT, _on_terminate)
-    report._set_death_signal()
+    report.die_with_parent()
     if spec.get("parent_pid") and os.getppid() != spec["parent_pid"]:
         return 1  # the parent died before we could arm the death signal
 

@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from tutor.lab.report import COMPUTE, IDLE, phase
+from tutor.lab import report
+from tutor.lab.report import COMPUTE, IDLE, phase, run_dying_with_runner
 
 FAULTY_TASK = 1
 
@@ -106,14 +107,14 @@ def run(ctx: Any) -> dict:
         cases.append(_executor_case(pool, "ProcessPoolExecutor worker killed", die_hard, n))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    victim = mp.Process(target=time.sleep, args=(30,))
+    victim = mp.Process(target=run_dying_with_runner, args=(time.sleep, 30))
     victim.start()
     os.kill(victim.pid, signal.SIGKILL)
     victim.join()
     cases.append(
         {"case": "multiprocessing.Process killed", "caller_sees": f"exitcode {victim.exitcode} (minus the signal number)"}
     )
-    with mp.Pool(n) as pool:
+    with mp.Pool(n, initializer=report.install, initargs=(ctx.report_queue,)) as pool:
         try:
             pool.map(explode, range(n))
             seen = "no error"

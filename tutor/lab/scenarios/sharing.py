@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import threading
 import time
+from multiprocessing.managers import SyncManager
 from typing import Any
 
-from tutor.lab.report import COMPUTE, IDLE, WAIT, phase
+from tutor.lab.report import COMPUTE, IDLE, WAIT, die_with_parent, phase, run_dying_with_runner
 
 
 class Counter:
@@ -109,12 +110,16 @@ def run(ctx: Any) -> dict:
     cases.append(_case("processes, Value with get_lock()", expected, locked.value, t))
     # A Manager answers every access over a socket: far slower, so fewer increments.
     few = max(100, min(2000, times // 500))
-    with mp.Manager() as manager:
+    manager = SyncManager(ctx=mp)
+    manager.start(die_with_parent)  # its server process must not outlive a killed runner
+    try:
         shared = manager.Namespace()
         shared.value = 0
         mlock = manager.Lock()
         t = _timed(lambda: _run_all([mp.Process(target=_worker_locked, args=(q, shared, mlock, few, i)) for i in range(n)]))
         cases.append(_case("processes, Manager namespace + lock", n * few, shared.value, t))
+    finally:
+        manager.shutdown()
     messages = max(1000, times // 4)
     cases.append(_throughput(mp, "Queue", messages))
     cases.append(_throughput(mp, "Pipe", messages))
@@ -136,11 +141,11 @@ def _throughput(mp: Any, kind: str, count: int) -> dict:
     phase(WAIT)
     if kind == "Pipe":
         receiver, sender = mp.Pipe(duplex=False)
-        producer = mp.Process(target=_producer, args=(sender, count, True))
+        producer = mp.Process(target=run_dying_with_runner, args=(_producer, sender, count, True))
         receive = receiver.recv
     else:
         channel = mp.Queue()
-        producer = mp.Process(target=_producer, args=(channel, count, False))
+        producer = mp.Process(target=run_dying_with_runner, args=(_producer, channel, count, False))
         receive = channel.get
     t0 = time.perf_counter()
     producer.start()
