@@ -19,9 +19,18 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
         extra_dirs=list(getattr(args, "lessons", None) or []),
         builtin=not getattr(args, "only_lessons", False),
     )
-    store = open_store(
-        data_dir(getattr(args, "data_dir", None)), profile_name(getattr(args, "profile", None))
-    )
+    from tutor.cli import UsageError
+    from tutor.progress import ProgressStoreError
+
+    try:
+        store = open_store(
+            data_dir(getattr(args, "data_dir", None)), profile_name(getattr(args, "profile", None))
+        )
+    except ValueError as exc:  # a profile name that is not allowed
+        raise UsageError(str(exc)) from None
+    except (ProgressStoreError, OSError) as exc:
+        # A newer schema or an unwritable folder: say so before any screen opens.
+        raise SystemExit(f"tutor: cannot open your progress: {exc}") from None
     return catalog, store
 
 
