@@ -28,37 +28,73 @@ def _pss(pid: int) -> int:
     return 0
 
 
+def _descendants(root: int) -> list[int]:
+    """Pids below ``root``, reading /proc/PID/stat of newer processes only.
+
+    psutil's children(recursive=True) reads every process on the machine; our
+    workers were all created after the runner, so on Linux (pids grow until
+    they wrap around) only pids above the root's need a look.
+    """
+    if not os.path.isdir("/proc/self"):
+        return [c.pid for c in psutil.Process(root).children(recursive=True)]
+    pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    newer = [pid for pid in pids if pid > root]
+    # After a wrap-around, newer workers may have small pids: look at everything.
+    candidates = newer if len(newer) < len(pids) and max(pids) > root else pids
+    parent_of: dict[int, list[int]] = {}
+    for pid in candidates:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # Field 4 (ppid) follows the command name, which may hold spaces or ')'.
+        ppid = int(stat[stat.rindex(b")") + 2 :].split(b" ", 2)[1])
+        parent_of.setdefault(ppid, []).append(pid)
+    found, queue = [], [root]
+    while queue:
+        for child in parent_of.get(queue.pop(), ()):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
 class TreeSampler:
     """Totals for the runner's process tree, excluding helper processes (the HTTP server).
 
     Finding descendants means reading every process's /proc entry, the
-    sampler's main cost, so the tree is rescanned only every ``rescan_every``
-    calls; a new worker shows up within half a second at 10 Hz.
+    sampler's main cost, so the periodic sampler rescans at 2 Hz (with each
+    memory reading) and direct calls rescan; a new worker's CPU is counted
+    within half a second, and nothing is lost meanwhile: CPU times are cumulative, and a worker that ends before
+    it was seen hands its time to its parent.
     """
 
-    def __init__(self, root_pid: int | None = None, rescan_every: int = 5) -> None:
+    def __init__(self, root_pid: int | None = None) -> None:
         self.root = psutil.Process(root_pid or os.getpid())
         self.excluded: set[int] = set()
-        self.rescan_every = rescan_every
-        self._calls = 0
-        self._tree_cache: list[psutil.Process] = [self.root]
+        self._tree_cache: list[psutil.Process] | None = None
 
     def exclude(self, pid: int) -> None:
         self.excluded.add(pid)
-        self._calls = 0
+        self._tree_cache = None
 
-    def tree(self) -> list[psutil.Process]:
-        if self._calls % self.rescan_every == 0:
-            try:
-                children = self.root.children(recursive=True)
-            except psutil.Error:
-                children = []
-            known = {p.pid: p for p in self._tree_cache}
-            # Reuse Process objects: psutil checks create_time against pid reuse.
-            self._tree_cache = [self.root] + [
-                known.get(c.pid, c) for c in children if c.pid not in self.excluded
-            ]
-        self._calls += 1
+    def tree(self, rescan: bool = False) -> list[psutil.Process]:
+        """The root and its descendants; found again only when ``rescan`` (or never yet)."""
+        if rescan or self._tree_cache is None:
+            known = {p.pid: p for p in self._tree_cache or ()}
+            tree = [self.root]
+            for pid in _descendants(self.root.pid):
+                if pid in self.excluded:
+                    continue
+                # Reuse Process objects: psutil checks create_time against pid reuse.
+                proc = known.get(pid)
+                if proc is None:
+                    try:
+                        proc = psutil.Process(pid)
+                    except psutil.Error:
+                        continue
+                tree.append(proc)
+            self._tree_cache = tree
         return self._tree_cache
 
     def cpu_seconds(self, tree: list[psutil.Process] | None = None) -> float:
@@ -69,7 +105,7 @@ class TreeSampler:
         process is counted exactly once, forkserver grandchildren included.
         """
         total = 0.0
-        for proc in tree or self.tree():
+        for proc in tree or self.tree(rescan=True):
             try:
                 t = proc.cpu_times()
             except psutil.Error:
@@ -79,7 +115,7 @@ class TreeSampler:
 
     def memory_bytes(self, tree: list[psutil.Process] | None = None) -> int:
         total = 0
-        for proc in tree or self.tree():
+        for proc in tree or self.tree(rescan=True):
             try:
                 total += _pss(proc.pid) if HAS_PSS else proc.memory_info().rss
             except (OSError, psutil.Error, ValueError):
@@ -126,11 +162,12 @@ class PeriodicSampler:
         while not self._stop.wait(self.period):
             own = time.thread_time()
             now = time.monotonic()
-            tree = self.tree.tree()
-            cpu = self.tree.cpu_seconds(tree)
             count += 1
-            if count % 2 == 0:
-                # PSS reads cost more than CPU reads: memory at 5 Hz is plenty.
+            memory_due = count % 5 == 0
+            tree = self.tree.tree(rescan=memory_due)
+            cpu = self.tree.cpu_seconds(tree)
+            if memory_due:
+                # PSS reads cost the most (one smaps_rollup per process): 2 Hz is plenty.
                 mem = self.tree.memory_bytes(tree)
                 self.peak_mem = max(self.peak_mem, mem)
             span = max(now - last_t, 1e-6)
