@@ -20,6 +20,8 @@ from tutor.lab import report
 from tutor.lab.report import COMPUTE, IDLE, phase, run_dying_with_runner
 
 FAULTY_TASK = 1
+STEP_TIMEOUT_S = 15
+"""No step of the demonstration may hang the run: each waits at most this long."""
 
 
 def explode(task: int) -> int:
@@ -41,6 +43,18 @@ def die_hard(task: int) -> int:
         os.kill(os.getpid(), signal.SIGKILL)
     phase(IDLE, task)
     return task
+
+
+def _reap_children(timeout: float) -> None:
+    """Join this process's remaining child processes; kill those that linger."""
+    import multiprocessing
+
+    deadline = time.monotonic() + timeout
+    for child in multiprocessing.active_children():
+        child.join(max(0.0, deadline - time.monotonic()))
+        if child.is_alive():
+            child.kill()
+            child.join(1)
 
 
 def _thread_case(n: int) -> dict:
@@ -77,7 +91,7 @@ def _executor_case(pool: Any, name: str, fn: Any, n: int) -> dict:
     outcomes = []
     for f in futures:
         try:
-            f.result(timeout=30)
+            f.result(timeout=STEP_TIMEOUT_S)
             outcomes.append("ok")
         except BrokenProcessPool:
             outcomes.append("BrokenProcessPool")
@@ -106,7 +120,10 @@ def run(ctx: Any) -> dict:
     try:
         cases.append(_executor_case(pool, "ProcessPoolExecutor worker killed", die_hard, n))
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        # A broken pool's shutdown(wait=True) can hang on some versions when a
+        # worker died mid-task: don't wait, reap its workers ourselves.
+        pool.shutdown(wait=False, cancel_futures=True)
+        _reap_children(timeout=5)
     victim = mp.Process(target=run_dying_with_runner, args=(time.sleep, 30))
     victim.start()
     os.kill(victim.pid, signal.SIGKILL)
@@ -116,9 +133,13 @@ def run(ctx: Any) -> dict:
     )
     with mp.Pool(n, initializer=report.install, initargs=(ctx.report_queue,)) as pool:
         try:
-            pool.map(explode, range(n))
+            # map() is map_async().get(): the same re-raise, with a timeout
+            # because a Pool whose worker is killed would wait forever.
+            pool.map_async(explode, range(n)).get(timeout=STEP_TIMEOUT_S)
             seen = "no error"
         except ValueError as exc:
             seen = f"ValueError re-raised by map(): {exc}"
+        except mp.TimeoutError:
+            seen = f"no answer within {STEP_TIMEOUT_S} s (a Pool never notices a dead worker)"
     cases.append({"case": "multiprocessing.Pool.map task raises", "caller_sees": seen})
     return {"cases": cases, "broken_pool": "BrokenProcessPool" in cases[1]["caller_sees"]}
