@@ -133,6 +133,8 @@ def test_served_runs_wait_their_turn_in_the_bench_queue(tmp_path, monkeypatch):
     monkeypatch.setenv("TUTOR_BENCH_DIR", str(bench))
     run = LabRun(RunRequest("startup", "threads", quick=True, probe=False))
     with acquire(bench, slots=1):  # another learner's run holds the only slot
+        run.start()  # the UI starts before iterating: the runner must still wait its turn
+        assert run.pid is None
         events = run.events()
         first = next(events)
         assert first["event"] == "queued" and first["position"] >= 1

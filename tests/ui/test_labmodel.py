@@ -146,3 +146,13 @@ def test_only_queued_samples_merge():
     assert sample.can_replace(newer)
     assert not sample.can_replace(phase) and not phase.can_replace(newer)
     assert not sample.can_replace(other_run)
+
+
+def test_a_run_waiting_in_the_bench_queue_shows_its_place_in_line():
+    model = LabModel(["threads"])
+    model.start("threads")
+    model.apply("threads", {"event": "queued", "t": 1.0, "position": 3, "estimate_s": 42.4})
+    run = model.runs["threads"]
+    assert "place 3 in line, about 42 s" in run.note
+    model.apply("threads", {"event": "started", "t": 2.0, "tasks": 2, "workers": 2, "facts": {"cores": 2}})
+    assert run.note == "" and run.state == "running"

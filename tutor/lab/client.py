@@ -142,11 +142,14 @@ class LabRun:
         self._lock = threading.Lock()
         self._cancel_wait = threading.Event()
         self._timed_out = False
+        # Served to a room, a measured run first waits for a bench slot.
+        self._slot_ready = not os.environ.get("TUTOR_BENCH_DIR")
         self._release_slot: Callable[[], None] | None = None
 
     def start(self) -> None:
+        """Start the runner; when served, deferred until events() got a bench slot."""
         with self._lock:
-            if self._proc is not None or self.cancelled:
+            if self._proc is not None or self.cancelled or not self._slot_ready:
                 return
             env = dict(os.environ)
             # The runner must find this very package even when run from elsewhere.
@@ -176,9 +179,9 @@ class LabRun:
         a slot in the host-wide bench queue and yields ``queued`` events
         (``position``, ``estimate_s``) meanwhile, so measurements don't compete.
         """
-        bench = os.environ.get("TUTOR_BENCH_DIR")
-        if bench and self._proc is None:
-            yield from self._wait_for_slot(Path(bench))
+        if not self._slot_ready:
+            yield from self._wait_for_slot(Path(os.environ["TUTOR_BENCH_DIR"]))
+            self._slot_ready = True
         self.start()
         proc = self._proc
         if proc is None:  # cancelled before it started (e.g. while queued)

@@ -150,7 +150,15 @@ class RunView:
 
     def apply(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
+        if kind == "queued":
+            # Served to a room: measured runs take turns on the host's cores.
+            estimate = event.get("estimate_s")
+            wait = f", about {estimate:.0f} s" if isinstance(estimate, (int, float)) else ""
+            # One line: runs take turns so each measurement gets the machine alone.
+            self.note = f"Waiting for the shared lab: place {event.get('position')} in line{wait}"
+            return
         if kind == "started":
+            self.note = ""
             self.state = "running"
             self.t0 = float(event.get("t", 0.0))
             self.tasks = event.get("tasks")

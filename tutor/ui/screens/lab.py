@@ -127,7 +127,12 @@ class LabScreen(TutorScreen):
                 tracker.started(run)
                 if self._stop.is_set():
                     run.cancel()
+                tracked = run.pid is not None
                 for event in run.events():
+                    if not tracked and run.pid is not None:
+                        # Served: the runner started only after its bench slot.
+                        tracker.started(run)
+                        tracked = True
                     self.post_message(EventReceived(strategy, event))
             except Exception as exc:  # a broken run must not take the app down
                 error = f"{type(exc).__name__}: {exc}"
