@@ -40,6 +40,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from tutor.lab.facts import usable_cores
+
 POLL_S = 0.1
 HISTORY = 20
 REPORT_EVERY_S = 1.0
@@ -49,13 +51,6 @@ __all__ = ["QueueCancelled", "acquire", "default_slots", "queue_status", "write_
 
 class QueueCancelled(Exception):
     """The waiter gave up (its ``cancel`` event was set) before getting a slot."""
-
-
-def usable_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 def default_slots() -> int:

@@ -15,9 +15,9 @@ import sysconfig
 def usable_cores() -> int:
     """Cores this process may run on (affinity and cgroup-pinning aware where possible)."""
     try:
-        return len(os.sched_getaffinity(0))
+        return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
-        return os.cpu_count() or 1
+        return max(1, os.cpu_count() or 1)
 
 
 def free_threaded_build() -> bool:

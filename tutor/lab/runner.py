@@ -105,7 +105,6 @@ def _probe_capacity(cores: int, quick: bool) -> float:
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
-    best = 0.0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         single = _timed_processes(ctx, 1, n)
