@@ -21,6 +21,17 @@ class UsageError(Exception):
     """Bad input from the user: printed as one line, exit status 2."""
 
 
+def whole_number(raw: str, what: str, maximum: int) -> int:
+    """Parse a count given on the command line, or raise a UsageError naming the range."""
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= maximum:
+        raise UsageError(f"{what} must be a whole number from 1 to {maximum}, not {raw!r}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         # argparse prints the whole usage block; one clear line is friendlier.

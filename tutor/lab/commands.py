@@ -9,20 +9,12 @@ import sys
 import threading
 from typing import Any
 
-from tutor.cli import UsageError
+from tutor.cli import UsageError, whole_number
 from tutor.lab.registry import SCENARIOS, get_scenario
 
 
 def _count(raw: str | None, what: str, maximum: int) -> int | None:
-    if raw is None:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if not (1 <= value <= maximum):
-        raise UsageError(f"{what} must be a whole number from 1 to {maximum}, not {raw!r}")
-    return value
+    return None if raw is None else whole_number(raw, what, maximum)
 
 
 def _params(args: argparse.Namespace) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tutor.cli import UsageError
+from tutor.cli import UsageError, whole_number
 from tutor.lessons.loader import load_catalog
 from tutor.lessons.model import Catalog, Challenge, Lesson, LessonError
 
@@ -234,15 +234,7 @@ def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, s
 
 
 def _repeat(raw: str | None) -> int:
-    if raw is None:
-        return RUN_REPEAT
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 20:
-        raise UsageError(f"--repeat must be a whole number from 1 to 20, not {raw!r}")
-    return value
+    return RUN_REPEAT if raw is None else whole_number(raw, "--repeat", 20)
 
 
 def run_challenges(catalog: Catalog, out: Any = None, repeat: int = RUN_REPEAT) -> int:
