@@ -18,7 +18,9 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
+
+from tutor.ui.widgets.keybar import KeyBar
 
 REFRESH_S = 2.0
 COLUMNS = ("#", "learner", "on", "lesson", "done", "challenges", "predict", "quiz", "score")
@@ -53,7 +55,7 @@ class BoardScreen(Screen[None]):
         table: DataTable[Any] = DataTable(id="learners", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static(id="leaderboard")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#learners", DataTable).add_columns(*COLUMNS)

@@ -74,6 +74,9 @@ class TutorApp(App[int]):
         return HomeScreen()
 
     def on_mount(self) -> None:
+        from tutor.ui.memory import freeze_startup_objects
+
+        self.call_after_refresh(freeze_startup_objects)
         if not self.is_headless:
             self._install_signal_handlers()
         recovered = getattr(self.store, "recovered_from", None)
@@ -116,7 +119,10 @@ class TutorApp(App[int]):
         self.exit()
 
     def on_unmount(self) -> None:
+        from tutor.ui.memory import thaw_startup_objects
+
         self.runs.cancel_all(close=True)
+        thaw_startup_objects()
 
     # Served over SSH: nothing may write files on the host -----------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

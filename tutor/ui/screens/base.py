@@ -11,6 +11,12 @@ if TYPE_CHECKING:
 
 
 class TutorScreen(Screen):
+    def on_screen_resume(self) -> None:
+        # Back on a game screen: what the screens closed since drew can go.
+        from tutor.ui.memory import release_render_caches
+
+        release_render_caches()
+
     @property
     def tutor(self) -> TutorApp:
         return cast("TutorApp", self.app)

@@ -9,10 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Button, Footer, Header, Input, Markdown, Static
+from textual.widgets import Button, Input, Markdown, Static
 
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.choices import ChoiceList
+from tutor.ui.widgets.keybar import KeyBar
+from tutor.ui.widgets.titlebar import TitleBar
 
 
 def parse_speedup(text: str) -> float | None:
@@ -48,7 +50,7 @@ class ChallengeScreen(TutorScreen):
 
         challenge = self.challenge
         info = SCENARIOS.get(challenge.scenario)
-        yield Header()
+        yield TitleBar()
         with VerticalScroll(id="challenge"):
             if info is not None:
                 yield Static(
@@ -79,7 +81,7 @@ class ChallengeScreen(TutorScreen):
             yield Static(id="hint")
             yield Static(id="problem")
             yield Button("▶ Commit and run it on this machine", id="commit", variant="primary")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.lesson.title} · challenge"

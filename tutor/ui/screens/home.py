@@ -9,11 +9,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tutor.ui.format import bar, seconds
 from tutor.ui.screens.base import TutorScreen
+from tutor.ui.widgets.keybar import KeyBar
+from tutor.ui.widgets.titlebar import TitleBar
 
 STATE_MARK = {"done": "✓", "in progress": "◐", "not started": "·"}
 
@@ -45,12 +47,12 @@ class HomeScreen(TutorScreen):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with Vertical(id="home"):
             yield Static(id="overall")
             yield OptionList(id="lessons")
             yield Static(id="lesson-details")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def lesson_list(self) -> OptionList:
@@ -121,16 +123,18 @@ class HomeScreen(TutorScreen):
         progress = {k: v for k, v in progress.items() if k in known}
         done = sum(1 for lesson in lessons if (p := progress.get(lesson.id)) and p.state == "done")
         right = sum(p.challenges_right for p in progress.values())
-        answered = sum(p.challenges_answered for p in progress.values())
         quiz_right = sum(p.quiz_right for p in progress.values())
-        quiz_answered = sum(p.quiz_answered for p in progress.values())
+        # Out of what the lessons hold, so a new learner sees how much there is.
+        challenges = sum(len(lesson.challenges) for lesson in lessons)
+        questions = sum(len(lesson.quiz) for lesson in lessons)
         total = len(lessons)
         fraction = done / total if total else 0.0
         line = Content.assemble(
             ("Progress ", "bold"),
             "[",
             (bar(fraction, 12, empty="·"), "$success"),
-            f"] {done}/{total} lessons done · challenges {right}/{answered} · quiz {quiz_right}/{quiz_answered}",
+            f"] {done}/{total} lessons done · right: {right}/{challenges} challenges,"
+            f" {quiz_right}/{questions} quiz",
         )
         if next_id is not None:
             nxt = next(lesson for lesson in lessons if lesson.id == next_id)

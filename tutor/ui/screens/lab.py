@@ -10,14 +10,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.widgets import Footer, Header, Rule, Static
+from textual.widgets import Rule, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tutor.ui.format import strategy_label
 from tutor.ui.labmodel import LabModel, plan_strategies, run_request_args
 from tutor.ui.messages import EventReceived, RunFinished, RunsCompleted, RunStarted
 from tutor.ui.screens.base import TutorScreen
+from tutor.ui.widgets.keybar import KeyBar
 from tutor.ui.widgets.lab import CompareTable, CpuMeter, LanesView
+from tutor.ui.widgets.titlebar import TitleBar
 
 REDRAW_S = 0.1
 """10 Hz: lab events can arrive much faster; the screen redraws at a steady rate."""
@@ -60,7 +62,7 @@ class LabScreen(TutorScreen):
         self._current_run: Any = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with Vertical(id="lab"):
             yield Static(id="lab-title")
             yield LanesView(self.model, id="lanes")
@@ -69,7 +71,7 @@ class LabScreen(TutorScreen):
             yield Rule(line_style="dashed")
             yield CompareTable(self.model, self.choice, self.challenge.measure, id="compare")
             yield Static(id="lab-status")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.lesson.title} · live lab"

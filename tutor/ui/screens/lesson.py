@@ -10,12 +10,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Header, Markdown, OptionList
+from textual.widgets import Markdown, OptionList
 from textual.widgets.option_list import Option
 
 from tutor.ui.messages import ProgressChanged
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.blocks import ActionBlock
+from tutor.ui.widgets.keybar import KeyBar
+from tutor.ui.widgets.titlebar import TitleBar
 
 
 def _first_line(text: str, limit: int = 70) -> str:
@@ -103,7 +105,7 @@ class LessonScreen(TutorScreen):
     def compose(self) -> ComposeResult:
         from tutor.lessons import Challenge
 
-        yield Header()
+        yield TitleBar()
         first = True
         with VerticalScroll(id="reader"):
             for index, (kind, item) in enumerate(self._parts()):
@@ -125,7 +127,7 @@ class LessonScreen(TutorScreen):
                     # screen by hundreds of milliseconds on a long lesson.
                     self._pending.append((f"part-{index}", item))
                     yield Markdown(id=f"part-{index}")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def reader(self) -> VerticalScroll:

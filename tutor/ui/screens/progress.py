@@ -7,11 +7,13 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Static
 
 from tutor.ui.format import seconds
 from tutor.ui.messages import ProgressChanged
 from tutor.ui.screens.base import TutorScreen
+from tutor.ui.widgets.keybar import KeyBar
+from tutor.ui.widgets.titlebar import TitleBar
 
 STATE_MARK = {"done": "✓ done", "in progress": "◐ started", "not started": "· new"}
 
@@ -31,7 +33,7 @@ class ProgressScreen(TutorScreen):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static(id="progress-overall")
         yield DataTable(id="progress-table", cursor_type="row", zebra_stripes=True)
         yield Static(
@@ -41,7 +43,7 @@ class ProgressScreen(TutorScreen):
             ),
             id="progress-legend",
         )
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = "progress"

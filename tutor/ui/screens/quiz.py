@@ -9,10 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Header, Markdown, Static
+from textual.widgets import Markdown, Static
 
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.choices import ChoiceList
+from tutor.ui.widgets.keybar import KeyBar
+from tutor.ui.widgets.titlebar import TitleBar
 
 
 class QuizScreen(TutorScreen):
@@ -41,10 +43,10 @@ class QuizScreen(TutorScreen):
         self.hint_used = False
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static(id="quiz-score")
         yield VerticalScroll(id="quiz")
-        yield Footer()
+        yield KeyBar()
 
     @property
     def question(self) -> Any:

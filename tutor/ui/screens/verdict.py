@@ -8,10 +8,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Footer, Header, Markdown, Static
+from textual.widgets import Markdown, Static
 
 from tutor.ui.format import bar, mebibytes, seconds, speedup, strategy_label
 from tutor.ui.screens.base import TutorScreen
+from tutor.ui.widgets.keybar import KeyBar
+from tutor.ui.widgets.titlebar import TitleBar
 
 
 def comparison_table(
@@ -109,7 +111,7 @@ class VerdictScreen(TutorScreen):
     def compose(self) -> ComposeResult:
         v = self.verdict
         challenge = self.challenge
-        yield Header()
+        yield TitleBar()
         with VerticalScroll(id="verdict"):
             if v.winner is None:
                 headline = Content.styled(
@@ -184,7 +186,7 @@ class VerdictScreen(TutorScreen):
             ]
             if failed:
                 yield Static("\n".join(failed), id="verdict-failed")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.lesson.title} · verdict"
