@@ -18,6 +18,7 @@ from tutor.ui.screens.lesson import ContentsScreen, LessonScreen
 from tutor.ui.screens.progress import ProgressScreen
 from tutor.ui.screens.quiz import QuizScreen
 from tutor.ui.widgets import ActionBlock, ChoiceList
+from tutor.ui.widgets.lessontext import LessonText
 
 SIZE = (80, 24)
 
@@ -87,11 +88,11 @@ async def test_lesson_reader_places_tasks_where_the_file_has_them(make_app, stor
         await pilot.press("enter")
         screen = app.screen
         assert isinstance(screen, LessonScreen)
+        await wait_for(pilot, lambda: screen.filled)
         kinds = [
-            w.kind if isinstance(w, ActionBlock) else type(w).__name__
-            for w in screen.reader.children
+            w.kind if isinstance(w, ActionBlock) else "text" for w in screen.reader.children
         ]
-        assert kinds == ["Markdown", "challenge", "Markdown", "quiz", "quiz"]
+        assert kinds == ["text", "challenge", "text", "quiz", "quiz"]
         assert store.position() == ("test-crunch", None)
         await pilot.press("t")
         assert isinstance(app.screen, ContentsScreen)
@@ -481,10 +482,19 @@ async def test_leaving_a_lesson_while_its_text_is_still_mounting_is_safe(make_ap
         assert isinstance(lesson, LessonScreen)
         await pilot.press("escape")
         assert isinstance(app.screen, HomeScreen)
-        lesson._pending = [("part-2", "## Late text")]
+        lesson._pending = [LessonText("## Late text")]
         await lesson._fill()  # the screen is gone: nothing to fill, no exception
-        await pilot.press("enter")
-        lesson = app.screen
-        lesson._pending = [("part-that-is-not-there", "text")]
-        await lesson._fill()
+        assert lesson._pending, "nothing is mounted on a screen that is gone"
         assert app.is_running
+
+
+async def test_keys_typed_before_the_lesson_is_all_there_still_work(make_app):
+    # The tasks are mounted just after the first frame; `n` pressed at once waits for them.
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter", "n")
+        lesson = app.screen
+        assert isinstance(lesson, LessonScreen)
+        await wait_for(pilot, lambda: lesson.filled)
+        await pilot.pause()
+        assert isinstance(app.focused, ActionBlock) and app.focused.kind == "challenge"

@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Button, Input, Markdown, Static
+from textual.widgets import Button, Input, Static
 
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.choices import ChoiceList
 from tutor.ui.widgets.keybar import KeyBar
+from tutor.ui.widgets.lessontext import LessonText
 from tutor.ui.widgets.titlebar import TitleBar
 
 
@@ -58,7 +59,7 @@ class ChallengeScreen(TutorScreen):
                     id="scenario",
                 )
             if challenge.story:
-                yield Markdown(challenge.story, id="story")
+                yield LessonText(challenge.story, id="story")
             yield Static(
                 Content.assemble(("? ", "bold $accent"), (challenge.question, "bold")),
                 id="question",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from time import monotonic
 from typing import Any
 
@@ -10,13 +11,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Markdown, OptionList
 from textual.widgets.option_list import Option
 
 from tutor.ui.messages import ProgressChanged
 from tutor.ui.screens.base import TutorScreen
+from tutor.ui.textsplit import split_screens
 from tutor.ui.widgets.blocks import ActionBlock
 from tutor.ui.widgets.keybar import KeyBar
+from tutor.ui.widgets.lessontext import LessonText
 from tutor.ui.widgets.titlebar import TitleBar
 
 
@@ -56,7 +60,15 @@ class ContentsScreen(ModalScreen[str | None]):
 
 
 class LessonScreen(TutorScreen):
-    """One lesson. Tab moves between interactive blocks; the text scrolls with the arrows."""
+    """One lesson. Tab moves between interactive blocks; the text scrolls with the arrows.
+
+    Nothing in the text takes the focus: focusing the scrolling text would make
+    Textual restyle every block of the lesson on each focus change, which was
+    most of the time it took to open and to leave a long lesson. The arrows are
+    the screen's own keys instead.
+    """
+
+    AUTO_FOCUS = ""  # (None would mean the app's "*": the first task block)
 
     BINDINGS = [
         Binding("escape", "back", "Map", id="lesson.back"),
@@ -67,6 +79,12 @@ class LessonScreen(TutorScreen):
         Binding("j", "scroll('down')", "Scroll down", id="lesson.down", show=False),
         Binding("k", "scroll('up')", "Scroll up", id="lesson.up", show=False),
         Binding("space", "scroll('page_down')", "Page down", id="lesson.page", show=False),
+        Binding("down", "scroll('down')", "Scroll down", show=False),
+        Binding("up", "scroll('up')", "Scroll up", show=False),
+        Binding("pagedown", "scroll('page_down')", "Page down", show=False),
+        Binding("pageup", "scroll('page_up')", "Page up", show=False),
+        Binding("home", "scroll('home')", "Top", show=False),
+        Binding("end", "scroll('end')", "End", show=False),
     ]
 
     def __init__(self, lesson: Any, anchor: str | None = None) -> None:
@@ -75,15 +93,17 @@ class LessonScreen(TutorScreen):
         self.anchor = anchor
         self._since: float | None = None
         self._answers: dict[str, bool] | None = None
-        self._pending: list[tuple[str, str]] = []
+        self._pending: list[Widget] = []
         self.filled = False
+        self._when_filled: Callable[[], None] | None = None
+        """A key pressed before the whole lesson was mounted, run once it is."""
         """True once every part of the lesson is on screen (tests and the anchor wait for it)."""
 
     def _parts(self) -> list[tuple[str, Any]]:
         """The lesson as ("text", markdown) and ("task", challenge or question) parts.
 
-        Adjacent text and included code are merged into one Markdown widget:
-        each Markdown widget costs a layout pass of its own.
+        Adjacent text and included code are merged, then cut a screenful at a
+        time (see `split_screens`): each piece is one Markdown widget.
         """
         from tutor.lessons import Challenge, QuizQuestion
 
@@ -100,34 +120,40 @@ class LessonScreen(TutorScreen):
                 parts[-1] = ("text", parts[-1][1].rstrip("\n") + "\n\n" + text)
             else:
                 parts.append(("text", text))
-        return parts
+        # Mounted a screenful at a time: the first frame needs only the first
+        # piece, and keys pressed while the rest is mounted wait for one piece at most.
+        return [
+            (kind, piece)
+            for kind, item in parts
+            for piece in (split_screens(item) if kind == "text" else [item])
+        ]
 
     def compose(self) -> ComposeResult:
+        yield TitleBar()
+        with VerticalScroll(id="reader", can_focus=False):
+            widgets = [
+                self._widget(index, kind, item) for index, (kind, item) in enumerate(self._parts())
+            ]
+            # Only the first part comes with the first frame; the rest is mounted
+            # right after it. Every Markdown block is a widget, and mounting a
+            # long lesson's all at once held the screen back by 200-300 ms.
+            yield from widgets[:1]
+            self._pending = widgets[1:]
+        yield KeyBar()
+
+    def _widget(self, index: int, kind: str, item: Any) -> Widget:
         from tutor.lessons import Challenge
 
-        yield TitleBar()
-        first = True
-        with VerticalScroll(id="reader"):
-            for index, (kind, item) in enumerate(self._parts()):
-                if kind == "task":
-                    is_challenge = isinstance(item, Challenge)
-                    yield ActionBlock(
-                        "challenge" if is_challenge else "quiz",
-                        item,
-                        item.question if is_challenge else _first_line(item.question),
-                        self._status(item),
-                        id=f"{'challenge' if is_challenge else 'quiz'}-{item.id}",
-                    )
-                elif first:
-                    first = False
-                    yield Markdown(item, id=f"part-{index}")
-                else:
-                    # Later parts are filled after the first frame: every Markdown
-                    # block is a widget, and mounting them all up front delays the
-                    # screen by hundreds of milliseconds on a long lesson.
-                    self._pending.append((f"part-{index}", item))
-                    yield Markdown(id=f"part-{index}")
-        yield KeyBar()
+        if kind == "text":
+            return LessonText(item, id=f"part-{index}")
+        is_challenge = isinstance(item, Challenge)
+        return ActionBlock(
+            "challenge" if is_challenge else "quiz",
+            item,
+            item.question if is_challenge else _first_line(item.question),
+            self._status(item),
+            id=f"{'challenge' if is_challenge else 'quiz'}-{item.id}",
+        )
 
     @property
     def reader(self) -> VerticalScroll:
@@ -144,7 +170,6 @@ class LessonScreen(TutorScreen):
     def on_mount(self) -> None:
         self.sub_title = self.lesson.title
         self.tutor.store.set_position(self.lesson.id, self.anchor)
-        self.reader.focus()
         self._since = monotonic()
         self.set_interval(60, self._flush_time)
         self.call_after_refresh(self._start_filling)
@@ -154,16 +179,16 @@ class LessonScreen(TutorScreen):
         self.run_worker(self._fill(), exclusive=True, group="lesson-fill", exit_on_error=False)
 
     async def _fill(self) -> None:
-        # Not inside app.batch_update(): that would also hold back the first frame.
-        for part_id, text in self._pending:
+        # One part at a time, not inside app.batch_update(): keys pressed meanwhile
+        # are handled between two parts.
+        while self._pending:
             if not self.is_attached:
                 return  # the learner already left the lesson
-            parts = self.query(f"#{part_id}")
-            if not parts:
-                return
-            await parts.first(Markdown).update(text)
-        self._pending = []
+            await self.reader.mount(self._pending.pop(0))
         self.filled = True
+        if self._when_filled is not None:
+            self.call_after_refresh(self._when_filled)
+            self._when_filled = None
         if self.anchor:
             self.call_after_refresh(self._go_to_anchor, self.anchor)
 
@@ -228,6 +253,9 @@ class LessonScreen(TutorScreen):
         return entries
 
     def action_contents(self) -> None:
+        if not self.filled:
+            self._when_filled = self.action_contents
+            return
         self.app.push_screen(ContentsScreen(self._contents()), callback=self._jump)
 
     def _jump(self, key: str | None) -> None:
@@ -245,13 +273,16 @@ class LessonScreen(TutorScreen):
         if target.focusable:
             target.focus(scroll_visible=False)
         else:
-            self.reader.focus(scroll_visible=False)
+            self.set_focus(None, scroll_visible=False)
 
     # Moving around -----------------------------------------------------
     def action_scroll(self, where: str) -> None:
         getattr(self.reader, f"scroll_{where}")(animate=False)
 
     def action_next_block(self) -> None:
+        if not self.filled:
+            self._when_filled = self.action_next_block  # typed ahead: done once there
+            return
         blocks = list(self.query(ActionBlock))
         if not blocks:
             self.notify("This lesson has no challenge or quiz.")

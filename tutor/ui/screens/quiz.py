@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.choices import ChoiceList
 from tutor.ui.widgets.keybar import KeyBar
+from tutor.ui.widgets.lessontext import LessonText
 from tutor.ui.widgets.titlebar import TitleBar
 
 
@@ -104,7 +105,7 @@ class QuizScreen(TutorScreen):
         )
         await box.mount_all(
             [
-                Markdown(q.question, id="quiz-question"),
+                LessonText(q.question, id="quiz-question"),
                 Static(Content.styled(how, "$text-muted"), id="quiz-how"),
                 ChoiceList([c.text for c in q.choices], multiple=several, id="quiz-choices"),
                 Static(id="quiz-hint"),

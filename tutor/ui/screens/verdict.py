@@ -8,11 +8,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.widgets import Markdown, Static
+from textual.widgets import Static
 
 from tutor.ui.format import bar, mebibytes, seconds, speedup, strategy_label
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.keybar import KeyBar
+from tutor.ui.widgets.lessontext import LessonText
 from tutor.ui.widgets.titlebar import TitleBar
 
 
@@ -162,7 +163,7 @@ class VerdictScreen(TutorScreen):
                     Content.styled(f"Why {strategy_label(v.winner)} won", "bold"),
                     classes="verdict-heading",
                 )
-                yield Markdown(explain, id="verdict-explain")
+                yield LessonText(explain, id="verdict-explain")
             if v.reasons:
                 yield Static(
                     Content.styled("What this machine says", "bold"), classes="verdict-heading"
