@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from time import monotonic
 from typing import Any
@@ -180,17 +182,26 @@ class LessonScreen(TutorScreen):
 
     async def _fill(self) -> None:
         # One part at a time, not inside app.batch_update(): keys pressed meanwhile
-        # are handled between two parts.
+        # are handled between two parts, and each part is drawn before the next
+        # one is built (the first screen is complete as soon as its parts are).
         while self._pending:
             if not self.is_attached:
                 return  # the learner already left the lesson
             await self.reader.mount(self._pending.pop(0))
+            await self._next_frame()
         self.filled = True
         if self._when_filled is not None:
             self.call_after_refresh(self._when_filled)
             self._when_filled = None
         if self.anchor:
             self.call_after_refresh(self._go_to_anchor, self.anchor)
+
+    async def _next_frame(self) -> None:
+        drawn = asyncio.get_running_loop().create_future()
+        self.call_after_refresh(lambda: drawn.done() or drawn.set_result(None))
+        # Bounded: a screen that has just been closed never refreshes again.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(drawn, timeout=0.5)
 
     def _go_to_anchor(self, anchor: str) -> None:
         for prefix in ("challenge-", "quiz-"):
