@@ -58,7 +58,7 @@ INSERT INTO challenge_attempts VALUES
 INSERT INTO quiz_attempts VALUES (1, 'q1', 1, 'gil', 'why', '[2]', 1, 0, 1200.0);
 """
 
-V2_EXAMPLE = """
+NEXT_MIGRATION_EXAMPLE = """
 -- What a second migration would look like: add a column, backfill it.
 ALTER TABLE challenge_attempts ADD COLUMN lab_version TEXT;
 UPDATE challenge_attempts SET lab_version = 'v1; before lab versions';
@@ -131,14 +131,14 @@ def test_a_second_migration_applies_on_top_and_keeps_the_data(tmp_path):
     _hand_built_v1(path)
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        assert migrate(conn, [*MIGRATIONS, V2_EXAMPLE]) == SCHEMA_VERSION + 1
+        assert migrate(conn, [*MIGRATIONS, NEXT_MIGRATION_EXAMPLE]) == SCHEMA_VERSION + 1
         rows = conn.execute(
             "SELECT uid, lab_version FROM challenge_attempts ORDER BY id"
         ).fetchall()
         assert rows == [("u1", "v1; before lab versions"), ("u2", "v1; before lab versions")]
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION + 1
         # Running again is a no-op, not a second ALTER TABLE.
-        assert migrate(conn, [*MIGRATIONS, V2_EXAMPLE]) == SCHEMA_VERSION + 1
+        assert migrate(conn, [*MIGRATIONS, NEXT_MIGRATION_EXAMPLE]) == SCHEMA_VERSION + 1
     finally:
         conn.close()
 
@@ -203,3 +203,15 @@ def test_split_statements_respects_quotes_comments_and_triggers():
     assert conn.execute("SELECT a FROM t").fetchall() == [("z;",)]
     with pytest.raises(ValueError, match="incomplete"):
         split_statements("CREATE TABLE t (a TEXT DEFAULT 'x;")
+
+
+def test_a_version_1_file_gains_settings_and_keeps_its_progress(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    _hand_built_v1(data_dir / "progress.sqlite3")
+    with open_store(data_dir, "tester") as s:
+        assert s.setting("theme") is None
+        s.set_setting("theme", "nord")
+        assert s.lesson_progress("gil").challenges_answered == 2
+    with open_store(data_dir, "tester") as s:
+        assert s.setting("theme") == "nord"

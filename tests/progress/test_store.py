@@ -282,3 +282,16 @@ def test_reader_is_not_blocked_by_an_open_write_transaction(data_dir, store, cha
         other.execute("ROLLBACK")
     finally:
         other.close()
+
+
+def test_settings_are_per_profile_and_survive_a_progress_reset(data_dir):
+    with open_store(data_dir, "ada") as ada, open_store(data_dir, "bob") as bob:
+        ada.set_setting("theme", "nord")
+        ada.set_setting("theme", "gruvbox")  # the latest wins
+        ada.add_time("gil", 5)
+        assert bob.setting("theme") is None
+        ada.reset()
+        assert ada.setting("theme") == "gruvbox"
+        assert ada.lesson_progress("gil").seconds == 0
+        with pytest.raises(ValueError, match="value must be a non-empty string"):
+            ada.set_setting("theme", "")

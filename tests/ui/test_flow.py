@@ -498,3 +498,21 @@ async def test_keys_typed_before_the_lesson_is_all_there_still_work(make_app):
         await wait_for(pilot, lambda: lesson.filled)
         await pilot.pause()
         assert isinstance(app.focused, ActionBlock) and app.focused.kind == "challenge"
+
+
+async def test_the_theme_is_remembered_for_the_learner(make_app, store):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.theme != "nord"
+        app.theme = "nord"
+        await pilot.pause()
+    assert store.setting("theme") == "nord"
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.theme == "nord"
+    store.set_setting("theme", "a-theme-that-is-gone")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.theme == "textual-dark"  # an unknown saved name is ignored

@@ -11,17 +11,17 @@ from tutor.ui.textsplit import MIN_ROWS, split_screens
 PARAGRAPH = "Words that wrap. " * 8
 
 
-def test_the_first_piece_stops_before_the_first_code_block():
+def test_the_first_piece_stops_before_the_first_list():
     code = "```python\nx = 1\n\ny = 2\n```"
-    text = f"# Title\n\n{PARAGRAPH}\n\n{PARAGRAPH}\n\n{code}\n\nAfter."
+    text = f"# Title\n\n{PARAGRAPH}\n\n{code}\n\n- one\n- two\n\nAfter."
     pieces = split_screens(text)
-    assert pieces[0] == f"# Title\n\n{PARAGRAPH}\n\n{PARAGRAPH}"
-    assert pieces[1].strip("\n") == f"{code}\n\nAfter."  # the rest of the first screen
+    assert pieces[0] == f"# Title\n\n{PARAGRAPH}\n\n{code}"  # code is cheap once highlighted
+    assert pieces[1].strip("\n") == "- one\n- two\n\nAfter."  # the rest of the first screen
     assert "\n".join(pieces) == text
 
 
-def test_a_text_that_starts_with_code_keeps_it():
-    text = "```python\nx = 1\n```\n\nAfter."
+def test_a_text_that_starts_with_a_list_keeps_it():
+    text = "- one\n- two\n\nAfter."
     assert split_screens(text) == [text]
 
 

@@ -94,7 +94,19 @@ CREATE INDEX quiz_attempts_by_lesson
     ON quiz_attempts (profile_id, lesson_id, question_id, created_at);
 """
 
-MIGRATIONS: list[str] = [_V1]
+_V2 = """
+-- Preferences that follow the learner, such as the colour theme. Not progress:
+-- resetting progress keeps them, and exports leave them out.
+CREATE TABLE settings (
+    profile_id INTEGER NOT NULL REFERENCES profiles (id) ON DELETE CASCADE,
+    key        TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (profile_id, key)
+);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2]
 """``MIGRATIONS[i]`` takes a database from ``user_version`` i to i + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -108,6 +120,7 @@ EXPECTED_TABLES = frozenset(
         "positions",
         "challenge_attempts",
         "quiz_attempts",
+        "settings",
     }
 )
 """Tables the current schema must have; a file that claims our id without them is damaged."""

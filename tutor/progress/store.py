@@ -748,6 +748,31 @@ class Store:
             ).fetchone()
         return (found[0], found[1]) if found else None
 
+    def setting(self, key: str) -> str | None:
+        """A preference of this profile (None if it was never set)."""
+        _check_id("key", key)
+        with self._read() as (conn, pid):
+            if pid is None:
+                return None
+            found = conn.execute(
+                "SELECT value FROM settings WHERE profile_id = ? AND key = ?", (pid, key)
+            ).fetchone()
+        return found[0] if found else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        """Remember a preference of this profile (the theme, for example)."""
+        _check_id("key", key)
+        _check_id("value", value)
+        with self._write() as (conn, pid):
+            conn.execute(
+                """
+                INSERT INTO settings (profile_id, key, value, updated_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (profile_id, key) DO UPDATE SET
+                    value = excluded.value, updated_at = excluded.updated_at
+                """,
+                (pid, key, value, time.time()),
+            )
+
     def mark_done(self, lesson_id: str) -> None:
         """Mark a lesson done (the first time counts; calling it again is harmless)."""
         _check_id("lesson_id", lesson_id)

@@ -62,6 +62,7 @@ class TutorApp(App[int]):
         self.quiz_only = quiz_only
         self.quiz_lesson = quiz_lesson
         self.runs = RunTracker()
+        self._theme_restored = False
 
     # Start and stop -----------------------------------------------------
     def get_default_screen(self) -> Screen:
@@ -77,6 +78,7 @@ class TutorApp(App[int]):
         from tutor.ui.memory import freeze_startup_objects
 
         self.call_after_refresh(freeze_startup_objects)
+        self._restore_theme()
         if not self.is_headless:
             self._install_signal_handlers()
         recovered = getattr(self.store, "recovered_from", None)
@@ -89,6 +91,24 @@ class TutorApp(App[int]):
                 severity="warning",
                 timeout=20,
             )
+
+    def _restore_theme(self) -> None:
+        saved = self.store.setting("theme")
+        if saved and saved in self.available_themes:
+            self.theme = saved
+        self._theme_restored = True
+
+    def watch_theme(self, theme: str) -> None:
+        # Saved per learner (profile), once the saved one has been put back.
+        if not getattr(self, "_theme_restored", False):
+            return
+        from tutor.progress import ProgressStoreError
+
+        try:
+            if self.store.setting("theme") != theme:
+                self.store.set_setting("theme", theme)
+        except ProgressStoreError as exc:
+            self.notify(f"The theme could not be saved: {exc}", severity="warning")
 
     def _install_signal_handlers(self) -> None:
         # SIGTERM would end the process without stopping a lab run: stop it, then

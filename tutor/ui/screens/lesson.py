@@ -97,9 +97,9 @@ class LessonScreen(TutorScreen):
         self._answers: dict[str, bool] | None = None
         self._pending: list[Widget] = []
         self.filled = False
+        """True once every part of the lesson is on screen (tests and the anchor wait for it)."""
         self._when_filled: Callable[[], None] | None = None
         """A key pressed before the whole lesson was mounted, run once it is."""
-        """True once every part of the lesson is on screen (tests and the anchor wait for it)."""
 
     def _parts(self) -> list[tuple[str, Any]]:
         """The lesson as ("text", markdown) and ("task", challenge or question) parts.
