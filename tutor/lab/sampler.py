@@ -148,6 +148,7 @@ class PeriodicSampler:
         self.cpu_start = 0.0
         self.t_start = 0.0
         self.busy_start = 0.0
+        self.ncpu = psutil.cpu_count() or 1
 
     def start(self) -> None:
         self.t_start = time.monotonic()
@@ -171,7 +172,11 @@ class PeriodicSampler:
                 mem = self.tree.memory_bytes(tree)
                 self.peak_mem = max(self.peak_mem, mem)
             span = max(now - last_t, 1e-6)
-            self.emit(100.0 * (cpu - last_cpu) / span, mem)
+            # A process's time moves to its parent only when the parent reaps it,
+            # and a rescan adds a new worker's time all at once: one sample can
+            # then fall below zero or above the machine. Shown as what is possible.
+            percent = 100.0 * (cpu - last_cpu) / span
+            self.emit(min(max(percent, 0.0), 100.0 * self.ncpu), mem)
             last_t, last_cpu = now, cpu
             self.own_cpu_s += time.thread_time() - own
 
@@ -182,7 +187,7 @@ class PeriodicSampler:
             self._thread.join(timeout=2)
         now = time.monotonic()
         wall = max(now - self.t_start, 1e-6)
-        ours = self.tree.cpu_seconds() - self.cpu_start
+        ours = max(0.0, self.tree.cpu_seconds() - self.cpu_start)
         busy = system_busy_seconds() - self.busy_start
         self.peak_mem = max(self.peak_mem, self.tree.memory_bytes())
         ncpu = psutil.cpu_count() or 1

@@ -114,16 +114,19 @@ def run(ctx: Any) -> dict:
             cases.append(_executor_case(pool, "ThreadPoolExecutor task raises", explode, n))
         return {"cases": cases}
     mp = ctx.mp()
-    with ctx.process_pool(n) as pool:
-        cases.append(_executor_case(pool, "ProcessPoolExecutor task raises", explode, n))
-    pool = ctx.process_pool(n)
-    try:
-        cases.append(_executor_case(pool, "ProcessPoolExecutor worker killed", die_hard, n))
-    finally:
-        # A broken pool's shutdown(wait=True) can hang on some versions when a
-        # worker died mid-task: don't wait, reap its workers ourselves.
-        pool.shutdown(wait=False, cancel_futures=True)
-        _reap_children(timeout=5)
+    for name, fn in (
+        ("ProcessPoolExecutor task raises", explode),
+        ("ProcessPoolExecutor worker killed", die_hard),
+    ):
+        pool = ctx.process_pool(n)
+        try:
+            cases.append(_executor_case(pool, name, fn, n))
+        finally:
+            # shutdown(wait=True) can hang on some versions when a worker died
+            # mid-task (and once hung here, unexplained, under a full test run):
+            # don't wait, reap the workers ourselves, within a bound.
+            pool.shutdown(wait=False, cancel_futures=True)
+            _reap_children(timeout=5)
     victim = mp.Process(target=run_dying_with_runner, args=(time.sleep, 30))
     victim.start()
     os.kill(victim.pid, signal.SIGKILL)
@@ -131,15 +134,21 @@ def run(ctx: Any) -> dict:
     cases.append(
         {"case": "multiprocessing.Process killed", "caller_sees": f"exitcode {victim.exitcode} (minus the signal number)"}
     )
-    with mp.Pool(n, initializer=report.install, initargs=(ctx.report_queue,)) as pool:
-        try:
-            # map() is map_async().get(): the same re-raise, with a timeout
-            # because a Pool whose worker is killed would wait forever.
-            pool.map_async(explode, range(n)).get(timeout=STEP_TIMEOUT_S)
-            seen = "no error"
-        except ValueError as exc:
-            seen = f"ValueError re-raised by map(): {exc}"
-        except mp.TimeoutError:
-            seen = f"no answer within {STEP_TIMEOUT_S} s (a Pool never notices a dead worker)"
+    mp_pool = mp.Pool(n, initializer=report.install, initargs=(ctx.report_queue,))
+    try:
+        # map() is map_async().get(): the same re-raise, with a timeout
+        # because a Pool whose worker is killed would wait forever.
+        mp_pool.map_async(explode, range(n)).get(timeout=STEP_TIMEOUT_S)
+        seen = "no error"
+    except ValueError as exc:
+        seen = f"ValueError re-raised by map(): {exc}"
+    except mp.TimeoutError:
+        seen = f"no answer within {STEP_TIMEOUT_S} s (a Pool never notices a dead worker)"
+    finally:
+        # What `with Pool()` does on exit, bounded: terminate() joins helper threads.
+        stopper = threading.Thread(target=mp_pool.terminate, daemon=True)
+        stopper.start()
+        stopper.join(STEP_TIMEOUT_S)
+        _reap_children(timeout=5)
     cases.append({"case": "multiprocessing.Pool.map task raises", "caller_sees": seen})
     return {"cases": cases, "broken_pool": "BrokenProcessPool" in cases[1]["caller_sees"]}
