@@ -516,3 +516,30 @@ async def test_the_theme_is_remembered_for_the_learner(make_app, store):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert app.theme == "textual-dark"  # an unknown saved name is ignored
+
+
+@pytest.mark.parametrize("served", [False, True])
+async def test_the_lesson_reader_is_warmed_up_after_the_map_unless_served(
+    make_app, served, monkeypatch
+):
+    import threading
+
+    import tutor.ui.warmup
+
+    warmed = threading.Event()
+    real = tutor.ui.warmup.warm_lesson_reader
+
+    def warm() -> None:
+        real()
+        warmed.set()
+
+    monkeypatch.setattr(tutor.ui.warmup, "warm_lesson_reader", warm)
+    app = make_app(served=served)
+    async with app.run_test(size=SIZE) as pilot:
+        if served:
+            await pilot.pause(1.0)
+            assert not warmed.is_set()
+        else:
+            await wait_for(pilot, warmed.is_set, timeout=20)
+        await pilot.press("enter")  # the map still answers
+        assert isinstance(app.screen, LessonScreen)

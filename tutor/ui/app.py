@@ -79,6 +79,9 @@ class TutorApp(App[int]):
 
         self.call_after_refresh(freeze_startup_objects)
         self._restore_theme()
+        if not self.served and not self.quiz_only:
+            # Served, a whole room connects at once: each pays at its first lesson instead.
+            self.call_after_refresh(self.set_timer, 0.3, self._warm_up)
         if not self.is_headless:
             self._install_signal_handlers()
         recovered = getattr(self.store, "recovered_from", None)
@@ -91,6 +94,11 @@ class TutorApp(App[int]):
                 severity="warning",
                 timeout=20,
             )
+
+    def _warm_up(self) -> None:
+        from tutor.ui.warmup import warm_lesson_reader
+
+        self.run_worker(warm_lesson_reader, thread=True, group="warm-up", exit_on_error=False)
 
     def _restore_theme(self) -> None:
         saved = self.store.setting("theme")
