@@ -180,7 +180,8 @@ def test_position_and_estimate_while_waiting(runs: Runs) -> None:
             time.sleep(0.3)
     runs.start("holder", runs.until_released, 1)
     runs.wait_for("start", "holder")
-    runs.start("second", 0.05, 1)
+    # Long enough (5 polls) that our place 1 behind it is seen, even on a busy machine.
+    runs.start("second", 0.5, 1)
     runs.wait_tickets(1)
     reports: list[tuple[int, float | None]] = []
     threading.Timer(1.0, runs.release).start()
