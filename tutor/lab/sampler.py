@@ -65,8 +65,9 @@ class TreeSampler:
     Finding descendants means reading every process's /proc entry, the
     sampler's main cost, so the periodic sampler rescans at 2 Hz (with each
     memory reading) and direct calls rescan; a new worker's CPU is counted
-    within half a second, and nothing is lost meanwhile: CPU times are cumulative, and a worker that ends before
-    it was seen hands its time to its parent.
+    within half a second. CPU times are cumulative, and a worker that ends hands
+    its time to its parent, but only once the parent reaps it: a sample taken
+    in between misses that time (the periodic sampler clamps such samples).
     """
 
     def __init__(self, root_pid: int | None = None) -> None:
@@ -190,8 +191,7 @@ class PeriodicSampler:
         ours = max(0.0, self.tree.cpu_seconds() - self.cpu_start)
         busy = system_busy_seconds() - self.busy_start
         self.peak_mem = max(self.peak_mem, self.tree.memory_bytes())
-        ncpu = psutil.cpu_count() or 1
-        foreign = max(0.0, busy - ours) / (wall * ncpu) * 100.0
+        foreign = max(0.0, busy - ours) / (wall * self.ncpu) * 100.0
         return {
             "cpu_percent": 100.0 * ours / wall,
             "peak_mem_bytes": self.peak_mem,

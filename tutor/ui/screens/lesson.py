@@ -278,7 +278,7 @@ class LessonScreen(TutorScreen):
         else:
             found = self.query(f"#{key}")
         if not found:
-            return  # the text changed under the contents (still mounting): stay put
+            return  # the entry is no longer in the lesson: stay put
         target = found.first()
         self.reader.scroll_to_widget(target, top=True, animate=False)
         if target.focusable:
