@@ -13,6 +13,7 @@ import signal
 from collections.abc import Iterable
 from typing import Any
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -63,6 +64,9 @@ class TutorApp(App[int]):
         self.quiz_lesson = quiz_lesson
         self.runs = RunTracker()
         self._theme_restored = False
+        from tutor.ui.memory import IdleCollector
+
+        self.collector = IdleCollector()
 
     # Start and stop -----------------------------------------------------
     def get_default_screen(self) -> Screen:
@@ -75,9 +79,11 @@ class TutorApp(App[int]):
         return HomeScreen()
 
     def on_mount(self) -> None:
-        from tutor.ui.memory import freeze_startup_objects
+        from tutor.ui.memory import IDLE_S, freeze_startup_objects
 
         self.call_after_refresh(freeze_startup_objects)
+        self.collector.start()
+        self.set_interval(IDLE_S, self.collector.tick)
         self._restore_theme()
         if not self.served and not self.quiz_only:
             # Served, a whole room connects at once: each pays at its first lesson instead.
@@ -142,6 +148,9 @@ class TutorApp(App[int]):
         # Every saved answer is already durable (the store syncs each write).
         os._exit(128 + signum)
 
+    def on_key(self, event: events.Key) -> None:
+        self.collector.input_seen()
+
     async def action_quit(self) -> None:
         self.runs.cancel_all(close=True)
         self.exit()
@@ -150,6 +159,7 @@ class TutorApp(App[int]):
         from tutor.ui.memory import thaw_startup_objects
 
         self.runs.cancel_all(close=True)
+        self.collector.stop()
         thaw_startup_objects()
 
     # Served over SSH: nothing may write files on the host -----------------
