@@ -472,6 +472,23 @@ async def test_time_in_a_lesson_counts_while_its_tasks_are_open(make_app, store,
     assert store.lesson_progress("test-crunch").seconds == pytest.approx(75)
 
 
+async def test_time_in_an_open_lesson_is_saved_each_minute(make_app, store, monkeypatch):
+    # So that a crash (or kill -9) loses at most a minute of it.
+    import tutor.ui.screens.lesson as lesson_module
+
+    clock = [1000.0]
+    monkeypatch.setattr(lesson_module, "monotonic", lambda: clock[0])
+    monkeypatch.setattr("tutor.ui.app.TIME_SAVE_S", 0.1)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await pilot.press("z")
+        assert isinstance(app.screen, QuizScreen)  # the lesson is below: its time still counts
+        clock[0] += 40
+        await wait_for(pilot, lambda: store.lesson_progress("test-crunch").seconds > 0)
+        assert store.lesson_progress("test-crunch").seconds == pytest.approx(40)
+
+
 async def test_leaving_a_lesson_while_its_text_is_still_mounting_is_safe(make_app):
     # The later parts of a lesson mount after the first frame; a learner who leaves
     # before that must not crash the app (it did: NoMatches in the fill worker).

@@ -21,6 +21,9 @@ from textual.screen import Screen
 from tutor.ui.runs import RunTracker
 from tutor.ui.screens.base import TutorScreen
 
+TIME_SAVE_S = 60.0
+"""How often the time spent on the open lesson is saved (a crash loses at most this)."""
+
 
 def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
@@ -84,6 +87,7 @@ class TutorApp(App[int]):
         self.call_after_refresh(freeze_startup_objects)
         self.collector.start()
         self.set_interval(IDLE_S, self.collector.tick)
+        self.set_interval(TIME_SAVE_S, self._save_time)
         self._restore_theme()
         if not self.served and not self.quiz_only:
             # Served, a whole room connects at once: each pays at its first lesson instead.
@@ -100,6 +104,14 @@ class TutorApp(App[int]):
                 severity="warning",
                 timeout=20,
             )
+
+    def _save_time(self) -> None:
+        # From the app, not from a timer on each lesson screen: a closed screen's
+        # timer kept the screen alive until its next tick was due (asyncio keeps a
+        # cancelled sleep, with the context naming the screen, in its queue).
+        for screen in self.screen_stack:
+            if isinstance(screen, TutorScreen):
+                screen.save_time()
 
     def _warm_up(self) -> None:
         from tutor.ui.warmup import warm_lesson_reader

@@ -17,6 +17,9 @@ class TutorScreen(Screen):
 
         release_render_caches()
 
+    def save_time(self) -> None:
+        """Save the time counted on this screen (the app calls it each minute)."""
+
     @property
     def tutor(self) -> TutorApp:
         return cast("TutorApp", self.app)

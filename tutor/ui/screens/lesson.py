@@ -173,7 +173,6 @@ class LessonScreen(TutorScreen):
         self.sub_title = self.lesson.title
         self.tutor.store.set_position(self.lesson.id, self.anchor)
         self._since = monotonic()
-        self.set_interval(60, self._flush_time)
         self.call_after_refresh(self._start_filling)
 
     def _start_filling(self) -> None:
@@ -217,7 +216,7 @@ class LessonScreen(TutorScreen):
             block.set_status(self._status(block.item))
 
     def on_unmount(self) -> None:
-        self._flush_time()
+        self.save_time()
         self._since = None
         self._maybe_done()
 
@@ -238,9 +237,9 @@ class LessonScreen(TutorScreen):
                     if screen is not self:
                         screen.post_message(ProgressChanged(lesson.id))
 
-    def _flush_time(self) -> None:
+    def save_time(self) -> None:
         # Time counts while the lesson is open, with whatever it opened on top
-        # (challenge, lab, verdict, quiz); saved each minute so a crash loses little.
+        # (challenge, lab, verdict, quiz); the app saves it each minute so a crash loses little.
         if self._since is not None:
             now = monotonic()
             spent = now - self._since
