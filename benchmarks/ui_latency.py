@@ -106,6 +106,17 @@ class Game:
             kb = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
         return kb / 1024
 
+    def idle(self, seconds: float) -> None:
+        """Wait without a key, reading the game's output meanwhile.
+
+        Left unread for long (a whole long session), the control client's
+        backlog held the first key press after it for over a second.
+        """
+        deadline = time.perf_counter() + seconds
+        while (left := deadline - time.perf_counter()) > 0:
+            if self.selector.select(left):
+                self.control.stdout.read()
+
     def key(self, key: str) -> None:
         self.tmux("send-keys", "-t", "game", key)
 
@@ -160,9 +171,9 @@ def measure_idle(game: Game, presses: int) -> list[float]:
     samples: list[float] = []
     for _ in range(presses):
         samples.append(game.press_and_time("?", HELP_MARKER))
-        time.sleep(random.uniform(0.05, 0.2))
+        game.idle(random.uniform(0.05, 0.2))
         samples.append(game.press_and_time("q", HELP_MARKER, gone=True))
-        time.sleep(random.uniform(0.05, 0.2))
+        game.idle(random.uniform(0.05, 0.2))
     return samples
 
 
@@ -170,11 +181,11 @@ def long_session(game: Game, switches: int) -> None:
     """Switch screens like a brisk learner over a long session (untimed): the help, 12 times a second."""
     for _ in range(switches):
         game.key("?")
-        time.sleep(0.08)
+        game.idle(0.08)
         game.key("q")
-        time.sleep(0.08)
+        game.idle(0.08)
     game.wait(HELP_MARKER, gone=True)
-    time.sleep(3)  # whatever is still queued is handled before the clock runs again
+    game.idle(3)  # whatever is still queued is handled before the clock runs again
 
 
 def first_words(text: str) -> str:
@@ -211,15 +222,15 @@ def measure_open_longest(game: Game, lessons_dir: Path, presses: int) -> dict[st
     game.key("Home")
     for _ in range(index):
         game.key("Down")
-    time.sleep(0.3)
+    game.idle(0.3)
     # What the bottom of the first screen shows once everything is there.
     game.key("Enter")
     game.wait(marker)
-    time.sleep(2)
+    game.idle(2)
     bottom = last_text_line(game.screen())
     game.key("Escape")
     game.wait("lessons done")
-    time.sleep(0.3)
+    game.idle(0.3)
     first: list[float] = []
     whole: list[float] = []
     for _ in range(presses):
@@ -227,12 +238,12 @@ def measure_open_longest(game: Game, lessons_dir: Path, presses: int) -> dict[st
         game.key("Enter")
         first.append(game.seen_at(marker, timeout=5) - start)
         whole.append(game.seen_at(bottom, timeout=5) - start)
-        time.sleep(random.uniform(0.2, 0.4))
+        game.idle(random.uniform(0.2, 0.4))
         game.key("Escape")
         game.wait("lessons done")
-        time.sleep(random.uniform(0.2, 0.4))
+        game.idle(random.uniform(0.2, 0.4))
     game.key("Home")
-    time.sleep(0.3)
+    game.idle(0.3)
     return {
         "longest lesson: first text": first,
         "longest lesson: whole screen": whole,
@@ -255,11 +266,11 @@ def measure_run(game: Game, strategy: str, presses: int) -> dict[str, list[float
         shown = next((s for s in order if f"Workers of: {s}" in game.screen()), strategy)
         following = order[(order.index(shown) + 1) % len(order)]
         flips.append(game.press_and_time("Right", f"Workers of: {following}"))
-        time.sleep(random.uniform(0.05, 0.2))
+        game.idle(random.uniform(0.05, 0.2))
         modal.append(game.press_and_time("?", HELP_MARKER))
-        time.sleep(random.uniform(0.05, 0.2))
+        game.idle(random.uniform(0.05, 0.2))
         modal.append(game.press_and_time("q", HELP_MARKER, gone=True))
-        time.sleep(random.uniform(0.05, 0.2))
+        game.idle(random.uniform(0.05, 0.2))
     return {f"{strategy}: lanes →": flips, f"{strategy}: help ? / q": modal}
 
 
@@ -308,7 +319,7 @@ def main() -> int:
         game.key("Enter")
         game.wait("Enter to open")
         game.key("n")
-        time.sleep(0.3)
+        game.idle(0.3)
         game.key("Enter")
         game.wait("Lab: Number crunching")
         game.key("Enter")  # threads (picked: focus moves to the commit button)

@@ -37,14 +37,32 @@ def test_full_collections_wait_for_idle_but_not_forever(monkeypatch):
         assert full_collections(collector.tick) == 0  # a key 0.5 s ago: not now
         clock[0] += 1.0
         assert full_collections(collector.tick) == 1  # 1.5 s without a key
+        clock[0] += 5.0
+        assert full_collections(collector.tick) == 0  # no key since: nothing to do
         for _ in range(80):  # typing without a pause for 40 s
             clock[0] += 0.5
             collector.input_seen()
             collector.tick()
+        # 30 s after the last one (at 1002), whatever the typing:
         assert collector.last_full > 1000.0 + 2 + memory.LONGEST_WITHOUT_S - 1
+        clock[0] += memory.LONGEST_WITHOUT_S
+        assert full_collections(collector.tick) == 1  # and never longer apart than that
     finally:
         collector.stop()
     assert gc.get_threshold() == before
+
+
+async def test_a_closed_screen_is_collected_once_the_one_below_is_drawn(make_app):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")  # a lesson: its first showing collects nothing
+        await pilot.pause()
+        opened_at = app.collector.last_full
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.collector.last_full > opened_at
 
 
 async def test_key_presses_count_as_input(make_app):

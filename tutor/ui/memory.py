@@ -30,12 +30,21 @@ LONGEST_WITHOUT_S = 30.0
 
 
 class IdleCollector:
-    """Full garbage collections when the learner is not pressing keys.
+    """Full garbage collections at moments the learner is not waiting for the screen.
 
     Even with the start-up objects frozen, a full collection walks the open
-    screens' widgets: 23-95 ms on a long lesson, every second or two while
-    lessons open and close, and the slow lesson openings were the ones a full
-    collection landed in. Young collections (3-6 ms) still run as usual.
+    screens' widgets and the closed ones not yet freed: 23-95 ms, every second
+    or two while lessons open and close, and the slow lesson openings were the
+    ones a full collection landed in. So Python's own full collections are
+    turned off while the app runs, and this runs them instead:
+
+    - just after a screen closes, once the screen below is drawn again (the
+      closed screen is most of the garbage, and the learner already sees the
+      answer to the key);
+    - after `IDLE_S` without a key, if there was a key since the last one;
+    - at least every `LONGEST_WITHOUT_S`, so memory stays bounded whatever happens.
+
+    Young collections (3-6 ms) run as usual.
     """
 
     def __init__(self) -> None:
@@ -53,12 +62,17 @@ class IdleCollector:
     def input_seen(self) -> None:
         self.last_input = time.monotonic()
 
+    def collect(self) -> None:
+        gc.collect()
+        self.last_full = time.monotonic()
+
     def tick(self) -> None:
         now = time.monotonic()
-        idle = now - self.last_input >= IDLE_S
-        if (idle and now - self.last_full >= IDLE_S) or now - self.last_full >= LONGEST_WITHOUT_S:
-            gc.collect()
-            self.last_full = time.monotonic()
+        typed_since = self.last_input > self.last_full
+        if (typed_since and now - self.last_input >= IDLE_S) or (
+            now - self.last_full >= LONGEST_WITHOUT_S
+        ):
+            self.collect()
 
 
 def thaw_startup_objects() -> None:
