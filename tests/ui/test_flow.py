@@ -176,6 +176,25 @@ async def test_quit_mid_run_cancels_it(make_app, key):
     assert app.runs.closed
 
 
+@pytest.mark.parametrize("then", ["r", "question_mark", "z", "enter"])
+async def test_keys_typed_after_quit_open_nothing(make_app, then):
+    # Typed quickly after q, they opened screens on an app already closing: a
+    # confirmation found no buttons, and the game ended with a traceback.
+    from textual import events
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        # Posted at once, as a terminal delivers them: Pilot.press would wait
+        # for each key to be handled, and the app is gone after the first.
+        characters = {"question_mark": "?", "enter": "\r"}
+        for key in ("q", then, "y"):
+            app.post_message(events.Key(key, characters.get(key, key)))
+        await pilot.pause()
+    assert app.return_code == 0
+    assert app._exception is None
+
+
 async def test_quiz_wrong_then_hint_then_right_is_saved(make_app, store):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -67,6 +67,7 @@ class TutorApp(App[int]):
         self.quiz_lesson = quiz_lesson
         self.runs = RunTracker()
         self._theme_restored = False
+        self.leaving = False
         from tutor.ui.memory import IdleCollector
 
         self.collector = IdleCollector()
@@ -151,6 +152,7 @@ class TutorApp(App[int]):
             signal.signal(signal.SIGHUP, self._hung_up)
 
     def _terminated(self, sig: int) -> None:
+        self.leaving = True
         self.runs.cancel_all(close=True)
         self.exit(return_code=128 + sig)
 
@@ -163,7 +165,12 @@ class TutorApp(App[int]):
     def on_key(self, event: events.Key) -> None:
         self.collector.input_seen()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Keys typed right after q would open screens on an app already closing.
+        return not self.leaving
+
     async def action_quit(self) -> None:
+        self.leaving = True
         self.runs.cancel_all(close=True)
         self.exit()
 

@@ -24,6 +24,10 @@ class TutorScreen(Screen):
             self.call_after_refresh(self.tutor.collector.collect)
         self._shown_before = True
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Nothing opens once the learner has quit (keys typed just after q).
+        return not self.tutor.leaving
+
     def save_time(self) -> None:
         """Save the time counted on this screen (the app calls it each minute)."""
 

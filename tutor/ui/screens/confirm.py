@@ -11,6 +11,9 @@ from textual.widgets import Button, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
+    # The safe answer has the focus: Enter alone never deletes anything.
+    AUTO_FOCUS = "#no"
+
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),
@@ -37,12 +40,8 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical():
             yield Static(self.question, id="confirm-question")
             with Horizontal():
-                # The safe answer has the focus: Enter alone never deletes anything.
                 yield Button(f"{self.no} (n)", id="no", variant="primary")
                 yield Button(f"{self.yes} (y)", id="yes", variant="error")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

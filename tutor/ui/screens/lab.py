@@ -81,6 +81,8 @@ class LabScreen(TutorScreen):
             self.run_all()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not super().check_action(action, parameters):
+            return False
         # The footer shows "Cancel run" while running and "Verdict" once it is there.
         if action == "verdict":
             return self.model.finished and not self.model.cancelled

@@ -62,6 +62,8 @@ class QuizScreen(TutorScreen):
         await self.show_question()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not super().check_action(action, parameters):
+            return False
         # Escape says "Back" in a lesson and "Quit" in quiz-only mode (`tutor quiz`).
         if action == "back":
             return not self.quiz_only
