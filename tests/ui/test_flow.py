@@ -37,6 +37,11 @@ async def wait_for(pilot, condition, timeout: float = 60.0) -> None:
         await pilot.pause(0.05)
 
 
+def in_view(view, widget):
+    """A condition for wait_for: all of `widget` is inside the scrolling `view`."""
+    return lambda: view.region.contains_region(widget.region)
+
+
 def lab_children() -> list[psutil.Process]:
     """Lab runner processes still alive under this test process (zombies do not count)."""
     alive = []
@@ -174,6 +179,54 @@ async def test_quit_mid_run_cancels_it(make_app, key):
         await asyncio.sleep(0.05)
     assert not lab_children()
     assert app.runs.closed
+
+
+async def test_quiz_feedback_and_hint_scroll_into_view_at_80x24(store):
+    # The real lessons' explanations are long: at 80x24 the feedback ended below
+    # the edge (it was scrolled to before it had its new size).
+    from tutor.lessons import load_catalog
+    from tutor.ui.app import TutorApp
+
+    catalog = load_catalog(builtin=True)
+    app = TutorApp(catalog, store, quick=True, served=False, quiz_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        quiz = app.screen
+        assert isinstance(quiz, QuizScreen)
+        view = quiz.query_one("#quiz")
+        checked = 0
+        for _ in range(6):
+            await pilot.press("h")
+            hint = quiz.query_one("#quiz-hint")
+            await wait_for(pilot, in_view(view, hint), 3)
+            await pilot.press("space" if quiz.question.kind == "multiple" else "down", "enter")
+            feedback = quiz.query_one("#quiz-feedback")
+            await pilot.pause()
+            if feedback.region.height <= view.region.height:
+                await wait_for(pilot, in_view(view, feedback), 3)
+                checked += 1
+            await pilot.press("n")
+            await pilot.pause()
+        assert checked >= 3
+
+
+@pytest.mark.parametrize("size", [SIZE, (80, 16)])
+async def test_every_challenge_hint_shows(store, size):
+    # A hint below the edge is there but unseen (the peer tutor's flaw at 80x24).
+    # 80x16 (a split tmux window) is where the longer challenges need the scroll.
+    from tutor.lessons import load_catalog
+    from tutor.ui.app import TutorApp
+
+    catalog = load_catalog(builtin=True)
+    app = TutorApp(catalog, store, quick=True, served=False)
+    async with app.run_test(size=size) as pilot:
+        for lesson in catalog.lessons:
+            for challenge in lesson.challenges:
+                await app.push_screen(ChallengeScreen(lesson, challenge))
+                await pilot.pause()
+                await pilot.press("h")
+                view, hint = app.screen.query_one("#challenge"), app.screen.query_one("#hint")
+                await wait_for(pilot, in_view(view, hint), 3)
+                await pilot.press("escape")
 
 
 @pytest.mark.parametrize("then", ["r", "question_mark", "z", "enter"])

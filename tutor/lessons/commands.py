@@ -16,6 +16,7 @@ from typing import Any
 from tutor.cli import UsageError, whole_number
 from tutor.lessons.loader import load_catalog
 from tutor.lessons.model import Catalog, Challenge, Lesson, LessonError
+from tutor.wording import count
 
 CLEAR_LINE = "\x1b[2K"
 
@@ -78,9 +79,9 @@ def lint_command(args: argparse.Namespace) -> int:
     n_ch = len(catalog.challenges)
     n_q = len(catalog.quiz_questions)
     summary = (
-        f"{len(catalog.files)} lesson file(s) checked: {len(catalog.lessons)} ok, {len(bad_files)} with errors; "
-        f"{n_ch} challenge(s), {n_q} quiz question(s); "
-        f"{len(catalog.errors)} error(s), {len(catalog.warnings)} warning(s)"
+        f"{count(len(catalog.files), 'lesson file')} checked: {len(catalog.lessons)} ok, {len(bad_files)} with errors; "
+        f"{count(n_ch, 'challenge')}, {count(n_q, 'quiz question')}; "
+        f"{count(len(catalog.errors), 'error')}, {count(len(catalog.warnings), 'warning')}"
     )
     print(summary)
     status = 1 if catalog.errors else 0
@@ -250,7 +251,7 @@ def run_challenges(catalog: Catalog, out: Any = None, repeat: int = RUN_REPEAT) 
         print("no challenges to run", file=out)
         return 0
     print(
-        f"running {len(pairs)} challenge(s), quick sizes, {repeat} run(s) per strategy...",
+        f"running {count(len(pairs), 'challenge')}, quick sizes, {count(repeat, 'run')} per strategy...",
         file=out,
     )
     failed = agree = differ = tied = 0
@@ -306,7 +307,7 @@ def run_challenges(catalog: Catalog, out: Any = None, repeat: int = RUN_REPEAT) 
             print(f"    why: {reason}", file=out)
         out.flush()
     print(
-        f"{agree} challenge(s) reproduce the textbook, {tied} too close to call, "
+        f"{count(agree, 'challenge')} reproduce the textbook, {tied} too close to call, "
         f"{differ} differ on this machine, {failed} failed to run",
         file=out,
     )
@@ -375,7 +376,7 @@ def lessons_command(args: argparse.Namespace) -> int:
     if catalog.errors:
         broken = len({e.path for e in catalog.errors})
         print(
-            f"tutor: {broken} lesson file(s) have errors and are not listed; run 'tutor lint' to see them",
+            f"tutor: {count(broken, 'lesson file')} with errors not listed; run 'tutor lint' to see them",
             file=sys.stderr,
         )
     return 0

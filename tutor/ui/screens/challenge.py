@@ -15,6 +15,7 @@ from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.choices import ChoiceList
 from tutor.ui.widgets.keybar import KeyBar
 from tutor.ui.widgets.lessontext import LessonText
+from tutor.ui.widgets.notice import Notice
 from tutor.ui.widgets.titlebar import TitleBar
 
 
@@ -79,8 +80,8 @@ class ChallengeScreen(TutorScreen):
                 yield Input(
                     placeholder="e.g. 2.5", restrict=r"[0-9.,xX×]*", max_length=8, id="speedup"
                 )
-            yield Static(id="hint")
-            yield Static(id="problem")
+            yield Notice(id="hint")
+            yield Notice(id="problem")
             yield Button("▶ Commit and run it on this machine", id="commit", variant="primary")
         yield KeyBar()
 
@@ -97,7 +98,7 @@ class ChallengeScreen(TutorScreen):
         # Enter on a choice only picks it: the learner still commits explicitly,
         # with Enter on the same choice again (skipping the optional prediction),
         # Enter in the prediction, or the button.
-        self.query_one("#problem", Static).update("")
+        self.query_one("#problem", Notice).clear()
         if event.again:
             self.action_commit()
             return
@@ -113,12 +114,10 @@ class ChallengeScreen(TutorScreen):
 
     @on(Button.Pressed, "#commit")
     def action_commit(self) -> None:
-        problem = self.query_one("#problem", Static)
+        problem = self.query_one("#problem", Notice)
         chosen = self.choice_list.chosen
         if not chosen:
-            problem.update(
-                Content.styled("✗ Pick an answer first (↑ ↓ then Enter).", "bold $error")
-            )
+            problem.say(Content.styled("✗ Pick an answer first (↑ ↓ then Enter).", "bold $error"))
             self.choice_list.focus()
             return
         predicted: float | None = None
@@ -127,7 +126,7 @@ class ChallengeScreen(TutorScreen):
             try:
                 predicted = parse_speedup(inputs.first(Input).value)
             except ValueError as exc:
-                problem.update(Content.styled(f"✗ Speedup: {exc}.", "bold $error"))
+                problem.say(Content.styled(f"✗ Speedup: {exc}.", "bold $error"))
                 inputs.first().focus()
                 return
         strategy = self.challenge.choices[chosen[0]].strategy
@@ -135,7 +134,7 @@ class ChallengeScreen(TutorScreen):
 
     def action_hint(self) -> None:
         hint = self.challenge.hint or "No hint for this one: think about what the work waits for."
-        self.query_one("#hint", Static).update(Content.assemble(("Hint: ", "bold"), hint))
+        self.query_one("#hint", Notice).say(Content.assemble(("Hint: ", "bold"), hint))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -16,6 +16,7 @@ from tutor.ui.format import bar, seconds
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.keybar import KeyBar
 from tutor.ui.widgets.titlebar import TitleBar
+from tutor.wording import count
 
 STATE_MARK = {"done": "✓", "in progress": "◐", "not started": "·"}
 
@@ -153,7 +154,7 @@ class HomeScreen(TutorScreen):
             p = self.tutor.store.lesson_progress(lesson.id)
             parts += [
                 (lesson.title, "bold"),
-                f"  ·  {lesson.minutes} min  ·  {len(lesson.challenges)} challenge(s), {len(lesson.quiz)} quiz question(s)\n",
+                f"  ·  {lesson.minutes} min  ·  {count(len(lesson.challenges), 'challenge')}, {count(len(lesson.quiz), 'quiz question')}\n",
                 lesson.summary,
                 ("   Enter: open", "$text-muted"),
             ]
@@ -168,7 +169,7 @@ class HomeScreen(TutorScreen):
             parts.append(
                 (
                     "\n"
-                    + f"✗ {len(errors)} problem(s) in lesson files: run `tutor lint` to see them",
+                    + f"✗ {count(len(errors), 'problem')} in lesson files: run `tutor lint` to see them",
                     "$error",
                 )
             )

@@ -15,7 +15,9 @@ from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.choices import ChoiceList
 from tutor.ui.widgets.keybar import KeyBar
 from tutor.ui.widgets.lessontext import LessonText
+from tutor.ui.widgets.notice import Notice
 from tutor.ui.widgets.titlebar import TitleBar
+from tutor.wording import count
 
 
 class QuizScreen(TutorScreen):
@@ -110,8 +112,8 @@ class QuizScreen(TutorScreen):
                 LessonText(q.question, id="quiz-question"),
                 Static(Content.styled(how, "$text-muted"), id="quiz-how"),
                 ChoiceList([c.text for c in q.choices], multiple=several, id="quiz-choices"),
-                Static(id="quiz-hint"),
-                Static(id="quiz-feedback"),
+                Notice(id="quiz-hint"),
+                Notice(id="quiz-feedback"),
             ]
         )
         self._score()
@@ -150,16 +152,15 @@ class QuizScreen(TutorScreen):
         if not correct and q.kind == "multiple":
             missed = [c for i, c in enumerate(q.choices) if c.correct and i not in chosen]
             if missed:
-                lines.append((f"You missed {len(missed)} right answer(s).\n", "italic"))
+                lines.append((f"You missed {count(len(missed), 'right answer')}.\n", "italic"))
         if correct:
             last = self.index + 1 >= len(self.items)
             lines.append(("Enter or n: " + ("finish" if last else "next question"), "$text-muted"))
         else:
             lines.append(("r: try again · h: hint · n: skip", "$text-muted"))
-        self.query_one("#quiz-feedback", Static).update(Content.assemble(*lines))
+        self.query_one("#quiz-feedback", Notice).say(Content.assemble(*lines))
         self._score()
         self.refresh_bindings()
-        self.query_one("#quiz-feedback").scroll_visible(animate=False)
 
     def action_hint(self) -> None:
         if self.state not in ("asking", "wrong"):
@@ -169,8 +170,7 @@ class QuizScreen(TutorScreen):
             self.question.hint
             or "No hint for this one: read each answer's claim aloud and test it."
         )
-        self.query_one("#quiz-hint", Static).update(Content.assemble(("Hint: ", "bold"), hint))
-        self.query_one("#quiz-hint").scroll_visible(animate=False)
+        self.query_one("#quiz-hint", Notice).say(Content.assemble(("Hint: ", "bold"), hint))
 
     def action_retry(self) -> None:
         if self.state != "wrong":
@@ -179,7 +179,7 @@ class QuizScreen(TutorScreen):
         choices = self.query_one(ChoiceList)
         choices.clear()
         choices.focus()
-        self.query_one("#quiz-feedback", Static).update("")
+        self.query_one("#quiz-feedback", Notice).clear()
         self.refresh_bindings()
 
     async def action_next(self) -> None:

@@ -15,14 +15,16 @@ _HOMES = {
     "CompareTable": "tutor.ui.widgets.lab",
     "CpuMeter": "tutor.ui.widgets.lab",
     "LanesView": "tutor.ui.widgets.lab",
+    "Notice": "tutor.ui.widgets.notice",
 }
 
-__all__ = ["ActionBlock", "ChoiceList", "CompareTable", "CpuMeter", "LanesView"]
+__all__ = ["ActionBlock", "ChoiceList", "CompareTable", "CpuMeter", "LanesView", "Notice"]
 
 if TYPE_CHECKING:
     from tutor.ui.widgets.blocks import ActionBlock
     from tutor.ui.widgets.choices import ChoiceList
     from tutor.ui.widgets.lab import CompareTable, CpuMeter, LanesView
+    from tutor.ui.widgets.notice import Notice
 
 
 def __getattr__(name: str) -> Any:
