@@ -128,7 +128,8 @@ def web_command(args: argparse.Namespace) -> int:
     _check_port(args.port, allow_zero=False)
     data = resolve_data_dir(getattr(args, "data_dir", None)).resolve()
     profile = ["--profile", args.profile] if getattr(args, "profile", None) else []
-    command = shlex.join(
+    # exec: the game replaces textual-serve's shell, so it is the server's own child.
+    command = "exec " + shlex.join(
         [sys.executable, "-m", "tutor", "--data-dir", str(data), *profile, *_app_args(args)]
     )
     bar = "!" * 72
@@ -143,11 +144,12 @@ def web_command(args: argparse.Namespace) -> int:
 
     # Children inherit our environment: mark them as served (no screenshot files on
     # the host) and share one bench queue.
+    from tutor.serve.web import TutorWebServer, game_environment
+
     os.environ["TUTOR_SERVED"] = "1"
     os.environ["TUTOR_BENCH_DIR"] = str(data / "bench")
-    from textual_serve.server import Server
-
-    server = Server(command, host=args.host, port=args.port, title="concurrency-tutor")
+    os.environ.update(game_environment())
+    server = TutorWebServer(command, host=args.host, port=args.port, title="concurrency-tutor")
     server.serve()
     return 0
 

@@ -24,6 +24,15 @@ from tutor.ui.screens.base import TutorScreen
 TIME_SAVE_S = 60.0
 """How often the time spent on the open lesson is saved (a crash loses at most this)."""
 
+PARENT_CHECK_S = 1.0
+"""How often a game served on the web checks that its server is still there."""
+
+
+def watched_parent() -> int | None:
+    """The server pid a served game must not outlive (`TUTOR_EXIT_WITH_PARENT`), if any."""
+    value = os.environ.get("TUTOR_EXIT_WITH_PARENT", "").strip()
+    return int(value) if value.isdigit() else None
+
 
 def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
@@ -95,6 +104,9 @@ class TutorApp(App[int]):
             self.call_after_refresh(self.set_timer, 0.3, self._warm_up)
         if not self.is_headless:
             self._install_signal_handlers()
+        server = watched_parent()
+        if server is not None:
+            self.set_interval(PARENT_CHECK_S, lambda: self._check_parent(server))
         recovered = getattr(self.store, "recovered_from", None)
         if recovered:
             reason = getattr(self.store, "recovered_reason", None)
@@ -157,10 +169,20 @@ class TutorApp(App[int]):
         self.exit(return_code=128 + sig)
 
     def _hung_up(self, signum: int, _frame: object) -> None:
+        self._leave_now(128 + signum)
+
+    def _check_parent(self, server: int) -> None:
+        # Reparented: the server that started this game is gone, and with it
+        # the learner's browser tab (textual-serve's driver never notices).
+        if os.getppid() != server:
+            self._leave_now(128 + signal.SIGHUP)
+
+    def _leave_now(self, code: int) -> None:
+        """Stop the lab runs and end at once, without touching a terminal that is gone."""
         self.runs.cancel_all(close=True)
         self.runs.wait_gone(timeout=2.0)
         # Every saved answer is already durable (the store syncs each write).
-        os._exit(128 + signum)
+        os._exit(code)
 
     def on_key(self, event: events.Key) -> None:
         self.collector.input_seen()
