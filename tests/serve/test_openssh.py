@@ -122,6 +122,28 @@ def test_play_resize_and_drop(server_factory, terminal: Terminal) -> None:
     assert server.proc.poll() is None  # one learner leaving does not touch the server
 
 
+def test_a_client_that_stops_answering_is_dropped_by_keepalives(
+    server_factory, terminal: Terminal
+) -> None:
+    # A laptop lid closed or a network gone: no FIN, no RST, the TCP connection
+    # just goes quiet. A stopped ssh client is that, on one machine.
+    server = server_factory(keepalive_interval=0.5, keepalive_count_max=2)
+    terminal.start(ssh_command(server))
+    terminal.wait("Lessons")
+    (session,) = server.wait_sessions(1)
+    leader = session["pid"]
+    tree = [leader, *[p.pid for p in psutil.Process(leader).children(recursive=True)]]
+    client = ssh_client_pid(terminal)
+    os.kill(client, signal.SIGSTOP)
+    try:
+        took = wait_gone(tree, timeout=10)  # 2 unanswered keepalives 0.5 s apart
+        assert took < 10
+        server.wait_sessions(0)
+        assert server.proc.poll() is None
+    finally:
+        os.kill(client, signal.SIGKILL)
+
+
 def test_quit_ends_the_connection(server_factory, terminal: Terminal) -> None:
     server = server_factory()
     terminal.start(ssh_command(server, "bob"))
