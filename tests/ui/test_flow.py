@@ -325,7 +325,11 @@ async def test_progress_screen_and_help(make_app, store):
         assert isinstance(app.screen, ProgressScreen)
         table = app.screen.query_one("DataTable")
         row = [str(cell) for cell in table.get_row_at(0)]
-        assert row[2] == "0/1 right" and row[3] == "±100%" and row[5] == "2 min 05 s"
+        # Right out of answered, of what the lesson holds (1 challenge, 2 questions).
+        assert row[2] == "0/1 of 1" and row[3] == "±100%" and row[5] == "2 min 05 s"
+        assert row[4] == "— of 2"
+        overall = str(app.screen.query_one("#progress-overall").render())
+        assert "challenges 0/1 of 1" in overall and "quiz — of 2" in overall
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         help_text = text_of(app, "#help-text")

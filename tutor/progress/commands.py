@@ -18,6 +18,7 @@ from tutor.progress.store import (
     Store,
     open_store,
 )
+from tutor.wording import score
 
 MAX_IMPORT_BYTES = 64 * 1024 * 1024  # far above any real export; stops a wrong file eating memory
 
@@ -156,12 +157,6 @@ def _duration(seconds: float) -> str:
     return f"{secs}s"
 
 
-def _score(right: int, answered: int, total: int | None) -> str:
-    # "right/answered of total": answered-but-wrong and not-yet-answered differ.
-    text = f"{right}/{answered}" if answered else "-"
-    return text + (f" of {total}" if total else "")
-
-
 def _error(value: float | None) -> str:
     return "-" if value is None else f"±{value * 100:.0f}%"
 
@@ -201,8 +196,8 @@ def _show(args: argparse.Namespace, store: Store) -> int:
         table.add_row(
             r["title"],
             _STATE_MARK[r["state"]],
-            _score(r["challenges_right"], r["challenges_answered"], r["challenges_total"]),
-            _score(r["quiz_right"], r["quiz_answered"], r["quiz_total"]),
+            score(r["challenges_right"], r["challenges_answered"], r["challenges_total"]),
+            score(r["quiz_right"], r["quiz_answered"], r["quiz_total"]),
             _error(r["prediction_error"]),
             _duration(r["seconds"]),
         )

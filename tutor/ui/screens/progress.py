@@ -14,6 +14,7 @@ from tutor.ui.messages import ProgressChanged
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.keybar import KeyBar
 from tutor.ui.widgets.titlebar import TitleBar
+from tutor.wording import score
 
 STATE_MARK = {"done": "✓ done", "in progress": "◐ started", "not started": "· new"}
 
@@ -64,8 +65,10 @@ class ProgressScreen(TutorScreen):
         totals: dict[str, Any] = {
             "ch": 0,
             "chr": 0,
+            "cht": 0,
             "q": 0,
             "qr": 0,
+            "qt": 0,
             "s": 0.0,
             "done": 0,
             "errors": [],
@@ -77,6 +80,8 @@ class ProgressScreen(TutorScreen):
             totals["chr"] += p.challenges_right
             totals["q"] += p.quiz_answered
             totals["qr"] += p.quiz_right
+            totals["cht"] += len(lesson.challenges)
+            totals["qt"] += len(lesson.quiz)
             totals["s"] += p.seconds or 0.0
             totals["done"] += p.state == "done"
             if p.prediction_error is not None:
@@ -87,9 +92,9 @@ class ProgressScreen(TutorScreen):
             table.add_row(
                 title,
                 STATE_MARK.get(p.state, p.state),
-                f"{p.challenges_right}/{p.challenges_answered} right",
+                score(p.challenges_right, p.challenges_answered, len(lesson.challenges), none="—"),
                 accuracy(p.prediction_error),
-                f"{p.quiz_right}/{p.quiz_answered}",
+                score(p.quiz_right, p.quiz_answered, len(lesson.quiz), none="—"),
                 seconds(p.seconds) if p.seconds else "—",
                 key=lesson.id,
             )
@@ -101,8 +106,9 @@ class ProgressScreen(TutorScreen):
             Content.assemble(
                 ("Overall: ", "bold"),
                 f"{totals['done']}/{len(self.tutor.catalog.lessons)} lessons done · ",
-                f"challenges {totals['chr']}/{totals['ch']} right · ",
-                f"predictions {accuracy(mean_error)} · quiz {totals['qr']}/{totals['q']} · ",
+                f"right/answered: challenges {score(totals['chr'], totals['ch'], totals['cht'], none='—')} · ",
+                f"quiz {score(totals['qr'], totals['q'], totals['qt'], none='—')} · ",
+                f"predictions {accuracy(mean_error)} · ",
                 f"time {seconds(totals['s']) if totals['s'] else '—'}",
             )
         )
