@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -57,6 +58,13 @@ class RunningServer:
             if line.startswith(label):
                 return line.split(":", 1)[1].strip()
         raise AssertionError(f"{label!r} not in banner {self.banner}")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (for servers that need it up front)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def read_banner(proc: subprocess.Popen[str], timeout: float = 20) -> tuple[int, list[str]]:

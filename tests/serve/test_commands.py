@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncssh
 import psutil
 import pytest
-from serve_helpers import read_banner, stop, wait_gone
+from serve_helpers import free_port, read_banner, stop, wait_gone
 
 from tutor.cli import main
 from tutor.progress import list_profiles
@@ -194,12 +194,6 @@ def test_open_mode_warns_loudly(tmp_path: Path) -> None:
         assert "password" not in text.lower().split("anyone")[0]
     finally:
         assert stop(proc) == 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_serve_web(tmp_path: Path) -> None:

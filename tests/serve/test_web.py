@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from pathlib import Path
 import aiohttp
 import psutil
 import pytest
-from serve_helpers import stop, wait_gone
+from serve_helpers import free_port, stop, wait_gone
 
 LESSON = """---
 id: web-crunch
@@ -49,12 +48,6 @@ explain:
   processes: "Processes."
 ```
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Browser:

@@ -16,8 +16,6 @@ class Notice(Static):
     comes after each of those layouts.
     """
 
-    DEFAULT_CSS = "Notice { height: auto; }"
-
     _has_text = False
 
     def say(self, content: str | Content) -> None:
