@@ -95,7 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     mode = run.add_mutually_exclusive_group()
     mode.add_argument("--strategy", "-s", metavar="S", help=f"one of: {', '.join(STRATEGIES)}")
     mode.add_argument("--compare", action="store_true", help="run every strategy that fits, interleaved")
-    run.add_argument("--repeat", type=str, default="1", metavar="K", help="repeats per strategy (with --compare)")
+    run.add_argument(
+        "--repeat",
+        type=str,
+        default="3",
+        metavar="K",
+        help="the most rounds with --compare (default 3); it stops earlier once the best is clearly ahead",
+    )
     run.add_argument("--tasks", type=str, metavar="N", help="how much work (files, jobs, dishes...)")
     run.add_argument("--workers", type=str, metavar="N", help="how many threads or processes do it")
     run.add_argument("--start-method", choices=START_METHODS, help="how processes are started")

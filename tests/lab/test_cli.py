@@ -40,6 +40,8 @@ def test_compare_json_gives_one_median_result_per_strategy():
     for r in results:
         assert len(r["wall_s_runs"]) == 2
         assert min(r["wall_s_runs"]) <= r["wall_s"] <= max(r["wall_s_runs"])
+        assert r["speedup_low"] <= r["speedup"] <= r["speedup_high"]
+        assert r["work"] == results[0]["work"]  # the same work for every strategy
     assert results[0]["speedup"] == 1.0
     assert results[2]["start_method"] in ("fork", "forkserver", "spawn")
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from tutor.lab.client import LabRun, RunRequest, compare
+from tutor.lab.client import LabRun, RunRequest
+from tutor.lab.compare import Comparison, ComparisonPlan
+from tutor.lab.events import EVENT_KEYS, RESULT_KEYS, SUMMARY_KEYS
 from tutor.lab.registry import SCENARIOS
 
-RESULT_FIELDS = {
-    "scenario", "strategy", "wall_s", "cpu_percent", "peak_mem_bytes", "workers", "start_method",
-    "cores", "parallel_capacity", "python", "gil_enabled", "noisy", "foreign_load_percent", "ok", "error",
-}
+
+def compare(scenario: str, strategies: list[str], **plan) -> list[dict]:
+    return Comparison(ComparisonPlan(scenario, strategies, **plan)).run()
 
 CASES = [(name, s) for name, info in SCENARIOS.items() for s in info.strategies]
 
@@ -26,7 +27,10 @@ def test_every_scenario_and_strategy_streams_a_well_formed_run(scenario, strateg
     assert kinds[-1] == "result" and kinds.count("result") == 1
     result = events[-1]
     assert result["ok"], result["error"]
-    assert result.keys() >= RESULT_FIELDS
+    # The documented contract (tutor/lab/events.py, docs/architecture.md), every kind of event.
+    for e in events:
+        assert e.keys() >= EVENT_KEYS[e["event"]], (e["event"], EVENT_KEYS[e["event"]] - e.keys())
+    assert result["work"]["tasks"] == result["tasks"]
     assert result["wall_s"] > 0
     assert result["cores"] >= 1
     assert (result["start_method"] is not None) == (strategy in ("processes", "hybrid"))
@@ -56,7 +60,7 @@ def test_probe_reports_parallel_capacity_between_one_core_and_all():
 
 
 def test_threads_beat_one_at_a_time_on_downloads():
-    summaries = {s["strategy"]: s for s in compare("downloads", strategies=["sequential", "threads"], quick=True, probe=False)}
+    summaries = {s["strategy"]: s for s in compare("downloads", ["sequential", "threads"], quick=True, probe=False, max_rounds=1)}
     # 4 files x 0.2 s: about 0.8 s one at a time, about 0.2 s with threads.
     assert summaries["threads"]["wall_s"] < summaries["sequential"]["wall_s"] / 1.8
     assert summaries["threads"]["speedup"] > 1.8
@@ -92,7 +96,7 @@ def test_a_lock_prevents_lost_updates_between_processes():
 
 
 def test_idle_processes_cost_more_memory_than_idle_threads():
-    summaries = {s["strategy"]: s for s in compare("memory", strategies=["threads", "processes"], quick=True, probe=False)}
+    summaries = {s["strategy"]: s for s in compare("memory", ["threads", "processes"], quick=True, probe=False, max_rounds=1)}
     per = {k: v["details"]["per_worker_bytes"] for k, v in summaries.items()}
     assert per["processes"] > 4 * max(per["threads"], 1)
 
@@ -107,6 +111,32 @@ def test_a_hung_workload_is_stopped_with_a_clear_message():
     result = run.run()
     assert not result["ok"]
     assert "time limit" in result["error"]
+    assert result.keys() >= RESULT_KEYS
+
+
+def test_a_run_cancelled_before_it_started_still_ends_with_a_full_result():
+    with LabRun(RunRequest("crunch", "threads", quick=True, probe=False)) as run:
+        run.cancel()
+        result = run.run()
+    assert not result["ok"] and "cancelled" in result["error"]
+    assert result.keys() >= RESULT_KEYS
+    run.close()  # idempotent
+    assert run.pid is None
+
+
+def test_every_strategy_of_a_comparison_does_the_same_work():
+    summaries = compare("crunch", ["sequential", "threads", "processes"], quick=True, probe=False, max_rounds=1)
+    works = [s["work"] for s in summaries]
+    assert works[0]["steps_per_task"] > 0 and all(w == works[0] for w in works)
+    for s in summaries:
+        assert s.keys() >= SUMMARY_KEYS
+        assert s["speedup_low"] <= s["speedup"] <= s["speedup_high"]
+
+
+def test_a_retry_is_given_the_work_of_the_first_play():
+    plan = ComparisonPlan("chef", ["threads"], quick=True, probe=False, max_rounds=1, work={"prep_steps": 12345})
+    (summary,) = Comparison(plan).run()
+    assert summary["work"]["prep_steps"] == 12345 and summary["details"]["prep_steps"] == 12345
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tutor.ui.format import bar, cpu_line, speedup
-from tutor.ui.labmodel import LabModel, nice_span, plan_strategies, run_request_args
+from tutor.ui.labmodel import LabModel, nice_span
 
 
 def recorded_run(t0: float = 100.0) -> list[dict]:
@@ -106,26 +106,6 @@ def test_failed_and_cancelled_runs_are_not_results():
     model.finish("processes", None)
     assert model.runs["processes"].state == "cancelled"
     assert model.results == {}
-
-
-def test_plan_runs_the_choice_first_and_adds_the_baseline_for_speedups():
-    assert plan_strategies(["sequential", "threads", "processes"], "processes", None) == [
-        "processes",
-        "sequential",
-        "threads",
-    ]
-    assert plan_strategies(["threads", "processes"], "threads", "speedup") == [
-        "threads",
-        "processes",
-        "sequential",
-    ]
-    assert plan_strategies(["threads", "processes"], "threads", None) == ["threads", "processes"]
-
-
-def test_params_split_between_request_and_scenario():
-    request, scenario = run_request_args({"tasks": 4, "workers": 2, "preset": "seed", "delay": 1.0})
-    assert request == {"tasks": 4, "workers": 2}
-    assert scenario == {"preset": "seed", "delay": 1.0}
 
 
 def test_formatting():

@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tutor.lab.events import failed_result
 from tutor.lab.registry import MAX_WORKERS, START_METHODS, STRATEGIES, get_scenario
 
 KILL_GRACE_S = 1.0
@@ -48,6 +48,9 @@ class RunRequest:
     probe: bool = True
     time_limit_s: float | None = None
     """Override the scenario's time limit (tests of the hung-workload path)."""
+    work: dict[str, int] | None = None
+    """Calibrated sizes from an earlier run of the same comparison (e.g. ``steps_per_task``):
+    given, the run does exactly this work instead of calibrating its own."""
 
     def resolve(self) -> dict:
         """Validate and fill in defaults; raises ValueError naming what is allowed."""
@@ -99,12 +102,24 @@ class RunRequest:
         if not (1 <= tasks <= info.max_tasks):
             raise ValueError(f"tasks must be from 1 to {info.max_tasks} for {info.name}, not {tasks}")
         workers = self.workers
-        if workers is None:
+        if info.kind == "cost":
+            # Cost scenarios start one worker per task: that is what they measure.
+            if workers is not None and workers != tasks:
+                raise ValueError(f"{info.name} starts one worker per task: set --tasks, not --workers")
+            workers = tasks
+        elif workers is None:
             workers = default_workers(self.strategy, tasks)
-        if not (1 <= workers <= MAX_WORKERS):
+        if info.kind != "cost" and not (1 <= workers <= MAX_WORKERS):
             raise ValueError(f"workers must be from 1 to {MAX_WORKERS}, not {workers}")
         if self.strategy == "sequential":
             workers = 1
+        work = dict(self.work or {})
+        for key, value in work.items():
+            if key not in info.calibrated:
+                allowed = ", ".join(info.calibrated) or "none"
+                raise ValueError(f"unknown work size {key!r} for {info.name}; sizes: {allowed}")
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"work size {key} must be a whole number of at least 1, not {value!r}")
         return {
             "scenario": info.name,
             "strategy": self.strategy,
@@ -115,6 +130,7 @@ class RunRequest:
             "params": values,
             "probe": self.probe,
             "time_limit_s": self.time_limit_s or info.time_limit_s,
+            "work": work,
         }
 
 
@@ -128,7 +144,11 @@ def default_workers(strategy: str, tasks: int) -> int:
 
 
 class LabRun:
-    """One workload run in a runner child process. Thread-safe :meth:`cancel`."""
+    """One workload run in a runner child process. Thread-safe :meth:`cancel`.
+
+    :meth:`close` (or leaving a ``with`` block) ends the runner and every
+    process it started; it is idempotent and safe after :meth:`cancel`.
+    """
 
     def __init__(self, request: RunRequest) -> None:
         self.request = request
@@ -136,7 +156,7 @@ class LabRun:
         self.result: dict | None = None
         self.cancelled = False
         self._proc: subprocess.Popen[bytes] | None = None
-        # Kept open for the run's whole life (closed in _end): the runner's
+        # Kept open for the run's whole life (closed in close()): the runner's
         # stderr, read only to explain an unexpected exit.
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
         self._lock = threading.Lock()
@@ -145,6 +165,16 @@ class LabRun:
         # Served to a room, a measured run first waits for a bench slot.
         self._slot_ready = not os.environ.get("TUTOR_BENCH_DIR")
         self._release_slot: Callable[[], None] | None = None
+        self._closed = False
+        self._tail = ""
+
+    def __enter__(self) -> LabRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.result is None:
+            self.cancel()
+        self.close()
 
     def start(self) -> None:
         """Start the runner; when served, deferred until events() got a bench slot."""
@@ -185,8 +215,8 @@ class LabRun:
         self.start()
         proc = self._proc
         if proc is None:  # cancelled before it started (e.g. while queued)
-            self._stderr.close()
-            self.result = self._failure("cancelled before it started")
+            self.close()
+            self.result = failed_result(self.spec, "cancelled before it started")
             yield self.result
             return
         deadline = threading.Timer(self.spec["time_limit_s"] + 30, self._hung)
@@ -208,7 +238,7 @@ class LabRun:
                 yield event
         finally:
             deadline.cancel()
-            self._end()
+            self.close()
         if self.result is None:
             code = proc.returncode
             if self.cancelled:
@@ -217,10 +247,8 @@ class LabRun:
                 why = f"stopped: no result within {self.spec['time_limit_s'] + 30:g} s"
             else:
                 why = f"the lab runner ended unexpectedly (exit status {code}){self._stderr_tail()}"
-            self.result = self._failure(why)
-            self._stderr.close()
+            self.result = failed_result(self.spec, why)
             yield self.result
-        self._stderr.close()
 
     def _wait_for_slot(self, bench_dir: Path) -> Iterator[dict]:
         import queue
@@ -270,57 +298,49 @@ class LabRun:
         self._timed_out = True
         self.cancel()
 
-    def _end(self) -> None:
+    def close(self, timeout: float = KILL_GRACE_S * 2) -> None:
+        """End the runner and its process group; wait up to ``timeout`` before killing.
+
+        Idempotent. Closing stdin tells a runner that already sent its result to
+        leave; one that does not within ``timeout`` is killed with its group.
+        """
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            # A run closed before it started must never start afterwards.
+            self.cancelled = self.cancelled or self._proc is None
+        self._cancel_wait.set()
         if self._release_slot:
             self._release_slot()
         proc = self._proc
-        if proc is None:
-            return
-        try:
-            if proc.stdin:
-                proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            proc.wait(timeout=KILL_GRACE_S * 2)
-        except subprocess.TimeoutExpired:
-            _kill_tree(proc, signal.SIGKILL)
-            proc.wait()
-        # Workers the runner left behind (it was killed) are in its process group.
-        _killpg_quiet(proc.pid, signal.SIGKILL)
-        if proc.stdout:
-            proc.stdout.close()
+        if proc is not None:
+            with contextlib.suppress(OSError):
+                if proc.stdin:
+                    proc.stdin.close()
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_tree(proc, signal.SIGKILL)
+                proc.wait()
+            # Workers the runner left behind (it was killed) are in its process group.
+            _killpg_quiet(proc.pid, signal.SIGKILL)
+            if proc.stdout:
+                proc.stdout.close()
+        # Read now: the tail explains an unexpected exit once the file is gone.
+        self._tail = self._read_stderr_tail()
+        self._stderr.close()
 
     def _stderr_tail(self) -> str:
+        return self._tail if self._closed else self._read_stderr_tail()
+
+    def _read_stderr_tail(self) -> str:
         try:
             self._stderr.seek(0)
             lines = [ln for ln in self._stderr.read().decode(errors="replace").splitlines() if ln.strip()]
-        except OSError:
+        except (OSError, ValueError):
             return ""
         return f": {lines[-1].strip()}" if lines else ""
-
-    def _failure(self, error: str) -> dict:
-        return {
-            "event": "result",
-            "t": time.monotonic(),
-            "scenario": self.spec["scenario"],
-            "strategy": self.spec["strategy"],
-            "tasks": self.spec["tasks"],
-            "workers": self.spec["workers"],
-            "start_method": None,
-            "wall_s": None,
-            "cpu_percent": None,
-            "peak_mem_bytes": None,
-            "cores": None,
-            "parallel_capacity": None,
-            "python": None,
-            "gil_enabled": None,
-            "noisy": False,
-            "foreign_load_percent": None,
-            "ok": False,
-            "error": error,
-            "details": {},
-        }
 
 
 def _killpg_quiet(pgid: int, sig: int) -> None:
@@ -340,74 +360,3 @@ def _kill_tree(proc: subprocess.Popen[bytes], sig: int) -> None:
         _killpg_quiet(proc.pid, signal.SIGKILL)
 
     threading.Thread(target=escalate, name="lab-kill", daemon=True).start()
-
-
-def compare(
-    scenario: str,
-    *,
-    strategies: list[str] | None = None,
-    repeat: int = 1,
-    quick: bool = False,
-    tasks: int | None = None,
-    workers: int | None = None,
-    start_method: str | None = None,
-    params: dict[str, Any] | None = None,
-    probe: bool = True,
-    on_event: Callable[[dict], None] | None = None,
-    on_run: Callable[[LabRun], None] | None = None,
-) -> list[dict]:
-    """Run strategies interleaved ``repeat`` times; one summary per strategy.
-
-    Each summary is the last run's result with the median ``wall_s``, every
-    run's time in ``wall_s_runs``, ``spread`` ((max-min)/median) and
-    ``speedup`` against the sequential median (None without a sequential run).
-    """
-    info = get_scenario(scenario)
-    order = list(strategies or info.strategies)
-    runs: dict[str, list[dict]] = {s: [] for s in order}
-    requests = {
-        s: RunRequest(scenario, s, tasks, workers, quick, start_method, dict(params or {}), probe) for s in order
-    }
-    for req in requests.values():
-        req.resolve()  # fail on bad input before anything runs
-    for k in range(repeat):
-        # Rotate the order each round so drift in the machine's speed hits every strategy alike.
-        rotated = order[k % len(order) :] + order[: k % len(order)]
-        for strategy in rotated:
-            run = LabRun(requests[strategy])
-            if on_run:
-                on_run(run)
-            result = run.run(on_event)
-            runs[strategy].append(result)
-            if run.cancelled:
-                return summarize(runs)
-    return summarize(runs)
-
-
-def summarize(runs: dict[str, list[dict]]) -> list[dict]:
-    """Medians per strategy from raw results (see :func:`compare`)."""
-    summaries: list[dict] = []
-    for results in runs.values():
-        if not results:
-            continue
-        times = [r["wall_s"] for r in results if r.get("ok") and r.get("wall_s") is not None]
-        summary = dict(results[-1])
-        summary["wall_s_runs"] = times
-        summary["wall_s"] = round(statistics.median(times), 4) if times else None
-        summary["spread"] = (
-            round((max(times) - min(times)) / statistics.median(times), 3) if len(times) > 1 else None
-        )
-        capacities = [r["parallel_capacity"] for r in results if r.get("parallel_capacity")]
-        summary["parallel_capacity"] = round(statistics.median(capacities), 2) if capacities else None
-        mems = [r["peak_mem_bytes"] for r in results if r.get("peak_mem_bytes")]
-        summary["peak_mem_bytes"] = int(statistics.median(mems)) if mems else None
-        loads = [r["foreign_load_percent"] for r in results if r.get("foreign_load_percent") is not None]
-        summary["foreign_load_percent"] = round(max(loads), 1) if loads else None
-        summary["noisy"] = any(r.get("noisy") for r in results)
-        summary["ok"] = all(r.get("ok") for r in results)
-        summary["runs"] = len(results)
-        summaries.append(summary)
-    base = next((s for s in summaries if s["strategy"] == "sequential" and s["wall_s"]), None)
-    for s in summaries:
-        s["speedup"] = round(base["wall_s"] / s["wall_s"], 3) if base and s["wall_s"] else None
-    return summaries

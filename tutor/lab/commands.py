@@ -38,7 +38,8 @@ def _raise_terminated(signum: int, frame: Any) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from tutor.lab.client import LabRun, RunRequest, compare
+    from tutor.lab.client import LabRun, RunRequest
+    from tutor.lab.compare import Comparison, ComparisonPlan
 
     if args.scenario not in SCENARIOS:
         raise UsageError(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(SCENARIOS)}")
@@ -51,43 +52,47 @@ def run_command(args: argparse.Namespace) -> int:
     workers = _count(args.workers, "--workers", MAX_WORKERS)
     repeat = _count(args.repeat, "--repeat", 50) or 1
     params = _params(args)
-    strategies = [args.strategy] if args.strategy else list(info.strategies)
-    requests = [
-        RunRequest(info.name, s, tasks, workers, args.quick, args.start_method, dict(params), not args.no_probe)
-        for s in strategies
-    ]
+    comparison: Comparison | None = None
+    single: LabRun | None = None
     try:
-        for req in requests:
-            req.resolve()
+        if args.compare:
+            comparison = Comparison(
+                ComparisonPlan(
+                    info.name,
+                    list(info.strategies),
+                    quick=args.quick,
+                    tasks=tasks,
+                    workers=workers,
+                    start_method=args.start_method,
+                    params=params,
+                    probe=not args.no_probe,
+                    max_rounds=repeat,
+                )
+            )
+        else:
+            request = RunRequest(
+                info.name, args.strategy, tasks, workers, args.quick, args.start_method, dict(params), not args.no_probe
+            )
+            request.resolve()
+            single = LabRun(request)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 
-    current: list[LabRun] = []
     signal.signal(signal.SIGTERM, _raise_terminated)
     output = _JsonOutput(bool(args.compare)) if args.json else _HumanOutput(info, compare_mode=bool(args.compare))
     try:
-        if args.compare:
-            summaries = compare(
-                info.name,
-                repeat=repeat,
-                quick=args.quick,
-                tasks=tasks,
-                workers=workers,
-                start_method=args.start_method,
-                params=params,
-                probe=not args.no_probe,
-                on_event=output.event,
-                on_run=current.append,
-            )
+        if comparison is not None:
+            summaries: list[Any] = comparison.run(on_event=output.event, on_run=output.run_started)
         else:
-            run = LabRun(requests[0])
-            current.append(run)
-            summaries = [run.run(output.event)]
+            assert single is not None
+            with single:
+                summaries = [single.run(output.event)]
     except (KeyboardInterrupt, _Terminated) as exc:
-        for run in current:
-            run.cancel()
-        for run in current:
-            run._end()
+        if comparison is not None:
+            comparison.cancel()
+        if single is not None:
+            single.cancel()
+            single.close()
         output.close()
         print("tutor: run cancelled; every lab process was stopped", file=sys.stderr)
         return 143 if isinstance(exc, _Terminated) else 130
@@ -98,7 +103,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 class _JsonOutput:
     """JSON Lines: every event; with --compare each run's result is a `run_result`
-    and one `result` per strategy carries the medians."""
+    and one `result` per strategy carries the estimates and intervals."""
 
     def __init__(self, compare_mode: bool) -> None:
         self.compare = compare_mode
@@ -108,6 +113,9 @@ class _JsonOutput:
             event = dict(event, event="run_result")
         sys.stdout.write(json.dumps(event, default=str) + "\n")
         sys.stdout.flush()
+
+    def run_started(self, run: Any, round_index: int) -> None:
+        pass
 
     def close(self) -> None:
         pass
@@ -130,6 +138,7 @@ class _HumanOutput:
         if self.status:
             self.status.start()
         self.strategy = ""
+        self.round = 1
         self.lock = threading.Lock()
 
     def event(self, event: dict) -> None:
@@ -137,7 +146,8 @@ class _HumanOutput:
         if kind == "started":
             self.strategy = event["strategy"]
             method = f", {event['start_method']}" if event.get("start_method") else ""
-            self._say(f"{self.info.title}: {self.strategy} ({event['workers']} workers{method})...")
+            again = f", round {self.round}" if self.round > 1 else ""
+            self._say(f"{self.info.title}: {self.strategy} ({event['workers']} workers{method}{again})...")
         elif kind == "note":
             self._say(f"{self.info.title}: {self.strategy}: {event['text']}")
         elif kind == "sample":
@@ -154,52 +164,69 @@ class _HumanOutput:
         if self.status:
             self.status.stop()
 
+    def run_started(self, run: Any, round_index: int) -> None:
+        self.round = round_index + 1
+
     def finish(self, summaries: list[dict], compared: bool) -> None:
         from rich.table import Table
 
         from tutor.lab.explain import explain
+        from tutor.lab.verdict import CAPACITY_MEANING, measured_capacity
 
-        table = Table(title=f"{self.info.title} ({summaries[0].get('tasks')} tasks)", title_justify="left")
+        first = summaries[0]
+        rounds = max((s.get("rounds") or 1 for s in summaries), default=1)
+        title = f"{self.info.title} ({first.get('tasks')} tasks"
+        if compared:
+            title += f", {rounds} round{'s' if rounds != 1 else ''} of the same work"
+        table = Table(title=title + ")", title_justify="left")
         table.add_column("strategy")
         table.add_column("workers", justify="right")
         table.add_column("wall time", justify="right")
         table.add_column("speedup", justify="right")
+        if compared:
+            table.add_column("interval", justify="right")
         table.add_column("CPU", justify="right")
         table.add_column("memory", justify="right")
         table.add_column("notes")
+        fastest = any(s.get("estimator") == "fastest" for s in summaries)
         for s in summaries:
             wall = f"{s['wall_s']:.3f} s" if s.get("wall_s") else "-"
-            runs = s.get("wall_s_runs") or []
-            if len(runs) > 1:
-                wall += f" (median of {len(runs)})"
             notes = []
             if s.get("start_method"):
                 notes.append(s["start_method"])
+            if s.get("implausible"):
+                notes.append(f"⚠ over {s.get('speedup_limit'):g}x: impossible here")
             if s.get("noisy"):
-                notes.append(f"noisy ({s.get('foreign_load_percent'):.0f}% other)")
+                notes.append(f"noisy: {s.get('foreign_load_percent'):.0f}% other")
             if s.get("spread") and s["spread"] > 0.25:
                 notes.append(f"runs differ {s['spread']:.0%}")
             if not s.get("ok"):
                 notes.append(f"failed: {s.get('error')}")
+            speed = f"{s['speedup']:.2f}x" if s.get("speedup") else "-"
+            interval = [_interval_cell(s)] if compared else []
             table.add_row(
                 s["strategy"],
                 str(s.get("workers")),
                 wall,
-                f"{s['speedup']:.2f}x" if s.get("speedup") else "-",
+                speed,
+                *interval,
                 f"{s['cpu_percent']:.0f}%" if s.get("cpu_percent") is not None else "-",
                 f"{s['peak_mem_bytes'] / 2**20:.1f} MiB" if s.get("peak_mem_bytes") else "-",
                 ", ".join(notes),
             )
         self.console.print(table)
-        from tutor.lab.verdict import measured_capacity
-
-        first = summaries[0]
         cap = measured_capacity({s["strategy"]: s for s in summaries})
-        self.console.print(
-            f"CPU: 100% = one core; this machine has {first.get('cores')} usable. "
-            "noisy = other programs used over 15% of the machine's CPU during the run. "
-            + (f"Parallel capacity just before the run: {cap:.2f}x." if cap else "")
-        )
+        legend = [f"CPU: 100% = one core; this machine has {first.get('cores')} usable."]
+        if compared and rounds > 1:
+            legend.append(
+                ("wall time: the fastest of the rounds (other programs only ever add time to CPU work)."
+                 if fastest else "wall time: the median of the rounds.")
+                + " speedup: against one at a time; interval: where it lies with 90% confidence."
+            )
+        legend.append("noisy = other programs used over 15% of the machine's CPU during the run.")
+        if cap:
+            legend.append(f"Parallel capacity {cap:.2f}x: " + CAPACITY_MEANING.format(cores=first.get("cores")) + ".")
+        self.console.print(" ".join(legend), markup=False)
         for s in summaries:
             cases = (s.get("details") or {}).get("cases")
             if cases:
@@ -215,6 +242,13 @@ class _HumanOutput:
                     self.console.print(f"  - {line}", markup=False)
         self.console.print()
         self.console.print(explain(summaries), markup=False)
+
+
+def _interval_cell(summary: dict) -> str:
+    low, high = summary.get("speedup_low"), summary.get("speedup_high")
+    if summary.get("strategy") == "sequential" or low is None or high is None:
+        return ""
+    return f"{low:.2f}-{high:.2f}"
 
 
 def doctor_command(args: argparse.Namespace) -> int:

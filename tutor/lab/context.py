@@ -3,7 +3,9 @@
 The contract for a scenario module ``tutor.lab.scenarios.NAME``:
 
 ``prepare(ctx) -> None``
-    Untimed set-up: start a server, calibrate a task size. Use ``ctx.note``.
+    Untimed set-up: start a server, size the work. A size measured on this
+    machine goes through :meth:`RunContext.sized`, so every run of one
+    comparison does the same work. Use ``ctx.note``.
 ``run(ctx) -> dict``
     The measured workload for ``ctx.strategy``; returns scenario details
     (JSON-able) that explain the outcome. Workers report phases with
@@ -40,7 +42,15 @@ class RunContext:
     measure_memory: Callable[[], int]
     report_queue: Any = None
     state: dict[str, Any] = field(default_factory=dict)
-    """Scenario-private values set in prepare() (server URL, calibrated sizes)."""
+    """Scenario-private values set in prepare() (server port, sizes)."""
+    work: dict[str, int] = field(default_factory=dict)
+    """Calibrated sizes: given by the comparison, or measured here and reported."""
+
+    def sized(self, key: str, calibrate: Callable[[], int]) -> int:
+        """The comparison's size ``key``, calibrating it only if no earlier run did."""
+        if key not in self.work:
+            self.work[key] = int(calibrate())
+        return self.work[key]
 
     def mp(self) -> multiprocessing.context.BaseContext:
         """The multiprocessing context for the chosen start method (always explicit)."""

@@ -1,92 +1,145 @@
-"""One paragraph that says what a comparison's numbers mean on this machine."""
+"""One paragraph that says what a comparison's numbers mean on this machine.
+
+Every figure in it is one of the table's figures (the same estimate, the same
+workers), a sentence is only written for a strategy that was measured, and a
+figure beyond what the machine can give is called so.
+"""
 
 from __future__ import annotations
 
+from tutor.lab.compare import speedup_limit
 from tutor.lab.registry import get_scenario
-from tutor.lab.verdict import judge
+from tutor.lab.verdict import Verdict, judge
+
+WINS = {"startup": "was fastest to start", "memory": "used the least memory"}
+"""What 'best' means for a cost scenario: the headline names what was measured."""
 
 
 def _x(value: float | None) -> str:
-    return f"{value:.1f}x" if value else "n/a"
-
-
-def _mib(value: float | None) -> str:
-    return f"{value / 2**20:.1f} MiB" if value else "n/a"
+    return f"{value:.1f}x" if value else "-"
 
 
 def explain(summaries: list[dict]) -> str:
-    """Explain a comparison (results of :func:`tutor.lab.client.compare`) in plain words."""
+    """Explain a comparison (summaries of :class:`tutor.lab.compare.Comparison`) in plain words."""
     ok = [s for s in summaries if s.get("ok") and s.get("wall_s")]
     if not ok:
         errors = "; ".join(f"{s['strategy']}: {s.get('error')}" for s in summaries if s.get("error"))
         return f"Nothing finished, so nothing can be compared. {errors}".strip()
     first = ok[0]
     info = get_scenario(first["scenario"])
-    by = {s["strategy"]: s for s in summaries}
+    by = {s["strategy"]: s for s in ok}
     measure = "peak_mem_bytes" if info.name == "memory" else "wall_s"
-    verdict = judge(by, chosen=ok[0]["strategy"], measure=measure)
+    verdict = judge(by, chosen=first["strategy"], measure=measure)
     cores = first.get("cores") or 1
-    sp = verdict.speedups
     machine = (
         f"On this machine ({cores} core{'s' if cores != 1 else ''}, Python {first.get('python')}, "
         f"GIL {'on' if first.get('gil_enabled') else 'off'})"
     )
-    tied = sorted(verdict.tied)
     if len(ok) == 1 or info.kind == "demo":
         lead = machine  # one run, or a demonstration: there is no race to win
+    elif verdict.settled:
+        lead = f"{machine}, {verdict.winner} {WINS.get(info.name, 'came out best')}"
     else:
-        lead = f"{machine}, {verdict.winner} came out best" + (
-            f" (tied with {', '.join(s for s in tied if s != verdict.winner)})" if len(tied) > 1 else ""
-        )
-    body = ""
+        lead = f"{machine}, {' and '.join(sorted(verdict.tied))} were too close to call"
+    sentences = [lead + "."]
+    sentences += _body(info, by, verdict, cores)
+    if verdict.noise:
+        sentences.append(verdict.noise)
+    sentences += verdict.reasons
+    return " ".join(s for s in sentences if s)
+
+
+def _gain(strategy: str, by: dict[str, dict], verdict: Verdict) -> str:
+    """A strategy's speedup as the table shows it, qualified when it cannot be taken at face value."""
+    x = verdict.speedups.get(strategy)
+    if x is None:
+        return "-"
+    limit = speedup_limit(by[strategy])
+    if strategy in verdict.implausible:
+        return f"{x:.1f}x (beyond what this machine can give: see below)"
+    low, high = verdict.intervals.get(strategy, (x, x))
+    if limit == 1.0 and low <= 1.0 <= high:
+        return f"{x:.2f}x (no real gain: within the noise of 1x)"
+    return _x(x)
+
+
+def _body(info, by: dict[str, dict], verdict: Verdict, cores: int) -> list[str]:
+    has = by.__contains__
+
+    def gain(s: str) -> str:
+        return _gain(s, by, verdict)
+
+    out: list[str] = []
     if info.kind == "io":
-        body = (
-            f"Threads were {_x(sp.get('threads'))} and asyncio {_x(sp.get('asyncio'))} faster than one at a time: "
-            "a download is almost all waiting, and a waiting thread releases the GIL, so all the waits overlap. "
-            f"Processes ({_x(sp.get('processes'))}) overlap the waits too, but each costs a whole interpreter."
-        )
+        if has("threads"):
+            out.append(
+                f"Threads were {gain('threads')} faster than one at a time: a download is almost all waiting, "
+                "and a waiting thread releases the GIL, so all the waits overlap."
+            )
+        if has("asyncio"):
+            out.append(f"Asyncio ({gain('asyncio')}) overlaps the waits in one thread.")
+        if has("processes"):
+            out.append(f"Processes ({gain('processes')}) overlap the waits too, but each costs a whole interpreter.")
     elif info.kind == "cpu":
-        body = (
-            f"Threads managed {_x(sp.get('threads'))}: pure-Python work needs the GIL, so threads take turns. "
-            f"Processes reached {_x(sp.get('processes'))}, each with its own interpreter and GIL, "
-            f"limited by the {cores} core{'s' if cores != 1 else ''} here."
-        )
+        if has("threads"):
+            out.append(f"Threads managed {gain('threads')}: pure-Python work needs the GIL, so threads take turns.")
+        if has("asyncio"):
+            out.append(f"Asyncio managed {gain('asyncio')}: coroutines that never await run one at a time.")
+        if has("processes"):
+            limit = speedup_limit(by["processes"])
+            if "processes" in verdict.implausible:
+                out.append(f"Processes measured {gain('processes')}.")
+            else:
+                out.append(
+                    f"Processes reached {gain('processes')}, each with its own interpreter and GIL; "
+                    f"with {cores} core{'s' if cores != 1 else ''} and {by['processes'].get('workers')} workers "
+                    f"they can gain at most {limit:g}x here."
+                )
         if cores == 1:
-            body += " With one core, processes cannot win: there is nothing to run them in parallel on."
+            out.append("With one core, processes cannot win: there is nothing to run them in parallel on.")
     elif info.kind == "mixed":
-        body = (
-            f"Threads {_x(sp.get('threads'))}, processes {_x(sp.get('processes'))}"
-            + (f", hybrid {_x(sp.get('hybrid'))}" if "hybrid" in sp else f", asyncio {_x(sp.get('asyncio'))}")
-            + ": the waiting overlaps for everyone, but the CPU part needs the GIL for threads and asyncio, "
-            "so only processes also compute in parallel."
-        )
+        parts = [f"{s} {gain(s)}" for s in ("threads", "processes", "asyncio", "hybrid") if has(s)]
+        if parts:
+            out.append(
+                "Against one at a time: " + ", ".join(parts) + ". The waiting overlaps for everyone, but the CPU "
+                "part needs the GIL for threads and asyncio, so only processes also compute in parallel."
+            )
     elif info.kind == "cpu-c":
-        body = (
-            f"Threads reached {_x(sp.get('threads'))}: zlib is C code that releases the GIL while it works, "
-            f"so threads compress in parallel too (processes: {_x(sp.get('processes'))})."
-        )
+        if has("threads"):
+            out.append(
+                f"Threads reached {gain('threads')}: zlib is C code that releases the GIL while it works, "
+                "so threads compress in parallel too."
+            )
+        if has("processes"):
+            out.append(f"Processes reached {gain('processes')}.")
     elif info.name == "startup":
         t, p = by.get("threads", {}).get("wall_s"), by.get("processes", {}).get("wall_s")
+        started = by.get("processes", by.get("threads", {})).get("details", {}).get("workers_started")
+        count = started or next(iter(by.values())).get("tasks")
         if t and p:
-            body = (
-                f"Starting and joining {first['tasks']} threads took {t * 1000:.0f} ms; "
-                f"{first['tasks']} processes ({by['processes'].get('start_method')}) took {p * 1000:.0f} ms, "
-                f"{p / t:.0f}x longer: a process is a whole interpreter."
+            out.append(
+                f"Starting and joining {count} threads took {t * 1000:.0f} ms; {count} processes "
+                f"({by['processes'].get('start_method')}) took {p * 1000:.0f} ms, {p / t:.0f}x longer: "
+                "a process is a whole interpreter."
             )
     elif info.name == "memory":
         per = {s: (r.get("details") or {}).get("per_worker_bytes") for s, r in by.items()}
-        body = "Memory per idle worker: " + ", ".join(
-            f"{s} {per[s] / 1024:.0f} KiB" for s in per if per[s] is not None
-        ) + f" ({(first.get('details') or {}).get('memory_kind', 'pss').upper()} of the whole process tree)."
+        kind = (next(iter(by.values())).get("memory_kind") or "pss").upper()
+        shown = [f"{s} {per[s] / 1024:.0f} KiB" for s in per if per[s] is not None]
+        if shown:
+            out.append(f"Memory per idle worker: {', '.join(shown)} ({kind} of the whole process tree).")
     elif info.name == "sharing":
         lost = {s: (r.get("details") or {}).get("lost_updates") for s, r in by.items()}
-        body = "Lost updates without a lock: " + ", ".join(f"{s} {v:,}" for s, v in lost.items() if v is not None) + (
-            ". With a lock (or Value.get_lock()) nothing is lost, at a price in speed."
-        )
+        shown = [f"{s} {v:,}" for s, v in lost.items() if v is not None]
+        if shown:
+            out.append(
+                f"Lost updates without a lock: {', '.join(shown)}. With a lock (or Value.get_lock()) nothing "
+                "is lost, at a price in speed."
+            )
     elif info.name == "crash":
-        body = (
+        out.append(
             "A thread's exception stays in that thread (join() does not re-raise it); a pool hands it to the "
             "caller through Future.result(); a killed worker process breaks a ProcessPoolExecutor, while the "
             "caller survives."
         )
-    return " ".join(part for part in (lead + ".", body, " ".join(verdict.reasons)) if part)
+    return out

@@ -58,6 +58,9 @@ class ScenarioInfo:
     params: tuple[ParamSpec, ...] = field(default_factory=tuple)
     presets: dict[str, dict[str, float]] = field(default_factory=dict)
     """Named parameter sets, e.g. downloads --preset seed."""
+    calibrated: tuple[str, ...] = ()
+    """Work sizes measured on this machine (from a ``*_s`` target) by the first run of
+    a comparison and then given to every other run, so all strategies do the same work."""
 
     def param(self, name: str) -> ParamSpec | None:
         return next((p for p in self.params if p.name == name), None)
@@ -96,6 +99,7 @@ SCENARIOS: dict[str, ScenarioInfo] = {
             params=(
                 ParamSpec("task_s", "target seconds of CPU per task (calibrated on this machine)", 0.6, 0.12, 0.05, 10.0),
             ),
+            calibrated=("steps_per_task",),
         ),
         ScenarioInfo(
             name="chef",
@@ -111,6 +115,7 @@ SCENARIOS: dict[str, ScenarioInfo] = {
                 ParamSpec("prep_s", "seconds of CPU to prepare each dish", 0.2, 0.08, 0.01, 5.0),
                 ParamSpec("boil_s", "seconds of waiting to boil each dish", 0.5, 0.2, 0.0, 10.0),
             ),
+            calibrated=("prep_steps",),
         ),
         ScenarioInfo(
             name="compress",
@@ -183,6 +188,7 @@ SCENARIOS: dict[str, ScenarioInfo] = {
                 ParamSpec("delay", "seconds the server waits before answering each file", 0.5, 0.2, 0.0, 10.0),
                 ParamSpec("task_s", "seconds of CPU to post-process each file", 0.3, 0.08, 0.01, 10.0),
             ),
+            calibrated=("steps_per_task",),
         ),
     )
 }

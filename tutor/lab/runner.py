@@ -28,6 +28,7 @@ from typing import Any
 
 from tutor.lab import report
 from tutor.lab.context import RunContext
+from tutor.lab.events import failed_result, result_event
 from tutor.lab.facts import machine_facts
 from tutor.lab.registry import get_scenario
 
@@ -176,6 +177,7 @@ def main() -> int:
         start_method=start_method,
         quick=spec.get("quick", False),
         params=spec.get("params", {}),
+        work={"tasks": spec["tasks"], **spec.get("params", {}), **(spec.get("work") or {})},
         facts=facts,
     )
     capacity = None
@@ -218,6 +220,7 @@ def main() -> int:
         note=lambda text: emit("note", text=text),
         exclude_pid=tree.exclude,
         measure_memory=tree.memory_bytes,
+        work=dict(spec.get("work") or {}),
     )
     if uses_processes or info.kind in ("demo", "cost"):
         ctx.report_queue = report.ProcessChannel(ctx.mp())
@@ -232,19 +235,20 @@ def main() -> int:
 
     limit = spec.get("time_limit_s") or info.time_limit_s
 
+    def done_spec() -> dict:
+        # What this run really did: the sizes it was given or calibrated itself.
+        return dict(spec, work=ctx.work)
+
     def on_timeout() -> None:
-        emit(
-            "result",
-            **_result_fields(spec, facts, capacity, start_method),
+        result = failed_result(
+            done_spec(),
+            f"stopped: the workload ran longer than its time limit of {limit:g} s",
+            facts,
+            start_method=start_method,
+            parallel_capacity=capacity,
             wall_s=round(time.monotonic() - started, 4),
-            cpu_percent=None,
-            peak_mem_bytes=None,
-            noisy=False,
-            foreign_load_percent=None,
-            ok=False,
-            error=f"stopped: the workload ran longer than its time limit of {limit:g} s",
-            details={},
         )
+        emit("result", **{k: v for k, v in result.items() if k not in ("event", "t")})
         _kill_group()
 
     watchdog = threading.Timer(limit, on_timeout)
@@ -261,6 +265,7 @@ def main() -> int:
                 prepare(ctx)
             sampler = PeriodicSampler(tree, on_sample)
             watchdog.start()
+            emit("measuring")
             started = time.monotonic()
             sampler.start()
             t0 = time.perf_counter()
@@ -286,9 +291,13 @@ def main() -> int:
             emit("worker_finished", worker=lane, ok=error is None, error=None)
     foreign = totals.get("foreign_load_percent")
     peak = details.pop("peak_mem_bytes", None) or totals.get("peak_mem_bytes")
-    emit(
-        "result",
-        **_result_fields(spec, facts, capacity, start_method),
+    result = result_event(
+        done_spec(),
+        facts,
+        ok=error is None,
+        error=error,
+        start_method=start_method,
+        parallel_capacity=capacity,
         wall_s=round(wall, 4),
         cpu_percent=round(totals["cpu_percent"], 1) if "cpu_percent" in totals else None,
         peak_mem_bytes=peak,
@@ -296,27 +305,10 @@ def main() -> int:
         noisy=bool(foreign is not None and foreign > 15.0),
         sampler_cpu_percent=totals.get("sampler_cpu_percent"),
         foreign_load_percent=round(foreign, 1) if foreign is not None else None,
-        ok=error is None,
-        error=error,
         details=details,
     )
+    emit("result", **{k: v for k, v in result.items() if k not in ("event", "t")})
     return 0
-
-
-def _result_fields(spec: dict, facts: dict, capacity: float | None, start_method: str | None) -> dict:
-    return {
-        "scenario": spec["scenario"],
-        "strategy": spec["strategy"],
-        "workers": spec["workers"],
-        "tasks": spec["tasks"],
-        "start_method": start_method,
-        "cores": facts["cores"],
-        "parallel_capacity": capacity,
-        "python": facts["python"],
-        "gil_enabled": facts["gil_enabled"],
-        "free_threaded_build": facts["free_threaded_build"],
-        "quick": spec.get("quick", False),
-    }
 
 
 if __name__ == "__main__":

@@ -1,31 +1,55 @@
 """Deciding who won, from what was measured, and saying why in this machine's terms.
 
-The textbook's expectation never decides: the measurement does. When the two
-disagree, the reasons say what about this machine (cores, the CPU actually
-available, load from other programs, the GIL) explains it.
+The textbook's expectation never decides: the measurement does. A winner is
+named only when its lead is larger than the noise (intervals from
+:mod:`tutor.lab.stats`); otherwise the leaders tie, and a learner who picked
+any of them is right. When the machine and the textbook disagree, the reasons
+say what about this machine (cores, the CPU actually available, load from
+other programs, the GIL) explains it; a figure the machine cannot produce is
+called so, never presented as what a strategy achieved.
+
+``results`` are keyed by strategy: comparison summaries
+(:class:`tutor.lab.events.Summary`, with every round's values) or single
+``result`` events (one round each).
 """
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 
-TIE_MARGIN = 0.10
-"""Strategies within 10% of the best (or within their measured spread) tie..."""
+from tutor.lab import stats
+from tutor.lab.registry import SCENARIOS
 
-MAX_TIE_MARGIN = 0.30
-"""...but never beyond 30%: a wide spread makes a result unreliable, not a tie."""
+NOISY_SPREAD = 0.25
+"""Runs of one strategy that differ by more than this are noisy, whatever the load."""
+
+CPU_KINDS = ("cpu", "cpu-c", "mixed")
+"""Work whose timings other programs' CPU use disturbs (waiting work does not care)."""
 
 
 @dataclass
 class Verdict:
     winner: str | None
+    """The strategy measured best (fastest, or least memory)."""
     correct: bool
     tied: set[str] = field(default_factory=set)
+    """The winner and every strategy within the noise of it."""
+    settled: bool = False
+    """True when the winner is separated from every other strategy."""
     speedups: dict[str, float | None] = field(default_factory=dict)
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """strategy -> (low, high) of its speedup against one at a time."""
+    implausible: set[str] = field(default_factory=set)
+    """Strategies whose speedup is beyond what this machine can give."""
     prediction_error: float | None = None
+    prediction_within: bool | None = None
+    """True when the learner's predicted speedup lies inside the measured interval."""
     reasons: list[str] = field(default_factory=list)
+    noise: str | None = None
+    """One sentence on the noise, saying plainly whether the verdict holds despite it."""
+    noisy: bool = False
     disagrees_with_textbook: bool = False
-    unreliable: bool = False
     measure: str = "wall_s"
 
 
@@ -34,6 +58,27 @@ def _value(result: dict, measure: str) -> float | None:
         return None
     value = result.get(measure)
     return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def _runs(result: dict, measure: str) -> list[float | None]:
+    """A result's values by round (a single result is one round)."""
+    runs = result.get(f"{measure}_runs")
+    if isinstance(runs, list) and runs:
+        return [float(v) if isinstance(v, (int, float)) and v > 0 else None for v in runs]
+    return [_value(result, measure)]
+
+
+def _kind(results: dict[str, dict]) -> str:
+    scenario = next((r.get("scenario") for r in results.values() if r.get("scenario")), None)
+    info = SCENARIOS.get(str(scenario))
+    return info.kind if info else "cpu"
+
+
+def _estimator(results: dict[str, dict], measure: str) -> str:
+    if measure != "wall_s":
+        return stats.MEDIAN
+    named = {r.get("estimator") for r in results.values() if r.get("estimator")}
+    return named.pop() if len(named) == 1 else stats.estimator_for(_kind(results))
 
 
 def judge(
@@ -47,50 +92,130 @@ def judge(
     values = {s: v for s, r in results.items() if (v := _value(r, measure)) is not None}
     if not values:
         return Verdict(None, False, reasons=["No run finished, so nothing could be measured."], measure=measure)
-    best_strategy = min(values, key=values.__getitem__)
-    best = values[best_strategy]
-    spreads = [r.get("spread") or 0.0 for r in results.values()]
-
-    def margin(strategy: str) -> float:
-        # Noisy repeats widen the tie, but never so far that 2.7 s "ties" 1.2 s.
-        own = results[strategy].get("spread") or 0.0
-        leader = results[best_strategy].get("spread") or 0.0
-        return min(MAX_TIE_MARGIN, max(TIE_MARGIN, own, leader))
-
-    tied = {s for s, v in values.items() if v <= best * (1 + margin(s))}
-    base = _value(results.get("sequential", {}), "wall_s")
-    speedups = {
-        s: (round(base / w, 2) if base and (w := _value(r, "wall_s")) else None) for s, r in results.items()
-    }
-    error = None
-    measured = speedups.get(chosen)
-    if predicted_speedup and measured:
-        error = round(abs(predicted_speedup - measured) / measured, 3)
-    any_result = next(iter(results.values()))
-    noisy = any(r.get("noisy") for r in results.values())
+    how = _estimator(results, measure)
+    best = min(values, key=values.__getitem__)
+    tied = {best}
+    for strategy in values:
+        if strategy == best:
+            continue
+        gap = stats.ratio_interval(stats.paired(_runs(results[strategy], measure), _runs(results[best], measure)), how)
+        if not stats.separated(gap):
+            tied.add(strategy)
+    speedups, intervals, implausible = _speedups(results, how)
     verdict = Verdict(
-        winner=best_strategy,
+        winner=best,
         correct=chosen in tied,
         tied=tied,
+        settled=len(tied) == 1,
         speedups=speedups,
-        prediction_error=error,
+        intervals=intervals,
+        implausible=implausible,
         disagrees_with_textbook=bool(expected_winner and expected_winner not in tied),
-        unreliable=noisy or max(spreads, default=0) > 0.25,
         measure=measure,
     )
-    verdict.reasons = machine_reasons(results, any_result)
+    measured = speedups.get(chosen)
+    if predicted_speedup and measured:
+        verdict.prediction_error = round(abs(predicted_speedup - measured) / measured, 3)
+        low, high = intervals.get(chosen, (measured, measured))
+        verdict.prediction_within = low <= predicted_speedup <= high
+    verdict.noisy, verdict.noise = _noise(results, verdict)
+    verdict.reasons = machine_reasons(results, next(iter(results.values())), implausible)
     return verdict
+
+
+def _speedups(
+    results: dict[str, dict], how: str
+) -> tuple[dict[str, float | None], dict[str, tuple[float, float]], set[str]]:
+    """Speedups against the sequential baseline: the comparison's own, or from single runs."""
+    speedups: dict[str, float | None] = {}
+    intervals: dict[str, tuple[float, float]] = {}
+    implausible: set[str] = set()
+    base = results.get("sequential")
+    for strategy, result in results.items():
+        if result.get("speedup") is not None:
+            speedups[strategy] = round(float(result["speedup"]), 2)
+            low, high = result.get("speedup_low"), result.get("speedup_high")
+            if low is not None and high is not None:
+                intervals[strategy] = (float(low), float(high))
+            if result.get("implausible"):
+                implausible.add(strategy)
+            continue
+        gain = None
+        if base is not None and _value(result, "wall_s"):
+            gain = stats.ratio_interval(stats.paired(_runs(base, "wall_s"), _runs(result, "wall_s")), how)
+        if gain is None:
+            speedups[strategy] = None
+            continue
+        low, point, high = gain
+        speedups[strategy] = round(point, 2)
+        intervals[strategy] = (low, high)
+        if strategy != "sequential":
+            from tutor.lab.compare import speedup_limit
+
+            limit = speedup_limit(result) if result.get("scenario") in SCENARIOS else None
+            if limit is not None and low > limit:
+                implausible.add(strategy)
+    return speedups, intervals, implausible
+
+
+def _noise(results: dict[str, dict], verdict: Verdict) -> tuple[bool, str | None]:
+    """Is the noise big enough to matter, and which wins, the verdict or the noise?
+
+    CPU-bound work is judged by other programs' CPU use and by its own spread;
+    waiting-dominated work only by its own spread (a waiting download does not
+    care who else computes).
+    """
+    kind = _kind(results)
+    loads = [r["foreign_load_percent"] for r in results.values() if r.get("foreign_load_percent") is not None]
+    spreads = [r["spread"] for r in results.values() if r.get("spread")]
+    widest = max(spreads, default=0.0)
+    busy = kind in CPU_KINDS and any(r.get("noisy") for r in results.values())
+    noisy = busy or widest > NOISY_SPREAD
+    label = _label
+    winner = verdict.winner or ""
+    others = sorted(verdict.tied - {winner})
+    if not noisy:
+        if kind not in CPU_KINDS and loads and max(loads) > 15.0 and len(verdict.tied) >= 1:
+            return False, (
+                f"Other programs used up to {max(loads):.0f}% of the CPU, but waiting does not need the CPU: "
+                "these runs agreed with each other, so the verdict holds."
+            )
+        if others:
+            return False, (
+                f"{label(winner)} and {', '.join(label(s) for s in others)} measured within the noise of "
+                "each other: too close to call on this machine."
+            )
+        return False, None
+    cause = (
+        f"Other programs used up to {max(loads):.0f}% of the CPU during the runs"
+        if busy and loads
+        else f"Repeated runs differed by up to {widest:.0%}"
+    )
+    if verdict.settled:
+        return True, f"{cause}, but {label(winner)} won by more than that noise: the verdict holds."
+    return True, (
+        f"{cause}, so {label(winner)} and {', '.join(label(s) for s in others)} are too close to call here: "
+        "try again on a quieter machine to separate them."
+    )
+
+
+def _label(strategy: str) -> str:
+    return {"sequential": "one at a time", "asyncio": "asyncio"}.get(strategy, strategy)
 
 
 def measured_capacity(results: dict[str, dict]) -> float | None:
     """The median parallel capacity probed before the runs (None without a probe)."""
-    import statistics
-
     values = [r["parallel_capacity"] for r in results.values() if r.get("parallel_capacity")]
     return round(statistics.median(values), 2) if values else None
 
 
-def machine_reasons(results: dict[str, dict], facts: dict) -> list[str]:
+CAPACITY_MEANING = (
+    "parallel capacity = how much more work {cores} busy processes got done than one, "
+    "probed just before the runs ({cores}x on an idle {cores}-core machine)"
+)
+
+
+def machine_reasons(results: dict[str, dict], facts: dict, implausible: set[str] | None = None) -> list[str]:
     """Plain-language facts about this machine and run that shape the outcome."""
     reasons: list[str] = []
     cores = facts.get("cores") or 1
@@ -102,22 +227,18 @@ def machine_reasons(results: dict[str, dict], facts: dict) -> list[str]:
         )
     elif capacity is not None and capacity < 0.75 * cores:
         reasons.append(
-            f"Right before the run, {cores} busy processes got only {capacity:.1f}x the work of one "
+            f"Right before the runs, {cores} busy processes got only {capacity:.1f}x the work of one "
             f"(an idle {cores}-core machine gives about {cores}x): other programs were using the CPU, "
             f"so CPU work could gain at most about {capacity:.1f}x from running in parallel "
             "(waiting still overlaps freely)."
         )
     elif capacity is not None:
-        reasons.append(f"Just before the run, {cores} busy processes got {capacity:.1f}x the work of one on the {cores} cores here.")
-    loads = [r.get("foreign_load_percent") for r in results.values() if r.get("foreign_load_percent") is not None]
-    if any(r.get("noisy") for r in results.values()) and loads:
         reasons.append(
-            f"Other programs used up to {max(loads):.0f}% of the machine's CPU during the runs: "
-            "timings are noisy, run it again to be sure."
+            f"Just before the runs, {cores} busy processes got {capacity:.1f}x the work of one "
+            f"on the {cores} cores here (its parallel capacity)."
         )
-    spreads = [r.get("spread") for r in results.values() if r.get("spread")]
-    if spreads and max(spreads) > 0.25:
-        reasons.append(f"Repeated runs differed by up to {max(spreads):.0%}: treat close results as a tie.")
+    for strategy in sorted(implausible or ()):
+        reasons.append(_implausible_reason(results[strategy], results))
     if facts.get("free_threaded_build") and not facts.get("gil_enabled"):
         reasons.append(
             f"This Python ({facts.get('python')}) is a free-threaded build with the GIL off: "
@@ -132,3 +253,34 @@ def machine_reasons(results: dict[str, dict], facts: dict) -> list[str]:
     if methods:
         reasons.append(f"Processes were started with the '{', '.join(sorted(methods))}' start method.")
     return reasons
+
+
+def _implausible_reason(result: dict, results: dict[str, dict]) -> str:
+    """Why a figure beyond the machine's limit is not what the strategy achieved."""
+    from tutor.lab.compare import speedup_limit
+
+    strategy = result["strategy"]
+    limit = speedup_limit(result) or 1.0
+    x = result.get("speedup") or 0.0
+    base = results.get("sequential") or {}
+    load = base.get("foreign_load_percent")
+    slowed = (
+        f"other programs used up to {load:.0f}% of the CPU while it ran"
+        if isinstance(load, (int, float)) and load >= 5
+        else "the machine gave it less CPU than the later runs got"
+    )
+    if limit <= 1.0:
+        why = (
+            "pure-Python threads under a GIL take turns on one core"
+            if strategy == "threads"
+            else "coroutines that never await run one at a time"
+        )
+        return (
+            f"{_label(strategy).capitalize()} measured {x:.2f}x, but {why}, so they cannot beat one at a time "
+            f"on this work: the one-at-a-time runs were slowed ({slowed}). Read it as no real gain."
+        )
+    return (
+        f"{_label(strategy).capitalize()} measured {x:.1f}x, more than this machine can give "
+        f"(at most {limit:g}x: {limit:g} of its cores for this work): the one-at-a-time runs were slowed "
+        f"({slowed}). Read it as about {limit:g}x at most, not as what {_label(strategy)} achieved."
+    )

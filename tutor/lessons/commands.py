@@ -1,7 +1,7 @@
 """`tutor lint` and `tutor lessons`: check and list lessons without starting the UI.
 
 Neither command imports Textual. `tutor lint --run` starts real workloads, one
-child process at a time, through :mod:`tutor.lab.client`.
+child process at a time, through :mod:`tutor.lab.compare`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tutor.wording import count
 CLEAR_LINE = "\x1b[2K"
 
 RUN_REPEAT = 3
-"""Runs per strategy for `lint --run`: the median of 3 survives one disturbed run."""
+"""The most rounds per challenge for `lint --run` (it stops earlier once the winner is clear)."""
 
 
 def _shown(path: Path) -> str:
@@ -94,27 +94,6 @@ def lint_command(args: argparse.Namespace) -> int:
 
 
 # -- tutor lint --run ----------------------------------------------------------
-
-
-def _run_plan(challenge: Challenge) -> tuple[list[str], dict[str, Any]]:
-    """Strategies to run and the keyword arguments for :func:`tutor.lab.client.compare`."""
-    from tutor.lab.registry import SCENARIOS
-
-    strategies = list(challenge.strategies)
-    info = SCENARIOS[challenge.scenario]
-    wants_baseline = challenge.predict == "speedup" or bool(
-        challenge.expect and challenge.expect.speedup
-    )
-    if wants_baseline and "sequential" in info.strategies and "sequential" not in strategies:
-        strategies.append("sequential")
-    params = dict(challenge.params)
-    kwargs: dict[str, Any] = {
-        "tasks": params.pop("tasks", None),
-        "workers": params.pop("workers", None),
-        "start_method": params.pop("start_method", None),
-        "params": params,  # scenario parameters and `preset`
-    }
-    return strategies, kwargs
 
 
 def _fmt(measure: str, value: float) -> str:
@@ -192,6 +171,9 @@ def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, s
         return "no-result", line + "; nothing finished, nothing to compare", verdict.reasons
     if expected is None:
         return "no-expectation", line + "; no textbook expectation to compare", []
+    if verdict.noise:
+        # Which wins, the verdict or the noise, said in the same words as the game.
+        verdict.reasons.insert(0, verdict.noise)
     if not verdict.disagrees_with_textbook:
         if verdict.winner == expected:
             close = {
@@ -227,7 +209,7 @@ def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, s
         reasons.append(f"the {expected} runs did not finish")
     reasons.extend(_quick_sizes(challenge, expected, verdict.winner))
     reasons.extend(verdict.reasons)
-    if verdict.unreliable:
+    if verdict.noisy and not verdict.settled:
         reasons.append(
             "the runs were noisy: run `tutor lint --run` again on a quieter machine to be sure"
         )
@@ -243,7 +225,8 @@ def run_challenges(catalog: Catalog, out: Any = None, repeat: int = RUN_REPEAT) 
 
     Returns how many challenges could not be measured (a run failed).
     """
-    from tutor.lab import client
+    from tutor.lab.compare import Comparison
+    from tutor.lessons.plan import run_plan
 
     out = out or sys.stdout
     pairs: list[tuple[Lesson, Challenge]] = catalog.challenges
@@ -251,32 +234,24 @@ def run_challenges(catalog: Catalog, out: Any = None, repeat: int = RUN_REPEAT) 
         print("no challenges to run", file=out)
         return 0
     print(
-        f"running {count(len(pairs), 'challenge')}, quick sizes, {count(repeat, 'run')} per strategy...",
+        f"running {count(len(pairs), 'challenge')}, quick sizes, at most {count(repeat, 'round')} of every strategy...",
         file=out,
     )
     failed = agree = differ = tied = 0
     tty = hasattr(out, "isatty") and out.isatty()
     for lesson, challenge in pairs:
         where = f"{_shown(lesson.path)}:{challenge.line}"
-        strategies, kwargs = _run_plan(challenge)
-        current: list[client.LabRun] = []
+        plan = run_plan(challenge, quick=True, max_rounds=repeat, budget_s=None)
         if tty:
-            # A challenge can take a minute (3 s downloads, 3 runs each): show which one runs.
+            # A challenge can take a minute (3 s downloads, 3 rounds): show which one runs.
             print(
-                f"{CLEAR_LINE}running {challenge.id}: {', '.join(strategies)}...",
+                f"{CLEAR_LINE}running {challenge.id}: {', '.join(plan.strategies)}...",
                 end="\r",
                 file=out,
                 flush=True,
             )
         try:
-            summaries = client.compare(
-                challenge.scenario,
-                strategies=strategies,
-                repeat=repeat,
-                quick=True,
-                on_run=current.append,
-                **kwargs,
-            )
+            comparison = Comparison(plan)
         except ValueError as exc:
             print(
                 f"{CLEAR_LINE if tty else ''}{where}: {challenge.id}: cannot run: {exc}",
@@ -285,9 +260,10 @@ def run_challenges(catalog: Catalog, out: Any = None, repeat: int = RUN_REPEAT) 
             )
             failed += 1
             continue
+        try:
+            summaries = comparison.run()
         except KeyboardInterrupt:
-            for run in current:
-                run.cancel()
+            comparison.cancel()
             raise
         broken = [s for s in summaries if not s.get("ok")]
         if broken:

@@ -75,6 +75,9 @@ class TutorApp(App[int]):
         self.quiz_only = quiz_only
         self.quiz_lesson = quiz_lesson
         self.runs = RunTracker()
+        self.calibrated_work: dict[tuple[str, str], dict[str, int]] = {}
+        """(lesson id, challenge id) -> the work sizes its last comparison measured:
+        a retry does the same work, so its figures can be compared with the first play's."""
         self._theme_restored = False
         self.leaving = False
         from tutor.ui.memory import IdleCollector

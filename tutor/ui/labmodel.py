@@ -123,7 +123,9 @@ class RunView:
 
     @property
     def shown_s(self) -> float:
-        """Seconds drawn on the lanes' axis so far."""
+        """Seconds drawn on the lanes' axis so far: the measured time, once it is known."""
+        if self.wall_s is not None:
+            return self.wall_s
         return max(self.now - (self.origin or 0.0), 0.0)
 
     @property
@@ -172,6 +174,10 @@ class RunView:
         if kind == "probe":
             self.parallel_capacity = event.get("parallel_capacity")
             self.cores = event.get("cores", self.cores)
+        elif kind == "measuring":
+            # The timed part starts: the lanes and the elapsed clock count from here,
+            # the same clock as the result's wall time.
+            self.origin = at
         elif kind == "worker_started":
             self.lane(str(event.get("worker")), event.get("label"))
         elif kind == "phase":
@@ -222,19 +228,38 @@ class RunView:
 
 
 class LabModel:
-    """Every run of one challenge: the learner's choice first, then the others."""
+    """Every run of one challenge's comparison: the learner's choice first, then the others.
 
-    def __init__(self, strategies: list[str]) -> None:
+    A comparison has rounds (each strategy once per round, the same work); the
+    lanes show each strategy's latest run, the table its values so far, and
+    once it is over, :attr:`summaries` holds the comparison's estimates.
+    """
+
+    def __init__(self, strategies: list[str], max_rounds: int = 1, estimator: str = "median") -> None:
         self.order = list(strategies)
         self.runs: dict[str, RunView] = {s: RunView(s) for s in strategies}
+        self.values: dict[str, list[float]] = {s: [] for s in strategies}
+        """Every finished run's wall time, per strategy, in the order they ran."""
+        self.max_rounds = max_rounds
+        self.estimator = estimator
+        self.round = 0
+        """The round being run (0-based)."""
         self.current: str | None = None
         self.viewing: str | None = None
         """The run whose lanes the learner chose to look at (←/→), else the live one."""
         self.version = 0
         self.finished = False
         self.cancelled = False
+        self.summaries: dict[str, dict[str, Any]] = {}
+        """strategy -> the comparison's summary (what judge() takes), once it is over."""
+        self.stopped: str | None = None
+        """Why the comparison stopped early or not (see Comparison.stopped)."""
 
-    def start(self, strategy: str) -> None:
+    def start(self, strategy: str, round_index: int = 0) -> None:
+        if round_index > 0:
+            # A repeat: fresh lanes for this run, the earlier runs' times stay in values.
+            self.runs[strategy] = RunView(strategy)
+        self.round = round_index
         self.current = strategy
         self.runs[strategy].state = "running"
         self.version += 1
@@ -250,7 +275,19 @@ class LabModel:
         if error and run.error is None:
             run.error = error
         run.finish(result)
+        if run.state == "done" and run.wall_s is not None:
+            self.values[strategy].append(run.wall_s)
         self.version += 1
+
+    def estimate(self, strategy: str) -> float | None:
+        """The strategy's time so far, as the verdict will estimate it."""
+        from tutor.lab.stats import estimate
+
+        summary = self.summaries.get(strategy)
+        if summary is not None:
+            return summary.get("wall_s")
+        values = self.values.get(strategy) or []
+        return estimate(values, self.estimator) if values else None
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -259,10 +296,16 @@ class LabModel:
                 run.state = "cancelled"
         self.version += 1
 
-    def done(self) -> None:
+    def done(self, summaries: list[dict[str, Any]] | None = None, stopped: str | None = None) -> None:
         self.finished = True
         self.current = None
+        self.summaries = {s["strategy"]: s for s in summaries or [] if s.get("ok")}
+        self.stopped = stopped
         self.version += 1
+
+    @property
+    def rounds_done(self) -> int:
+        return min((len(v) for v in self.values.values()), default=0)
 
     @property
     def shown(self) -> RunView | None:
@@ -283,7 +326,9 @@ class LabModel:
 
     @property
     def results(self) -> dict[str, dict[str, Any]]:
-        """strategy -> result event, for the runs that finished well (what judge() takes)."""
+        """strategy -> what the verdict judges: the summaries, else each run's result."""
+        if self.summaries:
+            return dict(self.summaries)
         return {s: r.result for s, r in self.runs.items() if r.state == "done" and r.result}
 
     @property
@@ -294,32 +339,3 @@ class LabModel:
             default=0.0,
         )
         return nice_span(max(longest, 0.5))
-
-
-def plan_strategies(choices: list[str], chosen: str, predict: str | None) -> list[str]:
-    """The learner's pick first, then the other choices, then the baseline if needed.
-
-    A speedup prediction is "times faster than one at a time", so sequential must
-    be measured too even when it is not one of the choices.
-    """
-    order = [chosen] + [s for s in choices if s != chosen]
-    order = list(dict.fromkeys(order))
-    if predict == "speedup" and "sequential" not in order:
-        order.append("sequential")
-    return order
-
-
-def run_request_args(params: dict[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split a challenge's params into RunRequest keywords and scenario params.
-
-    tasks, workers and start_method are RunRequest fields; everything else
-    (including a preset name) travels in RunRequest.params.
-    """
-    request: dict[str, Any] = {}
-    scenario: dict[str, Any] = {}
-    for key, value in (params or {}).items():
-        if key in ("tasks", "workers", "start_method"):
-            request[key] = value
-        else:
-            scenario[key] = value
-    return request, scenario

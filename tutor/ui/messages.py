@@ -16,11 +16,12 @@ from textual.message import Message
 
 @dataclass
 class RunStarted(Message):
-    """The lab child process for one strategy was started."""
+    """The lab child process for one strategy was started (in round ``round`` of the comparison)."""
 
     strategy: str
     index: int
     total: int
+    round: int = 0
 
 
 @dataclass
@@ -53,17 +54,12 @@ class RunFinished(Message):
 
 @dataclass
 class RunsCompleted(Message):
-    """Every planned run ended (or the learner cancelled)."""
+    """The comparison ended (or the learner cancelled): its summaries and the work it measured."""
 
     cancelled: bool
-
-
-@dataclass
-class ChallengeCommitted(Message):
-    """The learner chose (and maybe predicted) before anything ran."""
-
-    choice: str
-    predicted_speedup: float | None
+    summaries: list[dict[str, Any]] = field(default_factory=list)
+    work: dict[str, int] = field(default_factory=dict)
+    stopped: str | None = None
 
 
 @dataclass

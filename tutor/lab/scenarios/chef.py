@@ -34,16 +34,15 @@ async def cook_dish_async(lane: str, dish: int, prep_steps: int, boil_s: float) 
 
 
 def prepare(ctx: Any) -> None:
-    steps = calibrate(ctx.params["prep_s"])
-    ctx.state["steps"] = steps
+    steps = ctx.sized("prep_steps", lambda: calibrate(ctx.params["prep_s"]))
     ctx.note(
-        f"each dish: {ctx.params['prep_s']:g} s of preparing (calibrated: {steps:,} steps) "
+        f"each dish: {ctx.params['prep_s']:g} s of preparing ({steps:,} steps) "
         f"+ {ctx.params['boil_s']:g} s of boiling"
     )
 
 
 def run(ctx: Any) -> dict:
-    steps, boil = ctx.state["steps"], ctx.params["boil_s"]
+    steps, boil = ctx.work["prep_steps"], ctx.params["boil_s"]
     ctx.run_tasks(cook_dish, [(i, steps, boil) for i in range(ctx.tasks)], cook_dish_async)
     return {
         "dishes": ctx.tasks,

@@ -37,7 +37,7 @@ def fetch_and_process(task: int, port: int, steps: int) -> str:
 
 def prepare(ctx: Any) -> None:
     ctx.state["port"] = start_server(ctx, ctx.params["delay"], 64)
-    ctx.state["steps"] = calibrate(ctx.params["task_s"])
+    ctx.sized("steps_per_task", lambda: calibrate(ctx.params["task_s"]))
     ctx.note(
         f"{ctx.tasks} files: {ctx.params['delay']:g} s to download each, "
         f"then {ctx.params['task_s']:g} s of CPU to process it"
@@ -45,7 +45,7 @@ def prepare(ctx: Any) -> None:
 
 
 def run(ctx: Any) -> dict:
-    port, steps = ctx.state["port"], ctx.state["steps"]
+    port, steps = ctx.state["port"], ctx.work["steps_per_task"]
     n = ctx.tasks
     if ctx.strategy != "hybrid":
         digests = ctx.run_tasks(fetch_and_process, [(i, port, steps) for i in range(n)])

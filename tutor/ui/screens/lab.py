@@ -14,12 +14,13 @@ from textual.widgets import Rule, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from tutor.ui.format import strategy_label
-from tutor.ui.labmodel import LabModel, plan_strategies, run_request_args
+from tutor.ui.labmodel import LabModel
 from tutor.ui.messages import EventReceived, RunFinished, RunsCompleted, RunStarted
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.keybar import KeyBar
 from tutor.ui.widgets.lab import CompareTable, CpuMeter, LanesView
 from tutor.ui.widgets.titlebar import TitleBar
+from tutor.wording import count
 
 REDRAW_S = 0.1
 """10 Hz: lab events can arrive much faster; the screen redraws at a steady rate."""
@@ -51,15 +52,26 @@ class LabScreen(TutorScreen):
         self.choice = choice
         self.predicted_speedup = predicted_speedup
         self.autostart = autostart
-        strategies = plan_strategies(
-            [c.strategy for c in challenge.choices], choice, challenge.predict
+        from tutor.lab.registry import get_scenario
+        from tutor.lab.stats import estimator_for
+        from tutor.lessons.plan import run_plan
+
+        self.plan = run_plan(
+            challenge,
+            choice,
+            quick=self.tutor.quick,
+            work=self.tutor.calibrated_work.get((lesson.id, challenge.id)),
         )
-        self.model = LabModel(strategies)
+        self.model = LabModel(
+            self.plan.strategies,
+            max_rounds=self.plan.max_rounds,
+            estimator=estimator_for(get_scenario(challenge.scenario).kind),
+        )
         self._drawn = -1
         self._lanes_drawn = -1
         self._texts: dict[str, Content | str] = {}
         self._stop = threading.Event()
-        self._current_run: Any = None
+        self._comparison: Any = None
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -95,62 +107,60 @@ class LabScreen(TutorScreen):
     # The worker ---------------------------------------------------------
     @work(thread=True, exclusive=True, exit_on_error=False, group="lab")
     def run_all(self) -> None:
-        """One run after another in this thread; only messages go to the screen."""
-        from tutor.lab.client import LabRun, RunRequest
+        """The whole comparison in this thread; only messages go to the screen."""
+        from tutor.lab.client import LabRun
+        from tutor.lab.compare import Comparison
 
         worker = get_current_worker()
         tracker = self.tutor.runs
-        request_kw, params = run_request_args(self.challenge.params)
         order = self.model.order
-        cancelled = False
-        for index, strategy in enumerate(order):
-            if worker.is_cancelled or self._stop.is_set():
-                cancelled = True
-                break
-            try:
-                run = LabRun(
-                    RunRequest(
-                        self.challenge.scenario,
-                        strategy,
-                        quick=self.tutor.quick,
-                        params=dict(params),
-                        **request_kw,
-                    )
-                )
-            except ValueError as exc:
+        try:
+            comparison = Comparison(self.plan)
+        except ValueError as exc:
+            for strategy in order:
                 self.post_message(RunFinished(strategy, None, str(exc)))
-                continue
-            if not tracker.add(run):
-                cancelled = True
-                break
-            self._current_run = run
-            error: str | None = None
-            try:
-                self.post_message(RunStarted(strategy, index, len(order)))
-                run.start()
-                tracker.started(run)
-                if self._stop.is_set():
-                    run.cancel()
-                tracked = run.pid is not None
-                for event in run.events():
-                    if not tracked and run.pid is not None:
-                        # Served: the runner started only after its bench slot.
-                        tracker.started(run)
-                        tracked = True
-                    self.post_message(EventReceived(strategy, event))
-            except Exception as exc:  # a broken run must not take the app down
-                error = f"{type(exc).__name__}: {exc}"
+            self.post_message(RunsCompleted(False))
+            return
+        self._comparison = comparison
+        if worker.is_cancelled or self._stop.is_set():
+            comparison.cancel()
+        current: dict[str, Any] = {}
+
+        def on_run(run: LabRun, round_index: int) -> None:
+            strategy = run.request.strategy
+            current.update(run=run, strategy=strategy, tracked=False)
+            if not tracker.add(run):  # the app is closing: this run must not start
+                comparison.cancel()
                 run.cancel()
-            finally:
+                return
+            self.post_message(RunStarted(strategy, order.index(strategy), len(order), round_index))
+
+        def on_event(event: dict[str, Any]) -> None:
+            run: LabRun = current["run"]
+            if not current["tracked"] and run.pid is not None:
+                # Known once started (when served, only after its bench slot).
+                tracker.started(run)
+                current["tracked"] = True
+            self.post_message(EventReceived(current["strategy"], event))
+            if event.get("event") == "result":
                 tracker.discard(run)
-                self._current_run = None
-            self.post_message(RunFinished(strategy, run.result, error))
-        self.post_message(RunsCompleted(cancelled or self._stop.is_set()))
+                self.post_message(RunFinished(current["strategy"], event))
+
+        summaries: list[Any] = []
+        try:
+            summaries = comparison.run(on_event=on_event, on_run=on_run)
+        except Exception as exc:  # a broken run must not take the app down
+            comparison.cancel()
+            if current:
+                tracker.discard(current["run"])
+                self.post_message(RunFinished(current["strategy"], None, f"{type(exc).__name__}: {exc}"))
+        cancelled = comparison.cancelled or self._stop.is_set()
+        self.post_message(RunsCompleted(cancelled, list(summaries), dict(comparison.work), comparison.stopped))
 
     # Messages from the worker -------------------------------------------
     @on(RunStarted)
     def _run_started(self, message: RunStarted) -> None:
-        self.model.start(message.strategy)
+        self.model.start(message.strategy, message.round)
 
     @on(EventReceived)
     def _event_received(self, message: EventReceived) -> None:
@@ -176,7 +186,10 @@ class LabScreen(TutorScreen):
     def _runs_completed(self, message: RunsCompleted) -> None:
         if message.cancelled:
             self.model.cancel()
-        self.model.done()
+        elif message.work:
+            # A retry of this challenge measures exactly the same work.
+            self.tutor.calibrated_work[(self.lesson.id, self.challenge.id)] = dict(message.work)
+        self.model.done(message.summaries, message.stopped)
         self._redraw()
         self.refresh_bindings()
 
@@ -212,10 +225,15 @@ class LabScreen(TutorScreen):
                 sizes.append(f"{run.tasks} tasks")
             if run.workers:
                 sizes.append(f"{run.workers} worker{'s' if run.workers != 1 else ''}")
+            step = (
+                f"▶ Run {index} of {total}: "
+                if model.round == 0
+                else f"▶ Repeat {model.round + 1} of up to {model.max_rounds}, run {index} of {total}: "
+            )
             self._set(
                 "#lab-title",
                 Content.assemble(
-                    (f"▶ Run {index} of {total}: ", "bold"),
+                    (step, "bold"),
                     (strategy_label(current), "bold $accent"),
                     f" · {scenario}" + (f" · {', '.join(sizes)}" if sizes else ""),
                 ),
@@ -230,9 +248,18 @@ class LabScreen(TutorScreen):
                 )
                 self._set("#lab-status", "Escape: back to the challenge")
             elif model.results:
+                rounds = model.rounds_done
+                why = {
+                    "separated": "the leader was clear",
+                    "budget": "as many as the time allows",
+                    "rounds": "the most it repeats",
+                }.get(model.stopped or "", "")
                 self._set(
                     "#lab-title",
-                    Content.styled(f"✓ All {total} runs done on this machine.", "bold $success"),
+                    Content.assemble(
+                        (f"✓ Measured on this machine: {count(rounds, 'round')} of the same work", "bold $success"),
+                        (f" ({why})" if why else "", "$text-muted"),
+                    ),
                 )
                 self._set(
                     "#lab-status",
@@ -276,9 +303,9 @@ class LabScreen(TutorScreen):
 
     def cancel_runs(self) -> None:
         self._stop.set()
-        run = self._current_run
-        if run is not None:
-            run.cancel()
+        comparison = self._comparison
+        if comparison is not None:
+            comparison.cancel()
         self.workers.cancel_group(self, "lab")
 
     def on_unmount(self) -> None:

@@ -1,0 +1,269 @@
+"""Fair comparisons: the same work for every strategy, interleaved rounds, honest figures.
+
+The one way the game, ``tutor run --compare`` and ``tutor lint --run`` compare
+strategies::
+
+    comparison = Comparison(ComparisonPlan("crunch", ["threads", "processes", "sequential"]))
+    summaries = comparison.run(on_event=..., on_run=...)   # one Summary per strategy
+
+Fair: the first run sizes the work (calibrated sizes such as
+``steps_per_task``) and every later run, the baseline included, is given
+exactly that work; a retry can pass it back in through ``ComparisonPlan.work``.
+
+Sound: each round runs every strategy once, the order rotating, so a slow
+minute hurts all alike; figures are estimates over the rounds with intervals
+(:mod:`tutor.lab.stats`); rounds stop once the leader is separated from the
+runner-up, or at the budget, never "until the expected answer appears".
+
+Possible: a CPU-bound speedup is checked against what the machine can give
+(:func:`speedup_limit`) and marked ``implausible`` above it.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tutor.lab import stats
+from tutor.lab.client import LabRun, RunRequest
+from tutor.lab.events import Result, Summary
+from tutor.lab.registry import get_scenario
+
+GAME_BUDGET_S = 12.0
+"""A quick challenge's verdict should come within about this many seconds."""
+
+
+@dataclass
+class ComparisonPlan:
+    """What to compare: strategies in first-round order, sizes, and how long to try."""
+
+    scenario: str
+    strategies: list[str]
+    quick: bool = False
+    tasks: int | None = None
+    workers: int | None = None
+    start_method: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    probe: bool = True
+    max_rounds: int = 3
+    """The most rounds (``--repeat K``)."""
+    min_rounds: int = 2
+    """Rounds before an early stop may be considered (never more than ``max_rounds``)."""
+    budget_s: float | None = None
+    """No new round starts when it would likely end past this many seconds."""
+    work: dict[str, int] | None = None
+    """Sizes calibrated by an earlier comparison of the same challenge (a retry)."""
+    contenders: list[str] | None = None
+    """The strategies that may win (a challenge's choices); None: all of them."""
+
+    def request(self, strategy: str, probe: bool, work: dict[str, int] | None) -> RunRequest:
+        return RunRequest(
+            self.scenario,
+            strategy,
+            self.tasks,
+            self.workers,
+            self.quick,
+            self.start_method,
+            dict(self.params),
+            probe,
+            work=dict(work) if work else None,
+        )
+
+
+class Comparison:
+    """Runs a :class:`ComparisonPlan`. :meth:`cancel` is safe from any thread."""
+
+    def __init__(self, plan: ComparisonPlan) -> None:
+        self.plan = plan
+        self.info = get_scenario(plan.scenario)
+        if not plan.strategies:
+            raise ValueError("nothing to compare: no strategies")
+        for strategy in plan.strategies:
+            plan.request(strategy, plan.probe, plan.work).resolve()  # bad input fails before anything runs
+        self.work: dict[str, int] = dict(plan.work or {})
+        self.runs: dict[str, list[Result | None]] = {s: [] for s in plan.strategies}
+        self._errors: dict[str, Result] = {}
+        self.rounds = 0
+        self.stopped: str | None = None
+        """Why it stopped: "separated", "rounds", "budget", "cancelled" or "failed"."""
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._current: LabRun | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            run = self._current
+        if run is not None:
+            run.cancel()
+
+    def run(
+        self,
+        on_event: Callable[[dict], None] | None = None,
+        on_run: Callable[[LabRun, int], None] | None = None,
+    ) -> list[Summary]:
+        """Run round after round; ``on_run(run, round_index)`` before each run starts."""
+        plan = self.plan
+        order = list(plan.strategies)
+        max_rounds = max(1, plan.max_rounds)
+        min_rounds = max(1, min(plan.min_rounds, max_rounds))
+        started = time.monotonic()
+        for k in range(max_rounds):
+            # Rotate so drift in the machine's speed hits every strategy alike;
+            # round 1 keeps the given order (the learner's pick runs first).
+            rotated = order[k % len(order) :] + order[: k % len(order)]
+            for position, strategy in enumerate(rotated):
+                # One capacity probe per round is enough to know the machine's mood.
+                request = plan.request(strategy, plan.probe and position == 0, self.work)
+                run = LabRun(request)
+                with self._lock:
+                    if self._cancelled:
+                        run.close()
+                        self.stopped = "cancelled"
+                        return self.summaries()
+                    self._current = run
+                if on_run:
+                    on_run(run, k)
+                try:
+                    result = run.run(on_event)
+                finally:
+                    run.close()
+                    with self._lock:
+                        self._current = None
+                if run.cancelled or self._cancelled:
+                    self.stopped = "cancelled"
+                    self._cancelled = True
+                    return self.summaries()
+                self.runs[strategy].append(result if result.get("ok") else None)
+                if result.get("ok"):
+                    self._learn_work(result)
+                else:
+                    self._errors[strategy] = result
+            self.rounds = k + 1
+            elapsed = time.monotonic() - started
+            if all(not runs or runs[-1] is None for runs in self.runs.values()):
+                self.stopped = "failed"
+                break
+            if self.rounds >= min_rounds and self._separated():
+                self.stopped = "separated"
+                break
+            if plan.budget_s is not None and elapsed * (self.rounds + 1) / self.rounds > plan.budget_s:
+                self.stopped = "budget"
+                break
+        else:
+            self.stopped = "rounds"
+        return self.summaries()
+
+    def _learn_work(self, result: Result) -> None:
+        done = result.get("work") or {}
+        for key in self.info.calibrated:
+            if key not in self.work and isinstance(done.get(key), int):
+                self.work[key] = done[key]
+
+    def _separated(self) -> bool:
+        from tutor.lab.verdict import judge
+
+        summaries = {s["strategy"]: s for s in self.summaries()}
+        contenders = {s: summaries[s] for s in (self.plan.contenders or self.plan.strategies) if s in summaries}
+        if len(contenders) < 2:
+            return True
+        measure = "peak_mem_bytes" if self.info.name == "memory" else "wall_s"
+        return judge(contenders, next(iter(contenders)), measure=measure).settled
+
+    def summaries(self) -> list[Summary]:
+        return summarize(self.runs, self._errors, rounds=self.rounds)
+
+
+def summarize(
+    runs: dict[str, list[Result | None]],
+    errors: dict[str, Result] | None = None,
+    rounds: int | None = None,
+) -> list[Summary]:
+    """One :class:`~tutor.lab.events.Summary` per strategy from its rounds' results.
+
+    ``runs[s][k]`` is strategy s's result in round k (None when it failed);
+    ``errors[s]`` the last failed result, if any.
+    """
+    errors = errors or {}
+    summaries: list[Summary] = []
+    capacities = [
+        r["parallel_capacity"] for rs in runs.values() for r in rs if r is not None and r.get("parallel_capacity")
+    ]
+    capacity = round(statistics.median(capacities), 2) if capacities else None
+    for strategy, results in runs.items():
+        good = [r for r in results if r is not None]
+        last = good[-1] if good else errors.get(strategy)
+        if last is None:
+            continue
+        info = get_scenario(last["scenario"])
+        how = stats.estimator_for(info.kind)
+        summary: dict[str, Any] = dict(last)
+        times = [r["wall_s"] if r is not None else None for r in results]
+        mems = [r["peak_mem_bytes"] if r is not None else None for r in results]
+        ok_times = [t for t in times if t]
+        ok_mems = [m for m in mems if m]
+        summary["wall_s_runs"] = times
+        summary["peak_mem_bytes_runs"] = mems
+        summary["wall_s"] = round(stats.estimate(ok_times, how), 4) if ok_times else None
+        summary["peak_mem_bytes"] = int(statistics.median(ok_mems)) if ok_mems else None
+        spread = stats.spread(ok_times)
+        summary["spread"] = round(spread, 3) if spread is not None else None
+        summary["estimator"] = how
+        summary["parallel_capacity"] = capacity
+        loads = [r["foreign_load_percent"] for r in good if r.get("foreign_load_percent") is not None]
+        summary["foreign_load_percent"] = round(max(loads), 1) if loads else None
+        summary["noisy"] = any(r.get("noisy") for r in good)
+        summary["ok"] = bool(good) and len(good) == len(results)
+        if not summary["ok"] and strategy in errors:
+            summary["error"] = errors[strategy].get("error")
+        summary["runs"] = len(results)
+        summary["rounds"] = rounds if rounds is not None else len(results)
+        summaries.append(summary)  # type: ignore[arg-type]
+    base = next((s for s in summaries if s["strategy"] == "sequential" and s["wall_s"]), None)
+    for s in summaries:
+        s["speedup"] = s["speedup_low"] = s["speedup_high"] = None
+        s["speedup_limit"] = speedup_limit(s)
+        s["implausible"] = False
+        if base is None or not s["wall_s"]:
+            continue
+        if s is base:
+            s["speedup"] = s["speedup_low"] = s["speedup_high"] = 1.0
+            continue
+        interval = stats.ratio_interval(stats.paired(base["wall_s_runs"], s["wall_s_runs"]), s["estimator"])
+        if interval is None:
+            continue
+        low, point, high = interval
+        s["speedup"], s["speedup_low"], s["speedup_high"] = round(point, 3), round(low, 3), round(high, 3)
+        limit = s["speedup_limit"]
+        s["implausible"] = limit is not None and low > limit
+    return summaries
+
+
+def speedup_limit(result: dict[str, Any]) -> float | None:
+    """The most a strategy can gain over one-at-a-time on CPU-bound work here.
+
+    min(tasks, workers, usable cores) for work that can run in parallel; 1x
+    for pure-Python threads under a GIL and for coroutines that never await
+    (they take turns on one core). None where no simple bound holds (waiting
+    overlaps without limit, mixed work depends on its share of waiting).
+    """
+    info = get_scenario(result["scenario"])
+    strategy = result["strategy"]
+    if info.kind not in ("cpu", "cpu-c"):
+        return None
+    if strategy == "sequential":
+        return 1.0
+    parallel = float(min(result.get("tasks") or 1, result.get("workers") or 1, result.get("cores") or 1))
+    if strategy == "asyncio":
+        return 1.0
+    if strategy == "threads" and info.kind == "cpu" and result.get("gil_enabled") is not False:
+        return 1.0
+    return parallel

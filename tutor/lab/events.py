@@ -1,0 +1,217 @@
+"""The lab's events: what the runner child streams and what a comparison returns.
+
+One contract for every producer (the runner, the runner's time-out, the
+client when a run dies or is cancelled before it started, a comparison's
+summary) and every consumer (the game, ``tutor run``, ``tutor lint --run``,
+the board). ``docs/architecture.md`` lists the same keys; a test checks that
+every producer emits them.
+
+Events are plain dicts on the wire (JSON Lines); the TypedDicts below give
+them names and keys for readers and type checkers.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, NotRequired, TypedDict
+
+
+class Started(TypedDict):
+    event: str  # "started"
+    t: float
+    scenario: str
+    strategy: str
+    tasks: int
+    workers: int
+    start_method: str | None
+    quick: bool
+    params: dict[str, float]
+    work: dict[str, Any]
+    facts: dict[str, Any]
+
+
+class Probe(TypedDict):
+    event: str  # "probe"
+    t: float
+    parallel_capacity: float
+    cores: int
+
+
+class Measuring(TypedDict):
+    """The timed part starts now: lanes and the elapsed clock count from here."""
+
+    event: str  # "measuring"
+    t: float
+
+
+class WorkerStarted(TypedDict):
+    event: str  # "worker_started"
+    t: float
+    worker: str
+    label: str
+
+
+class Phase(TypedDict):
+    event: str  # "phase"
+    t: float
+    worker: str
+    phase: str  # "compute" | "wait" | "idle"
+    task: int | None
+    at: float
+
+
+class WorkerFinished(TypedDict):
+    event: str  # "worker_finished"
+    t: float
+    worker: str
+    ok: bool
+    error: str | None
+
+
+class Sample(TypedDict):
+    event: str  # "sample"
+    t: float
+    elapsed_s: float
+    cpu_percent: float
+    mem_bytes: int
+    cores: int
+    workers: dict[str, str]
+    cpu_share: NotRequired[dict[str, float]]
+
+
+class Note(TypedDict):
+    event: str  # "note"
+    t: float
+    text: str
+
+
+class Queued(TypedDict):
+    event: str  # "queued"
+    t: float
+    position: int
+    estimate_s: float | None
+
+
+class Result(TypedDict):
+    """One run's outcome. ``ok`` false with ``error`` when it failed or was cancelled."""
+
+    event: str  # "result"
+    t: float
+    scenario: str
+    strategy: str
+    tasks: int
+    workers: int
+    start_method: str | None
+    cores: int | None
+    parallel_capacity: float | None
+    python: str | None
+    gil_enabled: bool | None
+    free_threaded_build: bool | None
+    quick: bool
+    work: dict[str, Any]
+    wall_s: float | None
+    cpu_percent: float | None
+    peak_mem_bytes: int | None
+    memory_kind: str | None
+    noisy: bool
+    sampler_cpu_percent: float | None
+    foreign_load_percent: float | None
+    ok: bool
+    error: str | None
+    details: dict[str, Any]
+
+
+class Summary(Result):
+    """One strategy of a comparison: its runs folded into estimates with intervals.
+
+    ``wall_s`` is the estimate (the fastest run for CPU-bound work, where other
+    programs only ever add time; the median otherwise); ``*_runs`` are aligned
+    by round (None where that round's run failed), so round k of every
+    strategy can be paired. ``speedup`` is against the sequential baseline of
+    the same comparison, with ``speedup_low``..``speedup_high`` its interval.
+    ``speedup_limit`` is what the machine can physically give this strategy
+    (None where no bound applies); ``implausible`` marks a figure above it
+    beyond the measured spread.
+    """
+
+    runs: int
+    rounds: int
+    estimator: str  # "fastest" | "median"
+    wall_s_runs: list[float | None]
+    peak_mem_bytes_runs: list[int | None]
+    spread: float | None
+    speedup: float | None
+    speedup_low: float | None
+    speedup_high: float | None
+    speedup_limit: float | None
+    implausible: bool
+
+
+RESULT_KEYS: frozenset[str] = frozenset(Result.__annotations__)
+SUMMARY_KEYS: frozenset[str] = frozenset(Summary.__annotations__) | RESULT_KEYS
+EVENT_KEYS: dict[str, frozenset[str]] = {
+    "started": frozenset(Started.__annotations__),
+    "probe": frozenset(Probe.__annotations__),
+    "measuring": frozenset(Measuring.__annotations__),
+    "worker_started": frozenset(WorkerStarted.__annotations__),
+    "phase": frozenset(Phase.__annotations__),
+    "worker_finished": frozenset(WorkerFinished.__annotations__),
+    "sample": frozenset(k for k in Sample.__annotations__ if k != "cpu_share"),
+    "note": frozenset(Note.__annotations__),
+    "queued": frozenset(Queued.__annotations__),
+    "result": RESULT_KEYS,
+}
+"""Keys every event of each kind carries (optional ones, like ``cpu_share``, left out)."""
+
+
+def run_fields(spec: dict[str, Any], facts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The keys of a result that describe the run, from its resolved spec and the machine."""
+    facts = facts or {}
+    return {
+        "scenario": spec["scenario"],
+        "strategy": spec["strategy"],
+        "tasks": spec["tasks"],
+        "workers": spec["workers"],
+        "start_method": None,
+        "cores": facts.get("cores"),
+        "parallel_capacity": None,
+        "python": facts.get("python"),
+        "gil_enabled": facts.get("gil_enabled"),
+        "free_threaded_build": facts.get("free_threaded_build"),
+        "quick": bool(spec.get("quick", False)),
+        "work": {"tasks": spec["tasks"], **(spec.get("params") or {}), **(spec.get("work") or {})},
+    }
+
+
+def result_event(
+    spec: dict[str, Any],
+    facts: dict[str, Any] | None = None,
+    *,
+    ok: bool,
+    error: str | None = None,
+    **measured: Any,
+) -> Result:
+    """A complete ``result`` event: the run's fields, then what was measured.
+
+    Keys not given in ``measured`` are None (nothing was measured), so a
+    failed run and a finished one have the same shape.
+    """
+    event: dict[str, Any] = {"event": "result", "t": time.monotonic(), **run_fields(spec, facts)}
+    for key in (
+        "wall_s",
+        "cpu_percent",
+        "peak_mem_bytes",
+        "memory_kind",
+        "sampler_cpu_percent",
+        "foreign_load_percent",
+    ):
+        event[key] = None
+    event.update(noisy=False, details={})
+    event.update(measured)
+    event.update(ok=ok, error=error)
+    return event  # type: ignore[return-value]
+
+
+def failed_result(spec: dict[str, Any], error: str, facts: dict[str, Any] | None = None, **measured: Any) -> Result:
+    """The one way to say a run produced no measurement (failed, hung, cancelled)."""
+    return result_event(spec, facts, ok=False, error=error, **measured)

@@ -1,0 +1,56 @@
+"""How a challenge becomes a comparison: the one rule the game and `tutor lint --run` share."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tutor.lab.compare import GAME_BUDGET_S, ComparisonPlan
+from tutor.lab.registry import get_scenario
+from tutor.lessons.model import Challenge
+
+REQUEST_KEYS = ("tasks", "workers", "start_method")
+"""Challenge params that size the run itself; the rest are scenario params (or a preset)."""
+
+
+def run_plan(
+    challenge: Challenge,
+    chosen: str | None = None,
+    *,
+    quick: bool = False,
+    max_rounds: int = 3,
+    budget_s: float | None = GAME_BUDGET_S,
+    work: dict[str, int] | None = None,
+) -> ComparisonPlan:
+    """The runs a challenge needs, the learner's pick (or the first choice) first.
+
+    A speedup (predicted by the learner, or expected by the lesson) is "times
+    faster than one at a time", so the sequential baseline is measured too
+    even when it is not one of the choices; it never wins (only the choices
+    are contenders). ``work`` is what an earlier play of this challenge
+    calibrated, so a retry measures the same work.
+    """
+    choices = list(challenge.strategies)
+    first = chosen if chosen in choices else choices[0]
+    order = list(dict.fromkeys([first, *choices]))
+    wants_baseline = challenge.predict == "speedup" or bool(challenge.expect and challenge.expect.speedup)
+    if wants_baseline and "sequential" not in order and "sequential" in get_scenario(challenge.scenario).strategies:
+        order.append("sequential")
+    params: dict[str, Any] = dict(challenge.params)
+    sizes = {key: params.pop(key) for key in REQUEST_KEYS if key in params}
+    return ComparisonPlan(
+        challenge.scenario,
+        order,
+        quick=quick,
+        tasks=_int_or_none(sizes.get("tasks")),
+        workers=_int_or_none(sizes.get("workers")),
+        start_method=str(sizes["start_method"]) if "start_method" in sizes else None,
+        params=params,  # scenario parameters and `preset`
+        max_rounds=max_rounds,
+        budget_s=budget_s,
+        work=dict(work) if work else None,
+        contenders=choices,
+    )
+
+
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
