@@ -129,7 +129,7 @@ def test_play_one_challenge_with_keys_then_quit(game):
     assert "processes" in screen
     processes = family(term.pid)
     assert any("tutor.lab.runner" in " ".join(p.cmdline()) for p in processes[1:])
-    screen = term.wait_for("runs done", timeout=180)
+    screen = term.wait_for("Measured on this machine", timeout=180)
     assert "processes (yours)" in screen and "CPU" in screen
     term.keys("Enter")
     screen = term.wait_for("Saved to your progress")

@@ -249,11 +249,9 @@ class LabScreen(TutorScreen):
                 self._set("#lab-status", "Escape: back to the challenge")
             elif model.results:
                 rounds = model.rounds_done
-                why = {
-                    "separated": "the leader was clear",
-                    "budget": "as many as the time allows",
-                    "rounds": "the most it repeats",
-                }.get(model.stopped or "", "")
+                why = {"separated": "a clear winner", "budget": "time limit", "rounds": "most rounds"}.get(
+                    model.stopped or "", ""
+                )
                 self._set(
                     "#lab-title",
                     Content.assemble(

@@ -46,7 +46,7 @@ def comparison_table(
         value = values.get(strategy)
         shown = seconds(value) if measure == "wall_s" else mebibytes(value)
         marks = []
-        if strategy == verdict.winner:
+        if strategy == verdict.winner and getattr(verdict, "settled", True):
             marks.append("★")
         elif strategy in tied:
             marks.append("≈")
@@ -59,7 +59,7 @@ def comparison_table(
                 ("▶ " if strategy == chosen else "  ", "bold $accent"),
                 (f"{label:<{name_w}}", style),
                 f"{shown:>10}  ",
-                f"{speedup(speedups.get(strategy)):>16}  " if with_speedup else "",
+                f"{_speedup_text(strategy, verdict):>16}  " if with_speedup else "",
                 (
                     bar((value or 0.0) / longest, track),
                     "$accent" if strategy == verdict.winner else "$secondary",
@@ -67,6 +67,14 @@ def comparison_table(
             )
         )
     return Content("\n").join(rows)
+
+
+def _speedup_text(strategy: str, verdict: Any) -> str:
+    """A speedup as measured; one the machine cannot give is marked, never shown as plain fact."""
+    text = speedup((verdict.speedups or {}).get(strategy))
+    if strategy in (getattr(verdict, "implausible", None) or ()):
+        return f"⚠ {text} impossible"
+    return text
 
 
 class VerdictScreen(TutorScreen):
@@ -114,37 +122,13 @@ class VerdictScreen(TutorScreen):
         challenge = self.challenge
         yield TitleBar()
         with VerticalScroll(id="verdict"):
-            if v.winner is None:
-                headline = Content.styled(
-                    "✗ Nothing could be measured, so there is no verdict.", "bold $error"
-                )
-            elif v.correct:
-                headline = Content.assemble(
-                    ("✓ Right. ", "bold $success"),
-                    f"You picked {strategy_label(self.choice)}; ",
-                    (strategy_label(v.winner), "bold"),
-                    " measured best on this machine."
-                    if self.choice == v.winner
-                    else " won, within the noise of your pick.",
-                )
-            else:
-                headline = Content.assemble(
-                    ("✗ Not this time. ", "bold $error"),
-                    f"You picked {strategy_label(self.choice)}; ",
-                    (strategy_label(v.winner), "bold"),
-                    " measured best on this machine.",
-                )
-            yield Static(headline, id="verdict-headline")
+            yield Static(self._headline(), id="verdict-headline")
             # Right under the headline: the learner should not have to scroll to know it is saved.
             yield Static(id="verdict-saved")
-            if getattr(v, "unreliable", False):
-                yield Static(
-                    Content.assemble(
-                        ("⚠ Too noisy to be sure. ", "bold $warning"),
-                        "Other programs or a busy machine moved the numbers: try again to check.",
-                    ),
-                    id="verdict-unreliable",
-                )
+            if v.noise:
+                # One sentence that says which holds, the verdict or the noise.
+                mark = ("⚠ ", "bold $warning") if v.noisy else ("≈ ", "bold")
+                yield Static(Content.assemble(mark, v.noise), id="verdict-noise")
             yield Static(id="verdict-table")
             if self.predicted_speedup is not None:
                 measured = (v.speedups or {}).get(self.choice)
@@ -154,13 +138,23 @@ class VerdictScreen(TutorScreen):
                     ("measured: ", "bold"),
                     f"{speedup(measured)}",
                 )
-                if v.prediction_error is not None:
+                low_high = v.intervals.get(self.choice)
+                if low_high is not None and measured is not None:
+                    line = Content.assemble(line, f" ({low_high[0]:.2f}x–{low_high[1]:.2f}x)")
+                if v.prediction_within:
+                    line = Content.assemble(line, " · inside what was measured")
+                elif v.prediction_error is not None:
                     line = Content.assemble(line, f" · off by {abs(v.prediction_error) * 100:.0f}%")
                 yield Static(line, id="verdict-prediction")
             explain = (challenge.explain or {}).get(v.winner) if v.winner else None
             if explain:
                 yield Static(
-                    Content.styled(f"Why {strategy_label(v.winner)} won", "bold"),
+                    Content.styled(
+                        f"Why {strategy_label(v.winner)} won"
+                        if v.settled
+                        else f"Why {strategy_label(v.winner)} did as well as it did",
+                        "bold",
+                    ),
                     classes="verdict-heading",
                 )
                 yield LessonText(explain, id="verdict-explain")
@@ -188,6 +182,32 @@ class VerdictScreen(TutorScreen):
             if failed:
                 yield Static("\n".join(failed), id="verdict-failed")
         yield KeyBar()
+
+    def _headline(self) -> Content:
+        v = self.verdict
+        mine = strategy_label(self.choice)
+        if v.winner is None:
+            return Content.styled("✗ Nothing could be measured, so there is no verdict.", "bold $error")
+        best = strategy_label(v.winner)
+        if v.correct and v.settled:
+            return Content.assemble(
+                ("✓ Right. ", "bold $success"), f"You picked {mine}; it measured best on this machine."
+            )
+        if v.correct:
+            others = " and ".join(strategy_label(s) for s in sorted(v.tied - {self.choice}))
+            return Content.assemble(
+                ("✓ Right. ", "bold $success"),
+                f"You picked {mine}; it and {others} were too close to call on this machine, "
+                "so either answer counts.",
+            )
+        close = sorted(v.tied - {v.winner})
+        tie = f" (with {' and '.join(strategy_label(s) for s in close)} too close to call)" if close else ""
+        return Content.assemble(
+            ("✗ Not this time. ", "bold $error"),
+            f"You picked {mine}; ",
+            (best, "bold"),
+            f" measured best on this machine{tie}.",
+        )
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.lesson.title} · verdict"
