@@ -102,7 +102,7 @@ def _probe_capacity(cores: int, quick: bool) -> float:
 
     if cores <= 1:
         return 1.0
-    n = calibrate(0.03 if quick else 0.06)
+    n = calibrate(0.03 if quick else 0.06, probes=2)
     import multiprocessing
 
     ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
