@@ -219,10 +219,12 @@ class _HumanOutput:
         legend = [f"CPU: 100% = one core; this machine has {first.get('cores')} usable."]
         if compared and rounds > 1:
             legend.append(
-                ("wall time: the fastest of the rounds (other programs only ever add time to CPU work)."
-                 if fastest else "wall time: the median of the rounds.")
-                + " speedup: against one at a time; interval: where it lies with 90% confidence."
+                "wall time: the fastest of the rounds (other programs only ever add time to CPU work)."
+                if fastest
+                else "wall time: the median of the rounds."
             )
+        if compared and any(s.get("speedup") for s in summaries):
+            legend.append("speedup: against one at a time; interval: where it lies with 90% confidence.")
         legend.append("noisy = other programs used over 15% of the machine's CPU during the run.")
         if cap:
             legend.append(f"Parallel capacity {cap:.2f}x: " + CAPACITY_MEANING.format(cores=first.get("cores")) + ".")

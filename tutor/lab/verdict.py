@@ -173,6 +173,14 @@ def _noise(results: dict[str, dict], verdict: Verdict) -> tuple[bool, str | None
     noisy = busy or widest > NOISY_SPREAD
     label = _label
     winner = verdict.winner or ""
+    if sum(1 for r in results.values() if _value(r, verdict.measure) is not None) < 2:
+        # Nothing to compare: say only what the noise did to this one figure.
+        if busy and loads:
+            return True, (
+                f"Other programs used up to {max(loads):.0f}% of the CPU during the run: "
+                "on a quieter machine it would likely take less time."
+            )
+        return noisy, f"Its runs differed by up to {widest:.0%}." if noisy else None
     others = sorted(verdict.tied - {winner})
     if not noisy:
         if kind not in CPU_KINDS and loads and max(loads) > 15.0 and len(verdict.tied) >= 1:
