@@ -186,7 +186,7 @@ def _noise(results: dict[str, dict], verdict: Verdict) -> tuple[bool, str | None
         if kind not in CPU_KINDS and loads and max(loads) > 15.0 and len(verdict.tied) >= 1:
             return False, (
                 f"Other programs used up to {max(loads):.0f}% of the CPU, but waiting does not need the CPU: "
-                "these runs agreed with each other, so the verdict holds."
+                "these runs agreed with each other, so the load does not change the outcome."
             )
         if others:
             return False, (
@@ -218,7 +218,7 @@ def measured_capacity(results: dict[str, dict]) -> float | None:
 
 
 CAPACITY_MEANING = (
-    "parallel capacity = how much more work {cores} busy processes got done than one, "
+    "how much more work {cores} busy processes got done than one, "
     "probed just before the runs ({cores}x on an idle {cores}-core machine)"
 )
 
