@@ -181,9 +181,12 @@ class _HumanOutput:
         table = Table(title=title + ")", title_justify="left")
         table.add_column("strategy")
         table.add_column("workers", justify="right")
-        table.add_column("wall time", justify="right")
-        table.add_column("speedup", justify="right")
-        if compared:
+        table.add_column("time", justify="right")
+        # Cost scenarios have no one-at-a-time baseline: no speedup columns then.
+        speeds = any(s.get("speedup") for s in summaries)
+        if speeds:
+            table.add_column("speedup", justify="right")
+        if compared and speeds:
             table.add_column("interval", justify="right")
         table.add_column("CPU", justify="right")
         table.add_column("memory", justify="right")
@@ -197,18 +200,18 @@ class _HumanOutput:
             if s.get("implausible"):
                 notes.append(f"⚠ over {s.get('speedup_limit'):g}x: impossible here")
             if s.get("noisy"):
-                notes.append(f"noisy: {s.get('foreign_load_percent'):.0f}% other")
+                notes.append(f"noisy {s.get('foreign_load_percent'):.0f}%")
             if s.get("spread") and s["spread"] > 0.25:
                 notes.append(f"runs differ {s['spread']:.0%}")
             if not s.get("ok"):
                 notes.append(f"failed: {s.get('error')}")
-            speed = f"{s['speedup']:.2f}x" if s.get("speedup") else "-"
-            interval = [_interval_cell(s)] if compared else []
+            speed = [f"{s['speedup']:.2f}x" if s.get("speedup") else "-"] if speeds else []
+            interval = [_interval_cell(s)] if compared and speeds else []
             table.add_row(
                 s["strategy"],
                 str(s.get("workers")),
                 wall,
-                speed,
+                *speed,
                 *interval,
                 f"{s['cpu_percent']:.0f}%" if s.get("cpu_percent") is not None else "-",
                 f"{s['peak_mem_bytes'] / 2**20:.1f} MiB" if s.get("peak_mem_bytes") else "-",
@@ -219,13 +222,13 @@ class _HumanOutput:
         legend = [f"CPU: 100% = one core; this machine has {first.get('cores')} usable."]
         if compared and rounds > 1:
             legend.append(
-                "wall time: the fastest of the rounds (other programs only ever add time to CPU work)."
+                "time: the fastest of the rounds (other programs only ever add time to CPU work)."
                 if fastest
-                else "wall time: the median of the rounds."
+                else "time: the median of the rounds."
             )
         if compared and any(s.get("speedup") for s in summaries):
             legend.append("speedup: against one at a time; interval: where it lies with 90% confidence.")
-        legend.append("noisy = other programs used over 15% of the machine's CPU during the run.")
+        legend.append("noisy N% = other programs used N% (over 15%) of the machine's CPU during the run.")
         if cap:
             legend.append(f"Parallel capacity {cap:.2f}x: " + CAPACITY_MEANING.format(cores=first.get("cores")) + ".")
         self.console.print(" ".join(legend), markup=False)

@@ -190,7 +190,7 @@ def _noise(results: dict[str, dict], verdict: Verdict) -> tuple[bool, str | None
             )
         if others:
             return False, (
-                f"{label(winner)} and {', '.join(label(s) for s in others)} measured within the noise of "
+                f"{_and([label(winner), *(label(s) for s in others)])} measured within the noise of "
                 "each other: too close to call on this machine."
             )
         return False, None
@@ -202,9 +202,14 @@ def _noise(results: dict[str, dict], verdict: Verdict) -> tuple[bool, str | None
     if verdict.settled:
         return True, f"{cause}, but {label(winner)} won by more than that noise: the verdict holds."
     return True, (
-        f"{cause}, so {label(winner)} and {', '.join(label(s) for s in others)} are too close to call here: "
+        f"{cause}, so {_and([label(winner), *(label(s) for s in others)])} are too close to call here: "
         "try again on a quieter machine to separate them."
     )
+
+
+def _and(names: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _label(strategy: str) -> str:
