@@ -48,6 +48,10 @@ def test_a_spinning_thread_gets_the_cpu_and_a_sleeping_one_does_not():
         spinner.join()
         sleeper.join()
         # A worker that ended is no longer known: no share, rather than a stale one.
+        # join() returns when Python is done with the thread; the OS thread ends a moment later.
+        deadline = time.monotonic() + 2.0
+        while clock.shares() and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert clock.shares() == {}
     finally:
         stop.set()
@@ -82,25 +86,32 @@ def _real_run(strategy: str) -> tuple[list[float], dict]:
 def test_gil_bound_threads_share_one_core():
     # The GIL caps every run; the floor needs the machine, which is shared and
     # sometimes busy (LAB_NOTES): one of up to three runs must reach it.
-    means = []
+    means, foreign = [], []
     for _ in range(3):
         sums, result = _real_run("threads")
         mean = sum(sums) / len(sums)
         means.append(round(mean, 2))
+        foreign.append(result["foreign_load_percent"])
         assert mean <= 1.3, (means, sums)
         if mean >= 0.6:
             break
-    assert max(means) >= 0.6, means
+    if max(means) < 0.6 and all(f is not None and f > 15.0 for f in foreign):
+        pytest.skip(f"the machine was busy: foreign load {foreign}%, shares {means}")
+    assert max(means) >= 0.6, (means, foreign)
 
 
 def test_processes_use_more_than_one_core():
     if usable_cores() < 2:
         pytest.skip("one usable core: processes cannot run side by side")
     # The CPU supply of a shared machine varies run to run (LAB_NOTES): best of three.
-    means = []
+    means, foreign = [], []
     for _ in range(3):
-        sums, _result = _real_run("processes")
+        sums, result = _real_run("processes")
         means.append(round(sum(sums) / len(sums), 2))
+        foreign.append(result["foreign_load_percent"])
         if means[-1] > 1.4:
             break
-    assert max(means) > 1.4, means
+    if max(means) <= 1.4 and all(f is not None and f > 15.0 for f in foreign):
+        # Other programs held the cores (the runner's "noisy" threshold): nothing to learn.
+        pytest.skip(f"the machine was busy: foreign load {foreign}%, shares {means}")
+    assert max(means) > 1.4, (means, foreign)
