@@ -293,10 +293,8 @@ class RunView:
             # Two, not one: a lane that appeared just after the sampler read the
             # others computes without a share for one sample even where shares work.
             if self.unshared_samples == 2:
-                self.note = (
-                    "This system does not say how much CPU each worker gets: "
-                    "a computing lane shows what it tries to do, not whether it runs."
-                )
+                # One line at 80 columns, under the lanes it explains.
+                self.note = "Per-worker CPU times unavailable: █ shows wanting a CPU, not getting one"
 
     def finish(self, result: dict[str, Any] | None, at: float | None = None) -> None:
         end = self.now if at is None else at
