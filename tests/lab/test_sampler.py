@@ -27,7 +27,7 @@ class JumpyTree:
 
 def test_samples_stay_between_zero_and_every_core():
     samples: list[float] = []
-    sampler = PeriodicSampler(JumpyTree(), lambda cpu, mem: samples.append(cpu), hz=50)
+    sampler = PeriodicSampler(JumpyTree(), lambda cpu, mem, shares: samples.append(cpu), hz=50)
     sampler.start()
     time.sleep(0.3)
     sampler.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tutor.ui.format import bar, cpu_line, speedup
 from tutor.ui.labmodel import LabModel, nice_span
 
@@ -136,3 +138,156 @@ def test_a_run_waiting_in_the_bench_queue_shows_its_place_in_line():
     assert "place 3 in line, about 42 s" in run.note
     model.apply("threads", {"event": "started", "t": 2.0, "tasks": 2, "workers": 2, "facts": {"cores": 2}})
     assert run.note == "" and run.state == "running"
+
+
+def shared_run(strategy: str = "threads", shares: dict | None = None, t0: float = 100.0) -> list[dict]:
+    """Four workers compute 0-2 s, then idle; samples every 0.25 s say how much CPU each got.
+
+    ``shares`` maps worker -> its share in every window (threads under the GIL: 0.25
+    each; processes on 2 cores: 0.5 each). ``None`` leaves ``cpu_share`` out, as a
+    runner that cannot read per-thread times.
+    """
+    workers = ["w1", "w2", "w3", "w4"]
+    events: list[dict] = [
+        {
+            "event": "started",
+            "t": t0,
+            "scenario": "crunch",
+            "strategy": strategy,
+            "tasks": 4,
+            "workers": 4,
+            "start_method": "fork" if strategy == "processes" else None,
+            "facts": {"cores": 2, "gil_enabled": True},
+            "params": {},
+        }
+    ]
+    for i, w in enumerate(workers):
+        label = f"process {4000 + i}" if strategy == "processes" else f"thread {i + 1}"
+        events.append({"event": "worker_started", "t": t0, "worker": w, "label": label})
+        events.append({"event": "phase", "t": t0, "worker": w, "phase": "compute", "task": i})
+    for k in range(1, 9):
+        sample = {
+            "event": "sample",
+            "t": t0 + k * 0.25,
+            "elapsed_s": k * 0.25,
+            "cpu_percent": 100.0 * sum((shares or {}).values()),
+            "mem_bytes": 30 * 2**20,
+            "cores": 2,
+            "workers": dict.fromkeys(workers, "compute"),
+        }
+        if shares is not None:
+            sample["cpu_share"] = dict(shares)
+        events.append(sample)
+    for i, w in enumerate(workers):
+        events.append({"event": "phase", "t": t0 + 2.0, "worker": w, "phase": "idle", "task": i})
+    for w in workers:
+        events.append({"event": "worker_finished", "t": t0 + 2.0, "worker": w, "ok": True, "error": None})
+    events.append(
+        {
+            "event": "result",
+            "t": t0 + 2.0,
+            "scenario": "crunch",
+            "strategy": strategy,
+            "wall_s": 2.0,
+            "cpu_percent": 100.0 * sum((shares or {}).values()),
+            "peak_mem_bytes": 31 * 2**20,
+            "workers": 4,
+            "tasks": 4,
+            "cores": 2,
+            "ok": True,
+            "error": None,
+        }
+    )
+    return events
+
+
+def _drawn(strategy: str, shares: dict | None, width: int = 40) -> tuple[LabModel, list[str]]:
+    model = LabModel([strategy])
+    model.start(strategy)
+    for event in shared_run(strategy, shares):
+        model.apply(strategy, event)
+    run = model.runs[strategy]
+    lanes = list(run.lanes.values())
+    return model, [
+        lane.cells(model.span, width, run.now, run.origin or 0.0, i / len(lanes)) for i, lane in enumerate(lanes)
+    ]
+
+
+def test_gil_bound_threads_take_turns_on_the_cpu():
+    model, rows = _drawn("threads", dict.fromkeys(["w1", "w2", "w3", "w4"], 0.25))
+    run = model.runs["threads"]
+    # 2 s on a 2 s axis at 40 cells: all 40 cells are compute, a quarter of them on the CPU.
+    for row in rows:
+        assert set(row) == {"█", "▒"}
+        assert row.count("█") == 10
+    # Turns: in every column exactly one thread runs, so not all flash together.
+    for column in zip(*rows, strict=True):
+        assert column.count("█") == 1
+    assert run.has_shares and run.ready_words == "waiting for the GIL"
+    assert run.lanes["w1"].shares[0] == [0.0, 0.25, 0.25]
+
+
+def test_processes_fill_both_cores_and_a_whole_core_stays_solid():
+    model, rows = _drawn("processes", dict.fromkeys(["w1", "w2", "w3", "w4"], 0.5))
+    for column in zip(*rows, strict=True):
+        assert column.count("█") == 2
+    assert model.runs["processes"].ready_words == "waiting for a core"
+    _, rows = _drawn("processes", {"w1": 0.97, "w2": 0.93, "w3": 1.0, "w4": 0.0})
+    assert rows[0] == rows[1] == rows[2] == "█" * 40
+    assert rows[3] == "▒" * 40
+
+
+def test_waiting_and_idle_cells_ignore_shares():
+    model = LabModel(["threads"])
+    model.start("threads")
+    events = recorded_run()
+    # w1 computes 0-1 s then waits; w2 waits then computes; w1 got half a core in 0-1 s.
+    events[5] = dict(events[5], cpu_share={"w1": 0.5, "w2": 0.0})
+    for event in events:
+        model.apply("threads", event)
+    run = model.runs["threads"]
+    w1 = run.lanes["w1"].cells(model.span, 10, run.now)
+    w2 = run.lanes["w2"].cells(model.span, 10, run.now)
+    assert w1 == "▒█▒█▒" + "░" * 5
+    # w2's last share (0.0, ending at 1 s) holds to the end: known only at the next sample.
+    assert w2 == "░" * 5 + "▒" * 5
+
+
+def test_a_fresh_share_window_starts_where_the_lane_began():
+    model = LabModel(["threads"])
+    model.start("threads")
+    for event in shared_run("threads", None)[:3]:
+        model.apply("threads", event)
+    model.apply(
+        "threads",
+        {"event": "phase", "t": 100.4, "worker": "w2", "phase": "compute", "task": 1},
+    )
+    model.apply(
+        "threads",
+        {"event": "sample", "t": 100.5, "elapsed_s": 0.5, "workers": {"w1": "compute", "w2": "compute"},
+         "cpu_share": {"w1": 0.6, "w2": 0.3}},
+    )
+    run = model.runs["threads"]
+    assert run.lanes["w1"].shares == [[0.0, 0.5, 0.6]]
+    assert run.lanes["w2"].shares == [[pytest.approx(0.4), 0.5, 0.3]]
+
+
+def test_without_per_thread_times_lanes_stay_as_reported_and_the_note_says_so_once():
+    model, rows = _drawn("threads", None)
+    run = model.runs["threads"]
+    assert all(row == "█" * 40 for row in rows)
+    assert not run.has_shares
+    assert run.note.startswith("Per-worker CPU times unavailable") and len(run.note) <= 78
+    # Once: a later note from the runner is not overwritten by the next samples.
+    model = LabModel(["threads"])
+    model.start("threads")
+    events = shared_run("threads", None)
+    for event in events[:11]:
+        model.apply("threads", event)
+    model.apply("threads", {"event": "note", "t": 101.0, "text": "something else"})
+    for event in events[11:]:
+        model.apply("threads", event)
+    assert model.runs["threads"].note == "something else"
+    # asyncio tasks never get shares, and need none: no note.
+    model, _ = _drawn("asyncio", None)
+    assert model.runs["asyncio"].note == ""

@@ -7,7 +7,7 @@ Update after an intended change: pytest tests/ui --snapshot-update
 
 from __future__ import annotations
 
-from tests.ui.test_labmodel import recorded_run
+from tests.ui.test_labmodel import recorded_run, shared_run
 
 SIZE = (80, 24)
 
@@ -63,6 +63,54 @@ def _run_lab(finished: bool):
         await pilot.pause(0.2)  # the 10 Hz redraw
 
     return run_before
+
+
+GIL_BOUND = dict.fromkeys(["w1", "w2", "w3", "w4"], 0.25)
+TWO_CORES = dict.fromkeys(["w1", "w2", "w3", "w4"], 0.5)
+
+
+def _shared_lab(*, processes_done: bool):
+    """Threads under the GIL take turns; processes fill both cores (recorded cpu_share)."""
+
+    async def run_before(pilot) -> None:
+        from tutor.ui.messages import EventReceived, RunFinished, RunStarted
+        from tutor.ui.screens.lab import LabScreen
+
+        lesson = pilot.app.catalog.get("test-crunch")
+        screen = LabScreen(lesson, lesson.challenges[0], "threads", 1.5, autostart=False)
+        await pilot.app.push_screen(screen)
+        threads = shared_run("threads", GIL_BOUND, 100.0)
+        messages = [RunStarted("threads", 0, 3)]
+        if processes_done:
+            processes = shared_run("processes", TWO_CORES, 200.0)
+            messages += [EventReceived("threads", e) for e in threads]
+            messages.append(RunFinished("threads", threads[-1]))
+            messages.append(RunStarted("processes", 1, 3))
+            messages += [EventReceived("processes", e) for e in processes]
+            messages.append(RunFinished("processes", processes[-1]))
+        else:
+            # Live, 1.5 s in: the last share holds at the edge until the next sample.
+            messages += [EventReceived("threads", e) for e in threads[:15]]
+        for message in messages:
+            screen.post_message(message)
+        await pilot.pause()
+        await pilot.pause(0.2)  # the 10 Hz redraw
+
+    return run_before
+
+
+def test_lab_threads_take_turns(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=_shared_lab(processes_done=False))
+
+
+def test_lab_processes_fill_the_cores(snap_compare, make_app):
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=_shared_lab(processes_done=True))
+
+
+def test_lab_cpu_share_no_color(snap_compare, make_app, monkeypatch):
+    # On a CPU, ready but not running, waiting and idle stay apart without colour.
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=_shared_lab(processes_done=False))
 
 
 def test_home(snap_compare, make_app, store):

@@ -24,13 +24,16 @@ import threading
 import time
 import traceback
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tutor.lab import report
 from tutor.lab.context import RunContext
 from tutor.lab.events import failed_result, result_event
 from tutor.lab.facts import machine_facts
 from tutor.lab.registry import get_scenario
+
+if TYPE_CHECKING:
+    from tutor.lab.sampler import WorkerClock
 
 _out_fd = -1
 _out_lock = threading.Lock()
@@ -129,8 +132,14 @@ def _timed_processes(ctx: Any, count: int, n: int) -> float:
     return time.perf_counter() - t0
 
 
-def _drain_reports(q: Any, lanes: dict[str, str], states: dict[str, str], lock: threading.Lock) -> None:
-    """Turn worker reports into worker_started / phase events, in arrival order."""
+def _drain_reports(
+    q: Any, lanes: dict[str, str], states: dict[str, str], lock: threading.Lock, clock: WorkerClock | None = None
+) -> None:
+    """Turn worker reports into worker_started / phase events, in arrival order.
+
+    Each new thread or process lane is handed to ``clock`` (a WorkerClock) as
+    (pid, tid), so samples can say how much CPU it really got.
+    """
     while True:
         msg = q.get()
         if msg is None or msg[0] == "stop":
@@ -140,6 +149,13 @@ def _drain_reports(q: Any, lanes: dict[str, str], states: dict[str, str], lock: 
             lane = lanes.get(key)
             if lane is None:
                 lane = lanes[key] = f"w{len(lanes) + 1}"
+                # asyncio tasks (a…) all share the main thread, whose time says
+                # nothing about one task; their phases are truthful anyway, since
+                # a coroutine is never pre-empted.
+                if clock is not None and key[0] in "tp" and key[1:].isdigit():
+                    # A t-key is a thread of this runner; a p-key is a process's main thread.
+                    pid, tid = (_runner_pid, int(key[1:])) if key[0] == "t" else (int(key[1:]),) * 2
+                    clock.watch(lane, pid, tid)
                 kind = {"t": "thread", "p": "process", "a": "task"}.get(key[0], "worker")
                 if key == f"p{_runner_pid}":
                     label = "main thread"
@@ -188,15 +204,16 @@ def main() -> int:
     # avoids the fork-with-threads hazard (a DeprecationWarning from 3.12).
     threading.Thread(target=_watch_parent, name="lab-watchdog", daemon=True).start()
 
-    from tutor.lab.sampler import MEMORY_KIND, PeriodicSampler, TreeSampler
+    from tutor.lab.sampler import MEMORY_KIND, PeriodicSampler, TreeSampler, WorkerClock
 
     tree = TreeSampler()
+    clock = WorkerClock()
     lanes: dict[str, str] = {}
     states: dict[str, str] = {}
     lock = threading.Lock()
     started = time.monotonic()
 
-    def on_sample(cpu: float, mem: int) -> None:
+    def on_sample(cpu: float, mem: int, shares: dict[str, float]) -> None:
         with lock:
             snapshot = dict(states)
         emit(
@@ -206,6 +223,7 @@ def main() -> int:
             mem_bytes=mem,
             cores=facts["cores"],
             workers=snapshot,
+            cpu_share={lane: round(share, 3) for lane, share in shares.items()},
         )
 
     ctx = RunContext(
@@ -229,7 +247,7 @@ def main() -> int:
         ctx.thread_queue()
     module = importlib.import_module(f"tutor.lab.scenarios.{info.name}")
     drain = threading.Thread(
-        target=_drain_reports, args=(ctx.report_queue, lanes, states, lock), name="lab-reports", daemon=True
+        target=_drain_reports, args=(ctx.report_queue, lanes, states, lock, clock), name="lab-reports", daemon=True
     )
     drain.start()
 
@@ -263,7 +281,7 @@ def main() -> int:
             prepare = getattr(module, "prepare", None)
             if prepare:
                 prepare(ctx)
-            sampler = PeriodicSampler(tree, on_sample)
+            sampler = PeriodicSampler(tree, on_sample, workers=clock)
             watchdog.start()
             emit("measuring")
             started = time.monotonic()

@@ -14,9 +14,16 @@ from typing import Any
 COMPUTE = "compute"
 WAIT = "wait"
 IDLE = "idle"
+READY = "ready"
+"""Not a phase workers report: computing, but the samples say the worker was not on a CPU."""
 
-CELL = {COMPUTE: "█", WAIT: "░", IDLE: "·"}
-"""Lane characters: computing and waiting differ in shape, not only in colour (NO_COLOR)."""
+CELL = {COMPUTE: "█", WAIT: "░", IDLE: "·", READY: "▒"}
+"""Lane characters: every state differs in shape, not only in colour (NO_COLOR)."""
+
+SOLID_SHARE = 0.9
+"""A share at least this high is drawn as a whole core: the scheduler's ticks and
+other programs leave a fully busy worker at 0.9-1.0, and a lone ▒ in a solid lane
+would read as a pause that never happened."""
 
 # Axis spans in seconds: the scale jumps between "nice" values instead of
 # rescaling every frame, so lanes do not jitter while a run grows.
@@ -39,6 +46,38 @@ class Lane:
     finished: bool = False
     ok: bool = True
     error: str | None = None
+    shares: list[list[float]] = field(default_factory=list)
+    """[start, end, share]: the fraction of that window the worker was on a CPU,
+    from samples' ``cpu_share``; back to back, in time order."""
+
+    def add_share(self, start: float, end: float, share: float) -> None:
+        if end > start:
+            self.shares.append([start, end, min(max(float(share), 0.0), 1.0)])
+
+    def _share(self, lo: float, hi: float, first: int) -> tuple[float | None, int]:
+        """The time-weighted share over [lo, hi], or None when no window covers it.
+
+        Past the last window the last share holds: a window's share is known only
+        when it ends, and without this the live edge (and the run's last moments
+        before the result) would flash solid until the next sample.
+        """
+        shares = self.shares
+        while first < len(shares) and shares[first][1] <= lo:
+            first += 1
+        total = weight = 0.0
+        probe = first
+        while probe < len(shares) and shares[probe][0] < hi:
+            start, end, share = shares[probe]
+            overlap = min(end, hi) - max(start, lo)
+            if overlap > 0:
+                total += share * overlap
+                weight += overlap
+            probe += 1
+        if shares and hi > shares[-1][1]:
+            overlap = hi - max(shares[-1][1], lo)
+            total += shares[-1][2] * overlap
+            weight += overlap
+        return (total / weight if weight > 0 else None), first
 
     def close(self, at: float) -> None:
         if self.segments and self.segments[-1][1] is None:
@@ -55,14 +94,25 @@ class Lane:
             return self.segments[-1][2]
         return None
 
-    def cells(self, span: float, width: int, now: float, origin: float = 0.0) -> str:
-        """One character per time bucket of [origin, origin + span]: the phase covering most of it."""
+    def cells(
+        self, span: float, width: int, now: float, origin: float = 0.0, offset: float = 0.0
+    ) -> str:
+        """One character per time bucket of [origin, origin + span]: the phase covering most of it.
+
+        A compute bucket with a known CPU share is █ (on a CPU) or ▒ (ready, not
+        running) by error diffusion: the share adds up cell by cell and each whole
+        unit is one █, so a 0.25 share is one █ in four. ``offset`` (0..1) starts
+        each lane's sum elsewhere, so four threads at 0.25 take visible turns
+        instead of all drawing █ in the same column.
+        """
         if width <= 0:
             return ""
         out: list[str] = []
         step = span / width
         segments = self.segments
         index = 0
+        share_index = 0
+        owed = offset % 1.0
         for column in range(width):
             lo = origin + column * step
             hi = lo + step
@@ -87,9 +137,17 @@ class Lane:
                 probe += 1
             if not cover:
                 out.append(" ")
-            else:
-                phase = max(cover, key=lambda p: cover[p])
-                out.append(CELL.get(phase, "?"))
+                continue
+            phase = max(cover, key=lambda p: cover[p])
+            if phase == COMPUTE and self.shares:
+                share, share_index = self._share(lo, hi, share_index)
+                if share is not None:
+                    owed += 1.0 if share >= SOLID_SHARE else share
+                    if owed >= 1.0 - 1e-9:
+                        owed -= 1.0
+                    else:
+                        phase = READY
+            out.append(CELL.get(phase, "?"))
         return "".join(out)
 
 
@@ -116,6 +174,18 @@ class RunView:
     note: str = ""
     result: dict[str, Any] | None = None
     error: str | None = None
+    last_sample_at: float | None = None
+    has_shares: bool = False
+    """Some sample said how much CPU a lane really got (its ``cpu_share``)."""
+    unshared_samples: int = 0
+    """Samples of a computing threads/processes run that carried no share at all."""
+
+    @property
+    def ready_words(self) -> str:
+        """What a computing lane off the CPU waits for: the GIL for threads on a GIL build."""
+        if self.strategy == "threads" and self.facts.get("gil_enabled", True):
+            return "waiting for the GIL"
+        return "waiting for a core"
 
     @property
     def now(self) -> float:
@@ -195,14 +265,42 @@ class RunView:
             self.cores = event.get("cores", self.cores)
             # Samples name each worker's phase: a lane whose phase events were
             # lost (or never sent) still shows what the worker does.
-            for worker, phase in (event.get("workers") or {}).items():
+            phases = event.get("workers") or {}
+            for worker, phase in phases.items():
                 lane = self.lane(str(worker))
                 if not lane.finished and lane.phase_at_end() != phase:
                     lane.enter(str(phase), at)
+            self._apply_shares(event.get("cpu_share"), phases, at)
+            self.last_sample_at = at
         elif kind == "note":
             self.note = str(event.get("text", ""))
         elif kind == "result":
             self.finish(event, at)
+
+    def _apply_shares(self, shares: Any, phases: dict[str, Any], at: float) -> None:
+        """Each lane's CPU share since its previous one, as a window ending at this sample."""
+        for worker, share in (shares if isinstance(shares, dict) else {}).items():
+            if not isinstance(share, (int, float)):
+                continue
+            lane = self.lane(str(worker))
+            if lane.shares:
+                start = lane.shares[-1][1]
+            elif lane.segments:
+                # The runner starts a lane's clock when the worker first reports.
+                start = lane.segments[0][0]
+            else:
+                start = self.last_sample_at if self.last_sample_at is not None else at
+            lane.add_share(start, at, share)
+            self.has_shares = True
+        if self.has_shares or self.strategy not in ("threads", "processes"):
+            return
+        if COMPUTE in phases.values():
+            self.unshared_samples += 1
+            # Two, not one: a lane that appeared just after the sampler read the
+            # others computes without a share for one sample even where shares work.
+            if self.unshared_samples == 2:
+                # One line at 80 columns, under the lanes it explains.
+                self.note = "Per-worker CPU times unavailable: █ shows wanting a CPU, not getting one"
 
     def finish(self, result: dict[str, Any] | None, at: float | None = None) -> None:
         end = self.now if at is None else at

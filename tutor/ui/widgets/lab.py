@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.widget import Widget
 
 from tutor.ui.format import bar, cpu_line, mebibytes, seconds, strategy_label
-from tutor.ui.labmodel import CELL, COMPUTE, IDLE, WAIT, LabModel, RunView
+from tutor.ui.labmodel import CELL, COMPUTE, IDLE, READY, WAIT, LabModel, RunView
 
 LABEL_WIDTH = 17
 MAX_LANES = 24
@@ -18,7 +18,7 @@ FIXED_ROWS = 16
 """Rows of the lab screen that are not lanes or comparison rows (at 80x24)."""
 
 STATE_MARK = {"queued": "·", "running": "▶", "done": "✓", "failed": "✗", "cancelled": "⊘"}
-PHASE_STYLE = {COMPUTE: "$accent", WAIT: "$secondary", IDLE: "$text-muted"}
+PHASE_STYLE = {COMPUTE: "$accent", WAIT: "$secondary", IDLE: "$text-muted", READY: "$accent-darken-3"}
 
 
 def _axis(span: float, width: int) -> str:
@@ -41,7 +41,8 @@ def _axis(span: float, width: int) -> str:
 
 
 class LanesView(Widget):
-    """One lane per worker, computing (█) and waiting (░) drawn differently, shared time axis."""
+    """One lane per worker on a shared time axis: on a CPU (█), ready but not running (▒),
+    waiting (░) and idle (·) differ in shape."""
 
     DEFAULT_CSS = """
     LanesView { height: auto; min-height: 4; }
@@ -90,11 +91,11 @@ class LanesView(Widget):
             lanes = list(run.lanes.values())
             limit = self.max_lanes
             visible = lanes if len(lanes) <= limit else lanes[: limit - 1]
-            for lane in visible:
+            for number, lane in enumerate(visible):
                 name = lane.label if lane.label and lane.label != lane.worker else ""
                 name = name.replace("process ", "pid ")
                 label = f"{lane.worker} {name}"[: LABEL_WIDTH - 1].ljust(LABEL_WIDTH)
-                cells = lane.cells(span, track, run.now, run.origin or 0.0)
+                cells = lane.cells(span, track, run.now, run.origin or 0.0, number / len(lanes))
                 parts: list[str | tuple[str, str]] = [label, "│"]
                 # Group equal cells so a lane is a handful of spans, not one per cell.
                 start = 0
@@ -114,17 +115,18 @@ class LanesView(Widget):
         axis_top, axis_text = _axis(span, track).split("\n")
         lines.append(Content(" " * LABEL_WIDTH + " " + axis_top))
         lines.append(Content(" " * LABEL_WIDTH + " " + axis_text))
-        lines.append(
-            Content.assemble(
-                " " * LABEL_WIDTH,
-                (CELL[COMPUTE] * 2, PHASE_STYLE[COMPUTE]),
-                " computing  ",
-                (CELL[WAIT] * 2, PHASE_STYLE[WAIT]),
-                " waiting  ",
-                (CELL[IDLE] * 2, PHASE_STYLE[IDLE]),
-                " idle",
-            )
-        )
+        legend: list[str | tuple[str, str]] = [
+            " " * LABEL_WIDTH,
+            (CELL[COMPUTE] * 2, PHASE_STYLE[COMPUTE]),
+            " computing  ",
+            (CELL[WAIT] * 2, PHASE_STYLE[WAIT]),
+            " waiting  ",
+            (CELL[IDLE] * 2, PHASE_STYLE[IDLE]),
+            " idle",
+        ]
+        if run is not None and run.has_shares:
+            legend += ["  ", (CELL[READY] * 2, PHASE_STYLE[READY]), f" {run.ready_words}"]
+        lines.append(Content.assemble(*legend))
         return Content("\n").join(lines)
 
 
