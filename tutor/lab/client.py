@@ -105,7 +105,7 @@ class RunRequest:
             raise ValueError(f"workers must be from 1 to {MAX_WORKERS}, not {workers}")
         if self.strategy == "sequential":
             workers = 1
-        return {
+        spec = {
             "scenario": info.name,
             "strategy": self.strategy,
             "tasks": tasks,
@@ -116,6 +116,10 @@ class RunRequest:
             "probe": self.probe,
             "time_limit_s": self.time_limit_s or info.time_limit_s,
         }
+        from tutor.lab.budget import check_fits
+
+        check_fits(spec)  # a run that cannot fit in memory is refused like any bad input
+        return spec
 
 
 def default_workers(strategy: str, tasks: int) -> int:
