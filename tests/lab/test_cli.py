@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import psutil
 import pytest
@@ -99,16 +101,36 @@ def test_run_does_not_import_textual():
     assert proc.returncode == 0, proc.stderr
 
 
+@contextlib.contextmanager
+def _sigint_not_ignored() -> Iterator[None]:
+    """Let the child start with SIGINT at its default, whatever pytest inherited.
+
+    A test run started as a background job of a script (no job control) ignores
+    SIGINT, and an ignored signal stays ignored across exec: Python then installs
+    no KeyboardInterrupt handler, so `tutor run` rightly ignored the test's SIGINT,
+    ran to the end and exited 0. A handled signal is reset to default by exec.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _start_heavy_run(
     args: tuple[str, ...] = ("crunch", "--strategy", "processes", "--tasks", "4"), phases: int = 1
 ) -> tuple[subprocess.Popen[str], set[int]]:
     """A processes run; returns once `phases` phase events showed its workers at work."""
-    proc = subprocess.Popen(
-        [*TUTOR, "run", *args, "--json", "--no-probe"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with _sigint_not_ignored():
+        proc = subprocess.Popen(
+            [*TUTOR, "run", *args, "--json", "--no-probe"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     assert proc.stdout is not None
     seen = 0
     for line in proc.stdout:

@@ -36,7 +36,8 @@ def test_forkserver_preloads_the_scenario_as_a_script_would_its_main_module():
     ctx = make_context("forkserver")
     assert ctx.mp().get_start_method() == "forkserver"
     preload = multiprocessing.forkserver._forkserver._preload_modules
-    assert preload == ["__main__", "tutor.lab.scenarios.startup"]
+    # First the guard that makes the server die with the runner (tests/lab/test_orphans.py).
+    assert preload == ["tutor.lab.dies_with_runner", "__main__", "tutor.lab.scenarios.startup"]
 
 
 def test_other_start_methods_are_handed_over_as_they_are():

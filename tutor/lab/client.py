@@ -120,7 +120,7 @@ class RunRequest:
                 raise ValueError(f"unknown work size {key!r} for {info.name}; sizes: {allowed}")
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"work size {key} must be a whole number of at least 1, not {value!r}")
-        return {
+        spec = {
             "scenario": info.name,
             "strategy": self.strategy,
             "tasks": tasks,
@@ -132,6 +132,10 @@ class RunRequest:
             "time_limit_s": self.time_limit_s or info.time_limit_s,
             "work": work,
         }
+        from tutor.lab.budget import check_fits
+
+        check_fits(spec)  # a run that cannot fit in memory is refused like any bad input
+        return spec
 
 
 def default_workers(strategy: str, tasks: int) -> int:

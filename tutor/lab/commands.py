@@ -87,6 +87,11 @@ def run_command(args: argparse.Namespace) -> int:
             assert single is not None
             with single:
                 summaries = [single.run(output.event)]
+    except ValueError as exc:
+        # Checked again before each run of a comparison: free memory can fall meanwhile.
+        output.close()
+        print(f"tutor: stopped: {exc}", file=sys.stderr)
+        return 1
     except (KeyboardInterrupt, _Terminated) as exc:
         if comparison is not None:
             comparison.cancel()

@@ -59,7 +59,11 @@ class RunContext:
             # The server imports the scenario once and each worker is forked from it,
             # as forkserver is meant to be used. Without it every worker imported the
             # scenario itself (~140 ms here), which is the lab's cost, not the method's.
-            context.set_forkserver_preload(["__main__", f"tutor.lab.scenarios.{self.scenario}"])
+            # dies_with_runner: the server has no death signal of its own, and its
+            # workers never end while it lives (see that module).
+            context.set_forkserver_preload(
+                ["tutor.lab.dies_with_runner", "__main__", f"tutor.lab.scenarios.{self.scenario}"]
+            )
         return context
 
     def thread_queue(self) -> None:

@@ -2,7 +2,8 @@
 
 Run as ``python -m tutor.lab.httpserver --delay S --size-kib N [--bandwidth-kib N]``;
 it prints ``PORT`` on its first stdout line and serves until stdin closes
-(its parent, the runner, went away) or it is killed with the runner's group.
+(its parent, the runner, went away), the runner dies (Linux parent-death
+signal) or it is killed with the runner's group.
 
 The request queue is raised to 256 (``http.server`` defaults to 5), otherwise
 an asyncio burst of connections is refused. With ``--bandwidth-kib`` every
@@ -76,6 +77,11 @@ def main() -> None:
     parser.add_argument("--size-kib", type=int, default=64)
     parser.add_argument("--bandwidth-kib", type=int, default=0)
     args = parser.parse_args()
+    # stdin's end-of-file alone is not enough: fork workers inherit the runner's
+    # end of that pipe and keep it open until they die themselves.
+    from tutor.lab.report import die_with_parent
+
+    die_with_parent()
     # Text-like bytes: the pipeline's post-processing can chew on them.
     body = (os.urandom(512).hex().encode() * (args.size_kib + 1))[: args.size_kib * 1024]
     link = SharedLink(args.bandwidth_kib * 1024) if args.bandwidth_kib else None

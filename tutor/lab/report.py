@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import sys
 import threading
 import time
 from typing import Any
@@ -79,14 +80,46 @@ def run_dying_with_runner(target: Any, *args: Any) -> Any:
     return target(*args)
 
 
-def die_with_parent() -> None:
-    """Die with the runner: Linux delivers SIGKILL when the parent goes away."""
+RUNNER_PID_ENV = "TUTOR_LAB_RUNNER_PID"
+"""Set by the runner for everything it starts, so a helper knows which parent it must outlive no longer."""
+
+_forkserver_pid: int | None = None
+"""Set in the fork server (see :mod:`tutor.lab.dies_with_runner`); its forked workers inherit it."""
+
+
+def die_with_parent(parent: int | None = None) -> None:
+    """Die with the parent: Linux delivers SIGKILL when the parent goes away.
+
+    ``parent`` is the pid the caller must have as parent; by default, in a
+    process the runner started, the runner or the fork server. A parent that
+    died before the signal was armed would never send it, so then we leave now.
+    """
+    if not _arm_parent_death_signal():
+        return  # not Linux: the runner's process-group kill still ends us
+    expected = {parent} if parent else _lab_parents()
+    if expected and os.getppid() not in expected:
+        os._exit(1)
+
+
+def _lab_parents() -> set[int]:
+    try:
+        runner = int(os.environ.get(RUNNER_PID_ENV, ""))
+    except ValueError:
+        return set()  # not started by a lab runner: nothing to compare with
+    if runner == os.getpid():
+        return set()  # the runner names its own parent (the spec's parent_pid)
+    return {runner} | ({_forkserver_pid} if _forkserver_pid else set())
+
+
+def _arm_parent_death_signal() -> bool:
+    if not sys.platform.startswith("linux"):
+        return False
     try:
         import ctypes
         import signal
 
         libc = ctypes.CDLL(None, use_errno=True)
         pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+        return libc.prctl(pr_set_pdeathsig, signal.SIGKILL) == 0
     except (OSError, AttributeError):
-        pass  # not Linux: the runner's process-group kill still ends us
+        return False

@@ -53,9 +53,9 @@ def emit(event: str, **fields: Any) -> None:
             data = data[os.write(_out_fd, data) :]
 
 
-def _kill_group(signum: int = signal.SIGKILL) -> None:
+def _kill_group(signum: int | None = None) -> None:
     try:
-        os.killpg(os.getpgid(0), signum)
+        os.killpg(os.getpgid(0), signal.SIGKILL if signum is None else signum)
     finally:
         os._exit(1)
 
@@ -175,9 +175,10 @@ def main() -> int:
     os.dup2(2, 1)  # stray prints from workloads go to stderr, never the event stream
     signal.signal(signal.SIGTERM, _on_terminate)
     signal.signal(signal.SIGINT, _on_terminate)
-    report.die_with_parent()
-    if spec.get("parent_pid") and os.getppid() != spec["parent_pid"]:
-        return 1  # the parent died before we could arm the death signal
+    # Everything this run starts (workers, fork server, HTTP server) inherits it
+    # and checks, once its own death signal is armed, that the runner still lives.
+    os.environ[report.RUNNER_PID_ENV] = str(os.getpid())
+    report.die_with_parent(spec.get("parent_pid"))
 
     info = get_scenario(spec["scenario"])
     facts = machine_facts()
