@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import re
 import shlex
 import signal
@@ -22,34 +21,7 @@ import aiohttp
 import psutil
 import pytest
 from serve_helpers import free_port, stop, wait_gone
-
-LESSON = """---
-id: web-crunch
-title: Web crunch
-order: 0
-summary: A long run to leave in the middle of.
-topics: [gil]
-minutes: 1
-language: en
----
-
-# Web crunch
-
-```challenge
-id: web-crunch-run
-scenario: crunch
-params: {tasks: 8, workers: 2, task_s: 2.5}
-question: "Which finishes first?"
-choices:
-  - strategy: processes
-    label: "Processes"
-  - strategy: threads
-    label: "Threads"
-explain:
-  threads: "Threads."
-  processes: "Processes."
-```
-"""
+from web_helpers import kill_all, start_server, tree
 
 
 class Browser:
@@ -112,28 +84,6 @@ async def open_tab(
     return Browser(session, ws)
 
 
-def start_server(tmp_path: Path, *options: str) -> tuple[subprocess.Popen[bytes], int]:
-    lessons = tmp_path / "lessons"
-    lessons.mkdir(exist_ok=True)
-    (lessons / "web.md").write_text(LESSON)
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tutor", "--data-dir", str(tmp_path / "data")]
-        + ["serve", "web", "--port", str(port), "--lessons", str(lessons), *options],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
-    )
-    return proc, port
-
-
-def tree(pid: int) -> list[int]:
-    try:
-        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
-
-
 async def start_a_lab_run(browser: Browser, server: subprocess.Popen[bytes]) -> list[int]:
     """Map -> lesson -> challenge -> a processes run; returns the processes under the server."""
     await browser.wait_for("lessons done")
@@ -186,12 +136,6 @@ async def refused(port: int, headers: dict[str, str], path: str = "/ws") -> tupl
             return 101, "accepted"
         async with session.get(f"http://127.0.0.1:{port}{path}", headers=headers) as page:
             return page.status, await page.text()
-
-
-def kill_all(pids: list[int]) -> None:
-    for pid in pids:  # a failed run must not leave them to the next tests
-        with contextlib.suppress(psutil.NoSuchProcess):
-            psutil.Process(pid).kill()
 
 
 EVIL = "https://evil.example"
