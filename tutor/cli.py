@@ -171,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     web = ssub.add_parser("web", help="serve to browsers with textual-serve (no authentication)")
     web.add_argument("--host", default="127.0.0.1")
     web.add_argument("--port", type=int, default=8000)
+    web.add_argument("--max-sessions", type=int, metavar="N", help="games at once (default: available memory / 80 MB, at most 200)")
+    web.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN", help="another page origin allowed to play, e.g. https://tutor.example.org behind a proxy (repeatable)")
     _common(web, lessons=True, data=True)
     serve.set_defaults(handler="tutor.serve.commands:serve_command")
 

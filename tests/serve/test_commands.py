@@ -40,6 +40,9 @@ from tutor.progress import list_profiles
         (["serve", "ssh", "--bench-slots", "0"], "--bench-slots must be 1 or more"),
         (["serve", "ssh", "--spares", "-1"], "--spares must be 0-200"),
         (["serve", "web", "--port", "0"], "--port must be 1-65535"),
+        (["serve", "web", "--max-sessions", "0"], "--max-sessions must be 1 or more"),
+        (["serve", "web", "--allow-origin", "evil.example"], "--allow-origin: not an origin"),
+        (["serve", "web", "--allow-origin", "https://a.example/x"], "--allow-origin: not an origin"),
     ],
 )
 def test_usage_errors(argv: list[str], needle: str, capsys, tmp_path: Path) -> None:

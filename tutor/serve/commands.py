@@ -125,7 +125,22 @@ def run_ssh(config: object) -> int:
 def web_command(args: argparse.Namespace) -> int:
     import shlex
 
+    from tutor.serve.web import (
+        MAX_HEIGHT,
+        MAX_WIDTH,
+        TutorWebServer,
+        game_environment,
+        parse_origin,
+    )
+
     _check_port(args.port, allow_zero=False)
+    if args.max_sessions is not None and args.max_sessions < 1:
+        raise UsageError("--max-sessions must be 1 or more")
+    for origin in args.allow_origin:
+        try:
+            parse_origin(origin)
+        except ValueError as exc:
+            raise UsageError(f"--allow-origin: {exc}") from None
     data = resolve_data_dir(getattr(args, "data_dir", None)).resolve()
     profile = ["--profile", args.profile] if getattr(args, "profile", None) else []
     # exec: the game replaces textual-serve's shell, so it is the server's own child.
@@ -144,12 +159,20 @@ def web_command(args: argparse.Namespace) -> int:
 
     # Children inherit our environment: mark them as served (no screenshot files on
     # the host) and share one bench queue.
-    from tutor.serve.web import TutorWebServer, game_environment
-
     os.environ["TUTOR_SERVED"] = "1"
     os.environ["TUTOR_BENCH_DIR"] = str(data / "bench")
     os.environ.update(game_environment())
-    server = TutorWebServer(command, host=args.host, port=args.port, title="concurrency-tutor")
+    server = TutorWebServer(
+        command,
+        host=args.host,
+        port=args.port,
+        title="concurrency-tutor",
+        max_sessions=args.max_sessions,
+        allow_origins=args.allow_origin,
+    )
+    print(f"limits: {server.max_sessions} games at once, screens up to {MAX_WIDTH}x{MAX_HEIGHT}")
+    allowed = f" (allowed: {', '.join(args.allow_origin)})" if args.allow_origin else ""
+    print(f"pages from other sites are refused{allowed}", flush=True)
     server.serve()
     return 0
 
