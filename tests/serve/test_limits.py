@@ -277,3 +277,19 @@ async def test_a_login_without_a_session_ends_after_the_login_grace(server_facto
         assert proc.exit_status is None
         proc.stdin.write(b"q")
         await asyncio.wait_for(proc.wait(), 10)
+
+
+async def test_key_logins_count_once_against_their_address(server_factory, tmp_path: Path) -> None:
+    """A key is checked twice (the client's query, then its signature): counted once."""
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    keys_file = tmp_path / "authorized_keys"
+    keys_file.write_text(key.export_public_key().decode())
+    server = server_factory(auth="keys", authorized_keys=str(keys_file), max_per_address=1)
+    async with await connect(server, "alice", client_keys=[key]) as conn:
+        await open_app(conn)
+        with pytest.raises(asyncssh.DisconnectError) as refused:
+            await connect(server, "bob", client_keys=[key])
+        assert "too many connections from your address" in str(refused.value.reason)
+    await asyncio.sleep(0.3)
+    async with await connect(server, "bob", client_keys=[key]):
+        pass

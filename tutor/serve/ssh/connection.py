@@ -111,6 +111,9 @@ class LearnerConnection(asyncssh.SSHServer):
                 self.conn.disconnect(code, reason)
 
     def auth_completed(self) -> None:
+        # Key logins reserve their place only now (see validate_public_key).
+        if self.state == LOGGING_IN and not self._log_in():
+            return
         self._arm_no_session_timer()
 
     # -- a logged-in connection without a session ------------------------------------
@@ -194,8 +197,15 @@ class LearnerConnection(asyncssh.SSHServer):
             # normal, so only the per-connection count applies.
             self._failed_attempt()
             return False
+        # Called for the client's query and again with its signature, which is
+        # checked after us: refuse when full, but take the place in auth_completed.
+        if not self.is_instructor:
+            refusal = self.w.admission.login_refusal(self.address)
+            if refusal is not None:
+                self._disconnect_now(asyncssh.DISC_TOO_MANY_CONNECTIONS, refusal)
+                return False
         self.key_fingerprint = key.get_fingerprint("sha256")
-        return self._log_in()
+        return True
 
     def _failed_attempt(self) -> None:
         self.failed += 1
