@@ -51,6 +51,51 @@ def test_usage_errors(argv: list[str], needle: str, capsys, tmp_path: Path) -> N
     assert needle in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize(
+    ("option", "value", "needle"),
+    [
+        ("--idle-timeout", "nan", "--idle-timeout must be more than 0 seconds"),
+        ("--idle-timeout", "inf", "--idle-timeout must be more than 0 seconds"),
+        ("--login-grace", "0", "--login-grace must be more than 0 seconds"),
+        ("--login-grace", "nan", "--login-grace must be more than 0 seconds"),
+        ("--max-per-address", "0", "--max-per-address must be 1 or more"),
+        ("--max-logging-in", "0", "--max-logging-in must be 1 or more"),
+    ],
+)
+def test_bad_limits_are_usage_errors_before_binding(
+    option: str, value: str, needle: str, tmp_path: Path
+) -> None:
+    """nan once got a traceback after the port was bound; zeros were replaced by defaults."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tutor",
+            "serve",
+            "ssh",
+            "--auth",
+            "open",
+            "--port",
+            "0",
+            "--data-dir",
+            str(tmp_path / "d"),
+            option,
+            value,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        stop(proc)
+        raise AssertionError(f"the server started with {option} {value}") from None
+    assert proc.returncode == 2, (out, err)
+    assert needle in err and err.count("\n") == 1, err
+    assert "listening" not in out
+
+
 def test_bad_authorized_keys_file(tmp_path: Path, capsys) -> None:
     keys = tmp_path / "keys"
     keys.write_text("ssh-ed25519 not-base64 someone\n")

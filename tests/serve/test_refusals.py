@@ -158,18 +158,6 @@ async def test_failed_login_limit_per_connection(server_factory) -> None:
     assert time.monotonic() - started < 10
 
 
-async def test_failed_login_limit_per_address(server_factory) -> None:
-    server = server_factory(auth="password", password="the-real-one", failed_logins_per_address=3)
-    for _ in range(3):
-        # PermissionDenied, or on the third the address block's disconnect.
-        with pytest.raises((asyncssh.DisconnectError, ConnectionError)):
-            await connect(server, "eve", password="guess")
-    # Now even the right password is turned away from that address for a while.
-    with pytest.raises(asyncssh.DisconnectError) as blocked:
-        await connect(server, "eve", password="the-real-one")
-    assert "too many failed logins from your address" in str(blocked.value.reason)
-
-
 async def test_connections_per_address(server_factory) -> None:
     server = server_factory(max_per_address=2)
     async with await connect(server, "a"), await connect(server, "b"):

@@ -1,7 +1,7 @@
 """Serving the game to a workshop: ``tutor serve ssh``, ``tutor serve web``, ``tutor board``.
 
 Nothing is imported here: ``tutor --help`` must not pay for asyncssh or Textual.
-Modules: :mod:`.ssh` (the server), :mod:`.ptychild` (one app per session on its
+Modules: :mod:`.ssh` (the SSH server, a package split by responsibility), :mod:`.ptychild` (one app per session on its
 own pty), :mod:`.spare` (warm spares), :mod:`.sessions` (``sessions.json``),
 :mod:`.hostkey`, :mod:`.board` and :mod:`.export` (the instructor's board),
 :mod:`.commands` (the command-line handlers). The bench queue the sessions share

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import math
 import sys
 from pathlib import Path
 
@@ -29,6 +30,27 @@ def _check_port(port: int, *, allow_zero: bool) -> None:
     low = 0 if allow_zero else 1
     if not low <= port <= 65535:
         raise UsageError(f"--port must be {low}-65535 (0 = any free port), got {port}")
+
+
+WEEK = 7 * 24 * 3600
+
+
+def _seconds(value: float | None, option: str, most: float, default: float | None = None) -> float:
+    """A duration option: a finite number of seconds, more than 0 and at most ``most``."""
+    if value is None and default is not None:
+        return default
+    # 'nan' and 'inf' parse as floats; nan compares false with everything.
+    if value is None or not math.isfinite(value) or not 0 < value <= most:
+        raise UsageError(f"{option} must be more than 0 seconds and at most {most:g}, got {value}")
+    return float(value)
+
+
+def _count(value: int | None, option: str, default: int) -> int:
+    if value is None:
+        return default
+    if value < 1:
+        raise UsageError(f"{option} must be 1 or more, got {value}")
+    return value
 
 
 def is_loopback(host: str) -> bool:
@@ -64,14 +86,11 @@ def ssh_command(args: argparse.Namespace) -> int:
         raise UsageError("--password must be at least 6 characters")
     if args.max_sessions is not None and args.max_sessions < 1:
         raise UsageError("--max-sessions must be 1 or more")
-    if args.idle_timeout <= 0:
-        raise UsageError("--idle-timeout must be more than 0 seconds")
-    max_per_address = getattr(args, "max_per_address", None) or 10
-    if max_per_address < 1:
-        raise UsageError("--max-per-address must be 1 or more")
-    login_grace = getattr(args, "login_grace", None) or 60.0
-    if login_grace <= 0:
-        raise UsageError("--login-grace must be more than 0 seconds")
+    idle_timeout = _seconds(args.idle_timeout, "--idle-timeout", WEEK)
+    # None only when a caller builds the namespace itself; 0 is a value to refuse.
+    max_per_address = _count(getattr(args, "max_per_address", None), "--max-per-address", 10)
+    max_logging_in = _count(getattr(args, "max_logging_in", None), "--max-logging-in", 100)
+    login_grace = _seconds(getattr(args, "login_grace", None), "--login-grace", 600, default=30.0)
     bench_slots = getattr(args, "bench_slots", None)
     if bench_slots is not None and bench_slots < 1:
         raise UsageError("--bench-slots must be 1 or more")
@@ -100,7 +119,8 @@ def ssh_command(args: argparse.Namespace) -> int:
         max_sessions=args.max_sessions,
         max_per_address=max_per_address,
         login_grace=login_grace,
-        idle_timeout=float(args.idle_timeout),
+        max_logging_in=max_logging_in,
+        idle_timeout=idle_timeout,
         bench_slots=bench_slots,
         spares=spares,
         app_args=_app_args(args),

@@ -54,6 +54,10 @@ def _child_setup() -> None:
 def set_winsize(fd: int, cols: int, rows: int, xpix: int = 0, ypix: int = 0) -> None:
     cols = max(1, min(int(cols), 1000))
     rows = max(1, min(int(rows), 1000))
+    # The SSH protocol allows 32-bit sizes, the kernel's winsize holds 16 bits:
+    # an unclamped value makes struct.pack raise in the middle of a hand-off.
+    xpix = max(0, min(int(xpix), 0xFFFF))
+    ypix = max(0, min(int(ypix), 0xFFFF))
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, xpix, ypix))
 
 

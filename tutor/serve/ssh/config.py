@@ -1,0 +1,95 @@
+"""The server's settings and the small helpers the command line needs before it starts.
+
+No asyncssh here: ``tutor serve ssh`` checks its options with these before it
+imports the server or binds a port.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+USER_RULE = "user name must be 1-32 characters: letters, digits, '.', '_' or '-'"
+PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no l/1/o/0 on a projector
+MB = 1024 * 1024
+# A session's whole tree (Textual app + a lab run's workers) with headroom; the
+# prototype measured ~37 MB RSS for the app alone.
+MEMORY_PER_SESSION = 80 * MB
+
+
+def default_max_sessions() -> int:
+    return max(1, min(200, psutil.virtual_memory().available // MEMORY_PER_SESSION))
+
+
+def generate_password() -> str:
+    groups = ["".join(secrets.choice(PASSWORD_ALPHABET) for _ in range(4)) for _ in range(3)]
+    return "-".join(groups)
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class ServeConfig:
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 2222
+    auth: str = "password"  # password | keys | open
+    password: str | None = None
+    authorized_keys: Path | None = None
+    instructor: str | None = None
+    instructor_password: str | None = None
+    max_sessions: int | None = None
+    # Logged-in connections (and games) per address; connections still logging
+    # in are counted apart, against max_logging_in.
+    max_per_address: int = 10
+    # Connections still logging in, all addresses together: each holds a socket
+    # and a handshake's memory, so an idle crowd must not exhaust the server.
+    max_logging_in: int = 100
+    login_grace: float = 30.0
+    idle_timeout: float = 1800.0
+    idle_warning: float | None = None  # seconds of warning before the idle end
+    failed_logins_per_connection: int = 6
+    # Failures answered at once before the delays start: per (address, name),
+    # and per address over all names (a room behind one NAT shares the latter).
+    failed_logins_per_name: int = 3
+    failed_logins_per_address: int = 20
+    failed_login_window: float = 600.0
+    failed_login_max_delay: float = 10.0
+    keepalive_interval: float = 30.0
+    keepalive_count_max: int = 3
+    kill_grace: float = 2.0
+    # Warm spares for the game (see tutor/serve/ssh/pool.py); 0 = always start cold.
+    spares: int = 2
+    bench_slots: int | None = None
+    app_args: list[str] = field(default_factory=list)  # e.g. --lessons DIR
+    # Injectable for tests and the benchmark; default: the real game and board.
+    session_command: list[str] | None = None
+    board_command: list[str] | None = None
+
+    def learner_command(self) -> list[str]:
+        if self.session_command:
+            return list(self.session_command)
+        return [sys.executable, "-m", "tutor", *self.app_args]
+
+    def instructor_command(self) -> list[str]:
+        if self.board_command:
+            return list(self.board_command)
+        return [sys.executable, "-m", "tutor", "board", "--data-dir", str(self.data_dir)]
+
+    def warning_lead(self) -> float:
+        if self.idle_warning is not None:
+            return min(self.idle_warning, self.idle_timeout)
+        return min(60.0, self.idle_timeout / 5)
+
+    def spare_count(self) -> int:
+        # A stand-in app (tests, benchmarks) is not what a spare pre-imports.
+        return self.spares if self.session_command is None else 0
