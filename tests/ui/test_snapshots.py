@@ -283,3 +283,27 @@ def test_lab_no_color(snap_compare, make_app, monkeypatch):
     app = make_app()
     assert app.no_color
     assert snap_compare(app, terminal_size=SIZE, run_before=_run_lab(finished=True))
+
+
+def test_verdict_too_close_to_call_counts_as_right(snap_compare, make_app):
+    # Threads and one at a time within the noise of each other: a tie, never a red cross.
+    from tutor.lab.compare import summarize
+
+    runs = {
+        "threads": [fixed_result("threads", w, 99.0) for w in (2.04, 2.10, 1.98)],
+        "sequential": [fixed_result("sequential", w, 99.0) for w in (2.00, 2.02, 2.06)],
+        "processes": [fixed_result("processes", w, 120.0) for w in (2.30, 2.20, 2.25)],
+    }
+    runs = {s: [dict(r, strategy=s) for r in rs] for s, rs in runs.items()}
+    results = {s["strategy"]: s for s in summarize(runs)}
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=_verdict("threads", results, 1.0))
+
+
+def test_verdict_flags_an_impossible_speedup(snap_compare, make_app):
+    # A disturbed baseline: processes "2.9x" on 2 cores is marked, never credited.
+    results = {
+        "processes": fixed_result("processes", 1.0, 190.0),
+        "threads": fixed_result("threads", 2.9, 99.0),
+        "sequential": dict(fixed_result("sequential", 2.9, 99.0, noisy=True), foreign_load_percent=45.0),
+    }
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=_verdict("processes", results, 2.0))

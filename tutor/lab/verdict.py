@@ -42,6 +42,8 @@ class Verdict:
     """strategy -> (low, high) of its speedup against one at a time."""
     implausible: set[str] = field(default_factory=set)
     """Strategies whose speedup is beyond what this machine can give."""
+    limits: dict[str, float] = field(default_factory=dict)
+    """strategy -> the most it can gain over one at a time here (where a bound holds)."""
     prediction_error: float | None = None
     prediction_within: bool | None = None
     """True when the learner's predicted speedup lies inside the measured interval."""
@@ -118,8 +120,9 @@ def judge(
         verdict.prediction_error = round(abs(predicted_speedup - measured) / measured, 3)
         low, high = intervals.get(chosen, (measured, measured))
         verdict.prediction_within = low <= predicted_speedup <= high
+    verdict.limits = _limits(results)
     verdict.noisy, verdict.noise = _noise(results, verdict)
-    verdict.reasons = machine_reasons(results, next(iter(results.values())), implausible)
+    verdict.reasons = machine_reasons(results, next(iter(results.values())), implausible, speedups)
     return verdict
 
 
@@ -156,6 +159,16 @@ def _speedups(
             if limit is not None and low > limit:
                 implausible.add(strategy)
     return speedups, intervals, implausible
+
+
+def _limits(results: dict[str, dict]) -> dict[str, float]:
+    from tutor.lab.compare import speedup_limit
+
+    limits = {}
+    for strategy, result in results.items():
+        if result.get("scenario") in SCENARIOS and (limit := speedup_limit(result)) is not None:
+            limits[strategy] = limit
+    return limits
 
 
 def _noise(results: dict[str, dict], verdict: Verdict) -> tuple[bool, str | None]:
@@ -228,7 +241,12 @@ CAPACITY_MEANING = (
 )
 
 
-def machine_reasons(results: dict[str, dict], facts: dict, implausible: set[str] | None = None) -> list[str]:
+def machine_reasons(
+    results: dict[str, dict],
+    facts: dict,
+    implausible: set[str] | None = None,
+    speedups: dict[str, float | None] | None = None,
+) -> list[str]:
     """Plain-language facts about this machine and run that shape the outcome."""
     reasons: list[str] = []
     cores = facts.get("cores") or 1
@@ -251,7 +269,7 @@ def machine_reasons(results: dict[str, dict], facts: dict, implausible: set[str]
             f"on the {cores} cores here (its parallel capacity)."
         )
     for strategy in sorted(implausible or ()):
-        reasons.append(_implausible_reason(results[strategy], results))
+        reasons.append(_implausible_reason(results[strategy], results, (speedups or {}).get(strategy)))
     if facts.get("free_threaded_build") and not facts.get("gil_enabled"):
         reasons.append(
             f"This Python ({facts.get('python')}) is a free-threaded build with the GIL off: "
@@ -268,13 +286,13 @@ def machine_reasons(results: dict[str, dict], facts: dict, implausible: set[str]
     return reasons
 
 
-def _implausible_reason(result: dict, results: dict[str, dict]) -> str:
+def _implausible_reason(result: dict, results: dict[str, dict], measured: float | None) -> str:
     """Why a figure beyond the machine's limit is not what the strategy achieved."""
     from tutor.lab.compare import speedup_limit
 
     strategy = result["strategy"]
     limit = speedup_limit(result) or 1.0
-    x = result.get("speedup") or 0.0
+    x = measured or result.get("speedup") or 0.0
     base = results.get("sequential") or {}
     load = base.get("foreign_load_percent")
     slowed = (

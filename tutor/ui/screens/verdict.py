@@ -72,8 +72,9 @@ def comparison_table(
 def _speedup_text(strategy: str, verdict: Any) -> str:
     """A speedup as measured; one the machine cannot give is marked, never shown as plain fact."""
     text = speedup((verdict.speedups or {}).get(strategy))
+    limit = (getattr(verdict, "limits", None) or {}).get(strategy)
     if strategy in (getattr(verdict, "implausible", None) or ()):
-        return f"⚠ {text} impossible"
+        return f"⚠ {text} (max {limit:g}x)" if limit else f"⚠ {text}"
     return text
 
 
@@ -141,7 +142,10 @@ class VerdictScreen(TutorScreen):
                 low_high = v.intervals.get(self.choice)
                 if low_high is not None and measured is not None:
                     line = Content.assemble(line, f" ({low_high[0]:.2f}x–{low_high[1]:.2f}x)")
-                if v.prediction_within:
+                if self.choice in v.implausible:
+                    # A figure the machine cannot give is no yardstick for a prediction.
+                    line = Content.assemble(line, " · beyond what this machine can give: not scored")
+                elif v.prediction_within:
                     line = Content.assemble(line, " · inside what was measured")
                 elif v.prediction_error is not None:
                     line = Content.assemble(line, f" · off by {abs(v.prediction_error) * 100:.0f}%")
@@ -235,7 +239,7 @@ class VerdictScreen(TutorScreen):
             self.challenge.id,
             choice=self.choice,
             predicted_speedup=self.predicted_speedup,
-            measured_speedup=(v.speedups or {}).get(self.choice),
+            measured_speedup=None if self.choice in v.implausible else (v.speedups or {}).get(self.choice),
             winner=v.winner,
             correct=bool(v.correct),
             result={"results": self.results, "order": self.order, "reasons": list(v.reasons)},
