@@ -111,7 +111,7 @@ async def test_board_app_at_80x24(tmp_path: Path) -> None:
         await pilot.pause()
         table = app.screen.query_one("#learners", DataTable)
         assert table.row_count == 3
-        assert [table.get_row_at(i)[1] for i in range(3)] == ["ada", "bob", "cyd"]
+        assert [str(table.get_row_at(i)[1]) for i in range(3)] == ["ada", "bob", "cyd"]
         summary = str(app.screen.query_one("#summary", Static).render())
         assert "2 connected" in summary and "0/1 running" in summary
         await pilot.press("l")
