@@ -46,11 +46,20 @@ def _export(**fields) -> dict:
     [
         ("[" * 100_000 + "]" * 100_000, "nested more than"),
         ('{"format": ' + "[" * 40 + "]" * 40 + "}", "nested more than"),
-        (json.dumps(_export()).replace('"created_at": 1.0', '"created_at": ' + "9" * 5000), "digits"),
-        (json.dumps(_export()).replace('"created_at": 1.0', '"created_at": ' + "9" * 400), "digits"),
+        (
+            json.dumps(_export()).replace('"created_at": 1.0', '"created_at": ' + "9" * 5000),
+            "digits",
+        ),
+        (
+            json.dumps(_export()).replace('"created_at": 1.0', '"created_at": ' + "9" * 400),
+            "digits",
+        ),
         (json.dumps(_export()).replace('"created_at": 1.0', '"created_at": 1e999'), "too large"),
         (json.dumps(_export()).replace('"created_at": 1.0', '"created_at": NaN'), "NaN"),
-        (json.dumps(_export()).replace('"chosen": [0]', '"chosen": [' + "7" * 5000 + "]"), "digits"),
+        (
+            json.dumps(_export()).replace('"chosen": [0]', '"chosen": [' + "7" * 5000 + "]"),
+            "digits",
+        ),
     ],
     ids=["deep", "deep-small", "5000-digits", "400-digits", "1e999", "nan", "digits-in-list"],
 )
@@ -152,8 +161,18 @@ def test_store_files_are_private_and_a_created_data_dir_is_0700(tmp_path):
         os.umask(old)
     assert "progress.sqlite3" in names and "progress.sqlite3-wal" in names
     assert modes == dict.fromkeys(names, 0o600), modes
-    for created in (folder, folder.parent, folder.parent.parent):
-        assert stat.S_IMODE(created.stat().st_mode) == 0o700, created
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+def test_a_fresh_file_after_recovery_is_private_too(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "progress.sqlite3").write_bytes(b"not a database at all" * 100)
+    with open_store(folder, "tester") as s:
+        assert s.recovered_from is not None
+        s.set_position("gil")
+        for name in ("progress.sqlite3", "progress.sqlite3-wal", "progress.sqlite3-shm"):
+            assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
 
 
 def test_an_existing_world_readable_store_is_made_private(tmp_path):

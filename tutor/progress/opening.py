@@ -46,17 +46,14 @@ def check_profile(profile: str) -> str:
 
 
 def make_data_dir(folder: Path) -> None:
-    """Create the data folder (and missing parents) readable by the owner only."""
-    missing = []
-    here = folder
-    while not here.exists() and here != here.parent:
-        missing.append(here)
-        here = here.parent
+    """Create the data folder readable by the owner only (parents keep the usual mode)."""
+    existed = folder.is_dir()
     try:
         folder.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
-        # mkdir's mode is filtered by the umask and not given to parents: set it.
-        for created in missing:
-            os.chmod(created, DIR_MODE)
+        if not existed:
+            # mkdir's mode is filtered by the umask; a folder someone made
+            # before us is theirs to set.
+            os.chmod(folder, DIR_MODE)
     except OSError as exc:
         raise ProgressStoreError(
             f"cannot create the data folder {folder}: {exc.strerror or exc}", reason_of(exc)
@@ -92,9 +89,7 @@ def open_database(folder: Path) -> tuple[sqlite3.Connection, Path | None, str | 
     """Create the folder if needed and open its database; see :func:`open_store`."""
     make_data_dir(folder)
     with _opening_lock(folder):
-        path = folder / DB_NAME
-        _private_file(path)
-        return _open_database(path)
+        return _open_database(folder / DB_NAME)
 
 
 @contextmanager
@@ -243,6 +238,8 @@ def _open_database(path: Path) -> tuple[sqlite3.Connection, Path | None, str | N
     recovered_from: Path | None = None
     reason: str | None = None
     for attempt in range(2):
+        # Again after a move aside: the fresh file must be private too.
+        _private_file(path)
         problem = _inspect_file(path)
         if problem is None:
             try:

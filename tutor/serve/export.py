@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tutor.progress.values import printable
 from tutor.serve.sessions import read_sessions
 
 FIELDS = [
@@ -48,8 +49,6 @@ def score(row: dict[str, Any]) -> int:
 
 def _shown(value: Any) -> Any:
     """Store text made safe for a terminal or a file: control characters become ``?``."""
-    from tutor.progress.values import printable
-
     return printable(value) if isinstance(value, str) else value
 
 
