@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import signal
 import subprocess
@@ -214,3 +216,61 @@ def test_queue_status_counts(runs: Runs) -> None:
 def test_default_slots_is_half_the_usable_cores() -> None:
     cores = len(os.sched_getaffinity(0))
     assert benchqueue.default_slots() == max(1, cores // 2)
+
+
+def test_a_full_line_costs_the_measured_run_little(tmp_path: Path, monkeypatch) -> None:
+    """Waiters behind the head do not rescan the line at 10 Hz (row 14 of issue 12).
+
+    Counted in lock attempts, not CPU time, so a busy machine cannot make it flaky:
+    before, each of N waiters probed every ticket ten times a second (N*N*10).
+    """
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    attempts = [0]
+    real_try_lock = benchqueue._try_lock
+
+    def counting(fh, mode=fcntl.LOCK_EX):
+        attempts[0] += 1
+        return real_try_lock(fh, mode)
+
+    monkeypatch.setattr(benchqueue, "_try_lock", counting)
+    holder = open(bench / "slot-0.lock", "a+")  # noqa: SIM115 - the measured run
+    fcntl.flock(holder, fcntl.LOCK_EX)
+    cancel = threading.Event()
+    reports: dict[str, list[int]] = {}
+    waiters = 12
+
+    def wait_in_line(name: str) -> None:
+        with (
+            contextlib.suppress(QueueCancelled),
+            acquire(
+                bench,
+                slots=1,
+                cancel=cancel,
+                on_wait=lambda p, _e: reports.setdefault(name, []).append(p),
+            ),
+        ):
+            pass
+
+    threads = [threading.Thread(target=wait_in_line, args=(f"w{i}",)) for i in range(waiters)]
+    try:
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while len(list((bench / "tickets").glob("T-*"))) < waiters:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(1.0)  # everyone has scanned once
+        attempts[0] = 0
+        time.sleep(3.0)
+        per_second = attempts[0] / 3.0
+    finally:
+        cancel.set()
+        for thread in threads:
+            thread.join(5)
+        holder.close()
+    # Old code: about 12 * 12 * 10 = 1,440 a second. Now: the head's slot tries
+    # and a rare rescan.
+    assert per_second < 2 * waiters, per_second
+    # Still told their places, however slowly they look.
+    assert sorted(r[-1] for r in reports.values()) == list(range(1, waiters + 1))

@@ -111,7 +111,7 @@ async def test_board_app_at_80x24(tmp_path: Path) -> None:
         await pilot.pause()
         table = app.screen.query_one("#learners", DataTable)
         assert table.row_count == 3
-        assert [table.get_row_at(i)[1] for i in range(3)] == ["ada", "bob", "cyd"]
+        assert [str(table.get_row_at(i)[1]) for i in range(3)] == ["ada", "bob", "cyd"]
         summary = str(app.screen.query_one("#summary", Static).render())
         assert "2 connected" in summary and "0/1 running" in summary
         await pilot.press("l")
@@ -122,3 +122,62 @@ async def test_board_app_at_80x24(tmp_path: Path) -> None:
         assert table.display
         await pilot.press("q")
     assert app.return_code == 0
+
+
+HOSTILE_NAMES = ['=HYPERLINK("http://x")', "+1+1", "@SUM(A1)", "-2", "ok[red]markup[/]"]
+HOSTILE_LESSON = "gil\x1b]0;pwned\x07\x1b[2J[bold]x[/]"
+
+
+def seed_hostile(data: Path) -> None:
+    """What an import accepted before ids were checked: escapes, markup and formulas in the store."""
+    import sqlite3
+
+    for name in HOSTILE_NAMES:
+        with open_store(data, name) as store:
+            store.set_position("gil")
+    conn = sqlite3.connect(data / "progress.sqlite3")
+    with conn:
+        conn.execute("UPDATE positions SET lesson_id = ?", (HOSTILE_LESSON,))
+        # A name with escapes, as a database written by another tool could hold.
+        conn.execute("UPDATE profiles SET name = ? WHERE name = '-2'", ("-2\x1b[2J\x9b31m",))
+    conn.close()
+
+
+def test_exports_hold_no_control_characters_and_no_formulas(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    seed_hostile(data)
+    out_csv = tmp_path / "results.csv"
+    assert main(["board", "--data-dir", str(data), "--export", str(out_csv)]) == 0
+    raw = out_csv.read_text(encoding="utf-8")
+    assert not any(ord(c) < 32 and c not in "\r\n" or 0x7F <= ord(c) <= 0x9F for c in raw)
+    rows = list(csv.DictReader(out_csv.open(encoding="utf-8")))
+    for row in rows:
+        for value in row.values():
+            assert not value.startswith(("=", "+", "-", "@")), row
+    assert {r["profile"] for r in rows} >= {'\'=HYPERLINK("http://x")', "'+1+1", "'@SUM(A1)"}
+    out_json = tmp_path / "results.json"
+    assert main(["board", "--data-dir", str(data), "--export", str(out_json)]) == 0
+    text = json.loads(out_json.read_text())
+    assert "\x1b" not in json.dumps(text, ensure_ascii=False)
+
+
+@pytest.mark.timeout(30)
+async def test_board_shows_store_text_as_plain_characters(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    seed_hostile(data)
+    app = BoardApp(data)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query_one("#learners", DataTable)
+        assert table.row_count == len(HOSTILE_NAMES)
+        cells = [table.get_row_at(i) for i in range(table.row_count)]
+        shown = [str(cell) for row in cells for cell in row]
+        assert not any("\x1b" in s or "\x07" in s or "\x9b" in s for s in shown)
+        # Markup is shown as the characters it is, never interpreted.
+        assert "ok[red]markup[/]" in shown
+        assert any("[bold]x[/]" in s for s in shown)
+        await pilot.press("l")
+        await pilot.pause()
+        screen = app.export_screenshot()
+        assert "\x1b" not in screen and "[red]markup[/]" in screen.replace("&#160;", " ")

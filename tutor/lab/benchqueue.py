@@ -33,6 +33,7 @@ import errno
 import fcntl
 import heapq
 import json
+import math
 import os
 import threading
 import time
@@ -42,9 +43,23 @@ from typing import IO, Any
 
 from tutor.lab.facts import usable_cores
 
-POLL_S = 0.1
+POLL_S = 0.2
+"""How often the head of the line tries the slots. Every wake of a sleeping
+process costs the host a few hundred microseconds on a busy machine, so even
+the head polls no faster than a slot-free-to-start delay of 0.1 s on average
+needs."""
 HISTORY = 20
 REPORT_EVERY_S = 1.0
+
+# (wake, rescan, report) seconds for a waiter with 1 and with more tickets
+# ahead. Waking costs one stat of the tickets folder (any arrival or departure
+# changes its mtime); a rescan probes the locks of the tickets ahead and is
+# also how a killed waiter's ticket is found dead, as that changes nothing on
+# disk; a report computes the wait estimate. Next in line is kept brisk so it
+# becomes head within half a second; further back nobody's turn depends on it.
+_PACE_NEXT = (0.5, 1.0, REPORT_EVERY_S)
+_PACE_BACK = (2.0, 10.0, 4.0)
+_MTIME_GRAIN_NS = 100_000_000
 
 __all__ = ["QueueCancelled", "acquire", "default_slots", "queue_status", "write_config"]
 
@@ -119,21 +134,37 @@ def _held(path: Path) -> bool:
         return False
 
 
-def _live_tickets(tickets: Path) -> list[Path]:
-    """Live tickets in queue order; dead waiters' tickets are removed on the way."""
-    live: list[tuple[int, Path]] = []
+def _seq_of(path: Path) -> int | None:
+    try:
+        return int(path.name.split("-")[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def _count_ahead(tickets: Path, seq: int) -> int:
+    """Live tickets before ``seq``; dead ones among them are removed on the way.
+
+    Only tickets ahead are probed: with 30 waiters that halves the locks tried,
+    and a waiter's place depends on nothing behind it.
+    """
+    ahead = 0
     for path in tickets.glob("T-*"):
-        try:
-            seq = int(path.name.split("-")[1])
-        except (IndexError, ValueError):
+        other = _seq_of(path)
+        if other is None or other >= seq:
             continue
         if _held(path):
-            live.append((seq, path))
+            ahead += 1
         else:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
-    live.sort()
-    return [p for _, p in live]
+    return ahead
+
+
+def _mtime(folder: Path) -> int:
+    try:
+        return os.stat(folder).st_mtime_ns
+    except OSError:
+        return 0
 
 
 def _slot_paths(bench_dir: Path, slots: int) -> list[Path]:
@@ -202,7 +233,8 @@ def acquire(
     """Wait for a measured-run slot, first come first served; yields the slot number.
 
     ``on_wait(position, estimated_wait_s)`` is called while waiting (position 1 =
-    next in line) whenever the position changes and about once a second.
+    next in line) whenever the position changes, and about once a second near
+    the front (every 4 s further back).
     Setting ``cancel`` leaves the queue and raises :class:`QueueCancelled`.
     """
     bench_dir = Path(bench_dir)
@@ -225,11 +257,27 @@ def acquire(
         ticket = tickets / name
         os.rename(tmp, ticket)
         last_report: tuple[int, float] | None = None
+        # The waiters' cost lands on the run being measured, so only the head
+        # of the line polls fast, and only the slots; see _PACE_* for the
+        # others. Once at the head a waiter stays there: later tickets always
+        # get higher numbers, so it never counts the tickets again.
+        ahead = -1
+        seen_mtime = -1
+        scanned_at = -math.inf
         while True:
             if cancel is not None and cancel.is_set():
                 raise QueueCancelled("left the bench queue")
-            live = _live_tickets(tickets)
-            ahead = live.index(ticket) if ticket in live else 0
+            wake, rescan, report = _PACE_NEXT if ahead <= 1 else _PACE_BACK
+            if ahead != 0:
+                now = time.monotonic()
+                mtime = _mtime(tickets)
+                if mtime != seen_mtime or now - scanned_at >= rescan:
+                    seen_mtime, scanned_at = mtime, now
+                    ahead = _count_ahead(tickets, seq)
+                    if time.time_ns() - mtime < _MTIME_GRAIN_NS:
+                        # mtimes are coarse (a clock tick): a change just after
+                        # this scan could leave the same mtime, so look again.
+                        scanned_at = -math.inf
             if ahead == 0:
                 for i, path in enumerate(_slot_paths(bench_dir, n_slots)):
                     fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held during the run
@@ -244,14 +292,15 @@ def acquire(
                 if (
                     last_report is None
                     or last_report[0] != ahead + 1
-                    or now - last_report[1] >= REPORT_EVERY_S
+                    or now - last_report[1] >= report
                 ):
                     last_report = (ahead + 1, now)
                     on_wait(ahead + 1, estimate_wait(bench_dir, ahead, n_slots))
+            pause = POLL_S if ahead == 0 else wake
             if cancel is not None:
-                cancel.wait(POLL_S)
+                cancel.wait(pause)
             else:
-                time.sleep(POLL_S)
+                time.sleep(pause)
         # Holding the slot: leave the queue so the next waiter becomes head.
         with contextlib.suppress(FileNotFoundError):
             ticket.unlink()

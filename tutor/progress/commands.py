@@ -17,7 +17,9 @@ from tutor.progress.store import (
     ProgressStoreError,
     Store,
     open_store,
+    parse_export,
 )
+from tutor.progress.values import printable
 from tutor.wording import score
 
 MAX_IMPORT_BYTES = 64 * 1024 * 1024  # far above any real export; stops a wrong file eating memory
@@ -183,8 +185,11 @@ def _show(args: argparse.Namespace, store: Store) -> int:
 
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"Progress of {store.profile}", title_justify="left")
+    # Text, never markup: ids and names come from the store, and an import
+    # may have put anything there before ids were checked.
+    table = Table(title=Text(f"Progress of {printable(store.profile)}"), title_justify="left")
     table.add_column("Lesson", overflow="fold")
     # States are words, not just colours, so NO_COLOR and monochrome terminals read the same.
     table.add_column("State", no_wrap=True)
@@ -194,7 +199,7 @@ def _show(args: argparse.Namespace, store: Store) -> int:
     table.add_column("Time", justify="right", no_wrap=True)
     for r in rows:
         table.add_row(
-            r["title"],
+            Text(printable(r["title"])),
             _STATE_MARK[r["state"]],
             score(r["challenges_right"], r["challenges_answered"], r["challenges_total"]),
             score(r["quiz_right"], r["quiz_answered"], r["quiz_total"]),
@@ -205,7 +210,11 @@ def _show(args: argparse.Namespace, store: Store) -> int:
     if rows:
         console.print(table)
     else:
-        console.print(f"No progress yet for {store.profile}: start with `tutor`.")
+        console.print(
+            f"No progress yet for {printable(store.profile)}: start with `tutor`.",
+            markup=False,
+            highlight=False,
+        )
     line = (
         f"Overall: {overall['lessons_done']}/{overall['lessons']} lessons done"
         f" · challenges {overall['challenges_right']}/{overall['challenges_answered']}"
@@ -215,7 +224,7 @@ def _show(args: argparse.Namespace, store: Store) -> int:
     )
     console.print(line, highlight=False, markup=False)
     if position is not None:
-        where = position[0] + (f" ({position[1]})" if position[1] else "")
+        where = printable(position[0] + (f" ({position[1]})" if position[1] else ""))
         console.print(f"Resume at: {where}", highlight=False, markup=False)
     return 0
 
@@ -276,14 +285,9 @@ def _read_import(source: str) -> Any:
             f"cannot import {what}: larger than {MAX_IMPORT_BYTES // 2**20} MB; {hint}"
         )
     try:
-        return json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise UsageError(f"cannot import {what}: not UTF-8 text; {hint}") from None
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"cannot import {what}: not valid JSON (line {exc.lineno}, column {exc.colno}: "
-            f"{exc.msg}); {hint}"
-        ) from None
+        return parse_export(raw)
+    except ProgressImportError as exc:
+        raise UsageError(f"cannot import {what}: {exc}; {hint}") from None
 
 
 def _import(args: argparse.Namespace, store: Store) -> int:

@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
+from tutor.progress.values import printable
 from tutor.ui.widgets.keybar import KeyBar
 
 REFRESH_S = 2.0
@@ -32,6 +33,11 @@ class BoardLoaded(Message):
     sessions: int
     queue: dict[str, int]
     error: str | None = None
+
+
+def _plain(value: Any) -> Text:
+    """Store text as plain text: a learner's name or lesson id is never markup."""
+    return Text(printable(value))
 
 
 def _fraction(right: Any, answered: Any) -> str:
@@ -86,7 +92,7 @@ class BoardScreen(Screen[None]):
         )
         if message.error:
             summary = f"cannot read progress: {message.error}"
-        self.query_one("#summary", Static).update(summary)
+        self.query_one("#summary", Static).update(_plain(summary))
         self.rows = message.rows
         table = self.query_one("#learners", DataTable)
         cursor = table.cursor_row
@@ -95,15 +101,15 @@ class BoardScreen(Screen[None]):
             acc = row["prediction_accuracy"]
             table.add_row(
                 str(row["rank"]),
-                str(row["profile"]),
+                _plain(row["profile"]),
                 Text("●", style="green") if row["connected"] else Text("·", style="dim"),
-                str(row["lesson"] or "-"),
+                _plain(row["lesson"] or "-"),
                 str(row["lessons_done"]),
                 _fraction(row["challenges_right"], row["challenges_answered"]),
                 f"{acc}%" if acc is not None else "-",
                 _fraction(row["quiz_right"], row["quiz_answered"]),
                 str(row["score"]),
-                key=str(row["profile"]),
+                key=str(row["rank"]),  # sanitised names could collide; ranks cannot
             )
         if message.rows:
             table.move_cursor(row=min(cursor, len(message.rows) - 1))
@@ -127,7 +133,7 @@ class BoardScreen(Screen[None]):
             style = medal.get(row["rank"], "bold")
             table.add_row(
                 str(row["rank"]),
-                str(row["profile"]),
+                _plain(row["profile"]),
                 str(row["score"]),
                 style=style,
                 end_section=True,

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tutor.progress.values import printable
 from tutor.serve.sessions import read_sessions
 
 FIELDS = [
@@ -46,6 +47,22 @@ def score(row: dict[str, Any]) -> int:
     )
 
 
+def _shown(value: Any) -> Any:
+    """Store text made safe for a terminal or a file: control characters become ``?``."""
+    return printable(value) if isinstance(value, str) else value
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A spreadsheet would run a cell starting with = + - @ as a formula: quote it."""
+    value = _shown(value)
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
@@ -60,9 +77,9 @@ def collect(data_dir: Path) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for raw in board_rows(data_dir):
         row = {
-            "profile": raw.get("profile"),
+            "profile": _shown(raw.get("profile")),
             "connected": raw.get("profile") in connected,
-            "lesson": raw.get("lesson"),
+            "lesson": _shown(raw.get("lesson")),
             "lessons_done": raw.get("lessons_done") or 0,
             "challenges_right": raw.get("challenges_right") or 0,
             "challenges_answered": raw.get("challenges_answered") or 0,
@@ -82,7 +99,7 @@ def collect(data_dir: Path) -> list[dict[str, Any]]:
             rows.append(
                 dict.fromkeys(FIELDS[1:], None)
                 | {
-                    "profile": profile,
+                    "profile": _shown(profile),
                     "connected": True,
                     "lessons_done": 0,
                     "challenges_right": 0,
@@ -115,5 +132,5 @@ def export_results(data_dir: Path, path: Path) -> int:
         with path.open("w", newline="", encoding="utf-8") as fh:
             writer = csv.DictWriter(fh, fieldnames=FIELDS)
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     return len(rows)

@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import os
 import signal
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from textual import events
@@ -23,6 +24,9 @@ from tutor.ui.screens.base import TutorScreen
 
 TIME_SAVE_S = 60.0
 """How often the time spent on the open lesson is saved (a crash loses at most this)."""
+
+NOT_SAVED_TOAST_S = 60.0
+"""A store that cannot write says so once a minute, not at every autosave."""
 
 PARENT_CHECK_S = 1.0
 """How often a game served on the web checks that its server is still there."""
@@ -79,6 +83,7 @@ class TutorApp(App[int]):
         """(lesson id, challenge id) -> the work sizes its last comparison measured:
         a retry does the same work, so its figures can be compared with the first play's."""
         self._theme_restored = False
+        self._not_saved_told: dict[str, float] = {}
         self.leaving = False
         from tutor.ui.memory import IdleCollector
 
@@ -113,9 +118,10 @@ class TutorApp(App[int]):
         recovered = getattr(self.store, "recovered_from", None)
         if recovered:
             reason = getattr(self.store, "recovered_reason", None)
+            # The file name only: a served game must not show the host's paths.
             self.notify(
                 f"Your progress file could not be read{f' ({reason})' if reason else ''}. "
-                f"It was moved aside to {recovered} and a fresh one was started.",
+                f"It was moved aside to {recovered.name} and a fresh one was started.",
                 title="Progress file recovered",
                 severity="warning",
                 timeout=20,
@@ -148,9 +154,9 @@ class TutorApp(App[int]):
 
         try:
             if self.store.setting("theme") != theme:
-                self.store.set_setting("theme", theme)
-        except ProgressStoreError as exc:
-            self.notify(f"The theme could not be saved: {exc}", severity="warning")
+                self.save(lambda: self.store.set_setting("theme", theme))
+        except ProgressStoreError as exc:  # the read failed: nothing to save over
+            self.notify(f"The theme could not be saved: {exc.reason}.", severity="warning")
 
     def _install_signal_handlers(self) -> None:
         # SIGTERM would end the process without stopping a lab run: stop it, then
@@ -332,6 +338,29 @@ class TutorApp(App[int]):
             self.push_screen(HelpScreen(self.screen))
 
     # Progress -----------------------------------------------------------
+    def save(self, write: Callable[[], object], *, quiet: bool = False) -> str | None:
+        """Run one store write; None if it was saved, else the short reason it was not.
+
+        A full disk or a locked file must not end the game: the learner keeps
+        playing and is told, in words without any host path, that this was not
+        kept. ``quiet`` callers show the reason where "saved" would have been;
+        the others get a toast, at most one a minute for the same reason.
+        """
+        from tutor.progress import ProgressStoreError
+
+        try:
+            write()
+        except ProgressStoreError as exc:
+            reason = getattr(exc, "reason", None) or "the progress file could not be written"
+            if not quiet:
+                now = time.monotonic()
+                last = self._not_saved_told.get(reason)
+                if last is None or now - last >= NOT_SAVED_TOAST_S:
+                    self._not_saved_told[reason] = now
+                    self.notify(f"Not saved: {reason}.", title="Progress", severity="warning")
+            return reason
+        return None
+
     def answer_states(self, lesson_id: str) -> dict[str, bool]:
         """challenge or question id -> was the latest answer right (from the store)."""
         states: dict[str, bool] = {}
@@ -355,7 +384,8 @@ class TutorApp(App[int]):
             if not confirmed:
                 self.notify("Nothing was reset.")
                 return
-            self.store.reset(lesson_id)
+            if self.save(lambda: self.store.reset(lesson_id)) is not None:
+                return
             self.notify("✓ Progress reset." if lesson_id is None else "✓ Lesson progress reset.")
             for screen in self.screen_stack:
                 if isinstance(screen, TutorScreen):

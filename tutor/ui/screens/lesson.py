@@ -171,7 +171,7 @@ class LessonScreen(TutorScreen):
 
     def on_mount(self) -> None:
         self.sub_title = self.lesson.title
-        self.tutor.store.set_position(self.lesson.id, self.anchor)
+        self.tutor.save(lambda: self.tutor.store.set_position(self.lesson.id, self.anchor))
         self._since = monotonic()
         self.call_after_refresh(self._start_filling)
 
@@ -231,7 +231,8 @@ class LessonScreen(TutorScreen):
         ):
             progress = self.tutor.store.lesson_progress(lesson.id)
             if not progress.done:
-                self.tutor.store.mark_done(lesson.id)
+                if self.tutor.save(lambda: self.tutor.store.mark_done(lesson.id)) is not None:
+                    return
                 self.notify(f"✓ “{lesson.title}” is done: every task answered.")
                 for screen in self.app.screen_stack:
                     if screen is not self:
@@ -245,7 +246,7 @@ class LessonScreen(TutorScreen):
             spent = now - self._since
             if spent >= 1:
                 self._since = now
-                self.tutor.store.add_time(self.lesson.id, spent)
+                self.tutor.save(lambda: self.tutor.store.add_time(self.lesson.id, spent))
 
     # Table of contents -------------------------------------------------
     def _contents(self) -> list[tuple[str, str]]:
@@ -309,7 +310,7 @@ class LessonScreen(TutorScreen):
     @on(ActionBlock.Opened)
     def _open_block(self, event: ActionBlock.Opened) -> None:
         item = event.block.item
-        self.tutor.store.set_position(self.lesson.id, item.id)
+        self.tutor.save(lambda: self.tutor.store.set_position(self.lesson.id, item.id))
         if event.block.kind == "challenge":
             self.tutor.open_challenge(self.lesson, item)
         else:
@@ -322,7 +323,8 @@ class LessonScreen(TutorScreen):
         self.tutor.open_quiz(self.lesson.id)
 
     def action_mark_done(self) -> None:
-        self.tutor.store.mark_done(self.lesson.id)
+        if self.tutor.save(lambda: self.tutor.store.mark_done(self.lesson.id)) is not None:
+            return
         self.notify(f"✓ Saved: “{self.lesson.title}” marked done.")
 
     def action_back(self) -> None:

@@ -135,8 +135,11 @@ class QuizScreen(TutorScreen):
         self.answered.add(key)
         if correct:
             self.right.add(key)
-        self.tutor.store.record_quiz(
-            self.lesson.id, q.id, chosen=chosen, correct=correct, hint_used=self.hint_used
+        not_saved = self.tutor.save(
+            lambda: self.tutor.store.record_quiz(
+                self.lesson.id, q.id, chosen=chosen, correct=correct, hint_used=self.hint_used
+            ),
+            quiet=True,
         )
         self.state = "right" if correct else "wrong"
         lines: list[str | tuple[str, str]] = []
@@ -144,7 +147,10 @@ class QuizScreen(TutorScreen):
             lines.append(("✓ Right. ", "bold $success"))
         else:
             lines.append(("✗ Not quite. ", "bold $error"))
-        lines.append(("Saved.\n", "$text-muted"))
+        if not_saved is None:
+            lines.append(("Saved.\n", "$text-muted"))
+        else:
+            lines.append((f"Not saved: {not_saved}.\n", "bold $warning"))
         for index in chosen:
             choice = q.choices[index]
             mark = "✓" if choice.correct else "✗"

@@ -234,18 +234,23 @@ class VerdictScreen(TutorScreen):
 
     def _save(self) -> None:
         v = self.verdict
-        self.tutor.store.record_challenge(
-            self.lesson.id,
-            self.challenge.id,
-            choice=self.choice,
-            predicted_speedup=self.predicted_speedup,
-            measured_speedup=None if self.choice in v.implausible else (v.speedups or {}).get(self.choice),
-            winner=v.winner,
-            correct=bool(v.correct),
-            result={"results": self.results, "order": self.order, "reasons": list(v.reasons)},
+        not_saved = self.tutor.save(
+            lambda: self.tutor.store.record_challenge(
+                self.lesson.id,
+                self.challenge.id,
+                choice=self.choice,
+                predicted_speedup=self.predicted_speedup,
+                measured_speedup=None if self.choice in v.implausible else (v.speedups or {}).get(self.choice),
+                winner=v.winner,
+                correct=bool(v.correct),
+                result={"results": self.results, "order": self.order, "reasons": list(v.reasons)},
+            ),
+            quiet=True,
         )
         self.query_one("#verdict-saved", Static).update(
             Content.styled("✓ Saved to your progress.", "$text-muted")
+            if not_saved is None
+            else Content.styled(f"✗ Not saved: {not_saved}.", "bold $warning")
         )
 
     def action_scroll(self, where: str) -> None:

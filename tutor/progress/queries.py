@@ -1,0 +1,187 @@
+"""Read queries shared by one learner's store and the instructor's board."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LessonProgress:
+    """What one learner has done in one lesson (computed, never stored as such)."""
+
+    lesson_id: str
+    started: bool = False
+    done: bool = False
+    challenges_answered: int = 0
+    challenges_right: int = 0  # latest attempt per challenge
+    quiz_answered: int = 0
+    quiz_right: int = 0  # latest attempt per question
+    first_try_right: int = 0  # questions whose first attempt was right
+    prediction_error: float | None = None  # mean |predicted - measured| / measured
+    seconds: float = 0.0
+    last_activity: float | None = None  # epoch seconds
+
+    @property
+    def state(self) -> str:
+        if self.done:
+            return "done"
+        if self.started:
+            return "in progress"
+        return "not started"
+
+
+_PROFILE_FILTER = "(:pid IS NULL OR profile_id = :pid)"
+
+
+def lesson_stats(conn: sqlite3.Connection, pid: int | None) -> dict[tuple[int, str], dict]:
+    """Per (profile, lesson) counts, for one profile (pid) or all (None)."""
+    stats: dict[tuple[int, str], dict] = {}
+
+    def row(key: tuple[int, str]) -> dict:
+        return stats.setdefault(
+            key,
+            {
+                "started_at": None,
+                "done_at": None,
+                "updated_at": None,
+                "challenges_answered": 0,
+                "challenges_right": 0,
+                "prediction_sum": 0.0,
+                "prediction_count": 0,
+                "quiz_answered": 0,
+                "quiz_right": 0,
+                "first_try_right": 0,
+                "seconds": 0.0,
+            },
+        )
+
+    params = {"pid": pid}
+    for p, lesson, started, done, updated in conn.execute(
+        f"SELECT profile_id, lesson_id, started_at, done_at, updated_at FROM lessons WHERE {_PROFILE_FILTER}",
+        params,
+    ):
+        row((p, lesson)).update(started_at=started, done_at=done, updated_at=updated)
+    # Right/answered count the latest attempt per challenge: a learner who got
+    # it wrong, understood why and tried again is now right.
+    for p, lesson, answered, right in conn.execute(
+        f"""
+        SELECT profile_id, lesson_id, COUNT(*), SUM(correct) FROM (
+            SELECT profile_id, lesson_id, correct, ROW_NUMBER() OVER (
+                PARTITION BY profile_id, lesson_id, challenge_id ORDER BY created_at DESC, id DESC
+            ) AS rn
+            FROM challenge_attempts WHERE {_PROFILE_FILTER}
+        ) WHERE rn = 1 GROUP BY profile_id, lesson_id
+        """,
+        params,
+    ):
+        row((p, lesson)).update(challenges_answered=answered, challenges_right=right or 0)
+    # Prediction accuracy uses every prediction ever made: each one was a real
+    # guess before a measurement, and averaging them is what shows calibration.
+    for p, lesson, total, count in conn.execute(
+        f"""
+        SELECT profile_id, lesson_id,
+               SUM(abs(predicted_speedup - measured_speedup) / measured_speedup), COUNT(*)
+        FROM challenge_attempts
+        WHERE {_PROFILE_FILTER} AND predicted_speedup IS NOT NULL AND measured_speedup > 0
+        GROUP BY profile_id, lesson_id
+        """,
+        params,
+    ):
+        row((p, lesson)).update(prediction_sum=total, prediction_count=count)
+    for p, lesson, answered, right, first_right in conn.execute(
+        f"""
+        SELECT profile_id, lesson_id,
+               SUM(rn_last = 1),
+               SUM(CASE WHEN rn_last = 1 THEN correct ELSE 0 END),
+               SUM(CASE WHEN rn_first = 1 THEN correct ELSE 0 END)
+        FROM (
+            SELECT profile_id, lesson_id, correct,
+                ROW_NUMBER() OVER (PARTITION BY profile_id, lesson_id, question_id
+                                   ORDER BY created_at DESC, id DESC) AS rn_last,
+                ROW_NUMBER() OVER (PARTITION BY profile_id, lesson_id, question_id
+                                   ORDER BY created_at ASC, id ASC) AS rn_first
+            FROM quiz_attempts WHERE {_PROFILE_FILTER}
+        ) GROUP BY profile_id, lesson_id
+        """,
+        params,
+    ):
+        row((p, lesson)).update(
+            quiz_answered=answered, quiz_right=right, first_try_right=first_right
+        )
+    for p, lesson, seconds in conn.execute(
+        f"SELECT profile_id, lesson_id, SUM(seconds) FROM lesson_time WHERE {_PROFILE_FILTER} GROUP BY profile_id, lesson_id",
+        params,
+    ):
+        row((p, lesson))["seconds"] = float(seconds)
+    return stats
+
+
+def to_progress(lesson_id: str, s: dict) -> LessonProgress:
+    count = s["prediction_count"]
+    return LessonProgress(
+        lesson_id=lesson_id,
+        started=True,
+        done=s["done_at"] is not None,
+        challenges_answered=s["challenges_answered"],
+        challenges_right=s["challenges_right"],
+        quiz_answered=s["quiz_answered"],
+        quiz_right=s["quiz_right"],
+        first_try_right=s["first_try_right"],
+        prediction_error=(s["prediction_sum"] / count) if count else None,
+        seconds=s["seconds"],
+        last_activity=s["updated_at"],
+    )
+
+
+def challenge_rows(conn: sqlite3.Connection, pid: int, lesson_id: str | None) -> list[dict]:
+    rows = conn.execute(
+        """
+        SELECT uid, lesson_id, challenge_id, choice, predicted_speedup, measured_speedup,
+               winner, correct, result, created_at
+        FROM challenge_attempts
+        WHERE profile_id = :pid AND (:lesson IS NULL OR lesson_id = :lesson)
+        ORDER BY created_at, id
+        """,
+        {"pid": pid, "lesson": lesson_id},
+    )
+    return [
+        {
+            "uid": r[0],
+            "lesson_id": r[1],
+            "challenge_id": r[2],
+            "choice": r[3],
+            "predicted_speedup": r[4],
+            "measured_speedup": r[5],
+            "winner": r[6],
+            "correct": bool(r[7]),
+            "result": json.loads(r[8]),
+            "created_at": r[9],
+        }
+        for r in rows
+    ]
+
+
+def quiz_rows(conn: sqlite3.Connection, pid: int, lesson_id: str | None) -> list[dict]:
+    rows = conn.execute(
+        """
+        SELECT uid, lesson_id, question_id, chosen, correct, hint_used, created_at
+        FROM quiz_attempts
+        WHERE profile_id = :pid AND (:lesson IS NULL OR lesson_id = :lesson)
+        ORDER BY created_at, id
+        """,
+        {"pid": pid, "lesson": lesson_id},
+    )
+    return [
+        {
+            "uid": r[0],
+            "lesson_id": r[1],
+            "question_id": r[2],
+            "chosen": json.loads(r[3]),
+            "correct": bool(r[4]),
+            "hint_used": bool(r[5]),
+            "created_at": r[6],
+        }
+        for r in rows
+    ]
