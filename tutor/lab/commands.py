@@ -194,7 +194,8 @@ class _HumanOutput:
         if compared and speeds:
             table.add_column("interval", justify="right")
         table.add_column("CPU", justify="right")
-        table.add_column("memory", justify="right")
+        kind = next((s["memory_kind"] for s in summaries if s.get("memory_kind")), None)
+        table.add_column(f"memory ({kind.upper()})" if kind else "memory", justify="right")
         table.add_column("notes")
         fastest = any(s.get("estimator") == "fastest" for s in summaries)
         for s in summaries:

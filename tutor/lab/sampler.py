@@ -3,7 +3,9 @@
 CPU is summed over the runner and every descendant, because per-core bars
 mislead (two GIL-bound threads look like two half-busy cores) and
 ``os.times()`` misses forkserver grandchildren. Memory is PSS on Linux: summed
-RSS counts pages shared after fork many times, USS not at all.
+RSS counts pages shared after fork many times, USS not at all. Where there is
+no ``/proc`` (macOS, Windows, portable mode) it is RSS, and every result says
+which (``MEMORY_KIND``).
 
 Per worker, :class:`WorkerClock` reads who really ran: each lane's thread or
 process CPU time, as a share of the interval since its last read. The whole
@@ -14,14 +16,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
 
 import psutil
 
-HAS_PSS = os.path.exists(f"/proc/{os.getpid()}/smaps_rollup")
-MEMORY_KIND = "pss" if HAS_PSS else "rss"
+from tutor.lab.platform import HAS_PROC, HAS_PSS, HAS_SCHEDSTAT, MEMORY_KIND
+
+__all__ = ["MEMORY_KIND", "PeriodicSampler", "TreeSampler", "WorkerClock", "system_busy_seconds"]
 
 
 def _pss(pid: int) -> int:
@@ -40,7 +44,7 @@ def _descendants(root: int) -> list[int]:
     workers were all created after the runner, so on Linux (pids grow until
     they wrap around) only pids above the root's need a look.
     """
-    if not os.path.isdir("/proc/self"):
+    if not HAS_PROC:
         return [c.pid for c in psutil.Process(root).children(recursive=True)]
     pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
     newer = [pid for pid in pids if pid > root]
@@ -136,9 +140,6 @@ def system_busy_seconds() -> float:
     return sum(t) - idle - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
 
 
-HAS_SCHEDSTAT = os.path.exists(f"/proc/{os.getpid()}/task/{threading.get_native_id()}/schedstat")
-
-
 class _Watched:
     """One lane's worker and its last CPU reading."""
 
@@ -176,7 +177,8 @@ class WorkerClock:
     def watch(self, lane: str, pid: int, tid: int) -> None:
         """Start the lane's clock now: its first share covers the time from here."""
         w = _Watched(pid, tid)
-        if HAS_SCHEDSTAT:
+        # sys.platform too, so type checks for Windows (no O_CLOEXEC, no pread) know it never gets here.
+        if HAS_SCHEDSTAT and sys.platform != "win32":
             try:
                 w.fd = os.open(f"/proc/{pid}/task/{tid}/schedstat", os.O_RDONLY | os.O_CLOEXEC)
             except OSError:
@@ -195,7 +197,7 @@ class WorkerClock:
     def _read(self, w: _Watched) -> tuple[float, float] | None:
         """(monotonic time, CPU seconds so far), or None once the worker is gone."""
         try:
-            if w.fd >= 0:
+            if w.fd >= 0 and sys.platform != "win32":
                 data = os.pread(w.fd, 128, 0)
                 now = time.monotonic()
                 return now, int(data.split(None, 1)[0]) / 1e9
