@@ -259,7 +259,13 @@ def parent_alive(parent: int) -> bool:
 
     try:
         proc = psutil.Process(parent)
-        return proc.is_running() and proc.create_time() <= psutil.Process().create_time()
+        # A dead parent can linger as a zombie until its own parent reaps it, and
+        # that may wait for us (we hold its stdout): a zombie counts as gone.
+        return (
+            proc.is_running()
+            and proc.status() != psutil.STATUS_ZOMBIE
+            and proc.create_time() <= psutil.Process().create_time()
+        )
     except psutil.Error:
         return False
 
