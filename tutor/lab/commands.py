@@ -290,9 +290,10 @@ def doctor_command(args: argparse.Namespace) -> int:
          "threads take turns running Python code" if facts["gil_enabled"]
          else "free-threaded: threads can compute in parallel"),
         ("Free-threaded build", "yes" if facts["free_threaded_build"] else "no", ""),
-        ("Default start method", facts["default_start_method"],
-         "fork: fast, copies the parent" if facts["default_start_method"] == "fork"
-         else "a fresh interpreter per process: slower to start"),
+        ("Default start method", facts["default_start_method"], {
+            "fork": "fast, copies the parent",
+            "forkserver": "a clean server process forks each worker",
+        }.get(facts["default_start_method"], "a fresh interpreter per process: slower to start")),
         ("Start methods here", ", ".join(facts["start_methods"]), ""),
         ("Thread switch interval", f"{facts['switch_interval_s'] * 1000:g} ms", "how often a busy thread is asked to let another run"),
         ("Terminal", f"{size.columns}x{size.lines}", "the game needs at least 80x24" if size.columns and (size.columns < 80 or size.lines < 24) else ""),
