@@ -194,8 +194,13 @@ class WorkerClock:
             else:
                 self._lanes[lane] = w
 
-    def _read(self, w: _Watched) -> tuple[float, float] | None:
-        """(monotonic time, CPU seconds so far), or None once the worker is gone."""
+    def _read(self, w: _Watched, threads: dict[int, dict[int, float]] | None = None) -> tuple[float, float] | None:
+        """(monotonic time, CPU seconds so far), or None once the worker is gone.
+
+        ``threads`` caches one listing of each process's threads for a whole
+        pass: without /proc, listing them is the expensive part, and every
+        system call waits for the GIL again.
+        """
         try:
             if w.fd >= 0 and sys.platform != "win32":
                 data = os.pread(w.fd, 128, 0)
@@ -208,10 +213,13 @@ class WorkerClock:
                 t = proc.cpu_times()
                 now = time.monotonic()
                 return now, t.user + t.system
-            for thread in proc.threads():
-                if thread.id == w.tid:
-                    return time.monotonic(), thread.user_time + thread.system_time
-            return None
+            listing = threads.get(w.pid) if threads is not None else None
+            if listing is None:
+                listing = {t.id: t.user_time + t.system_time for t in proc.threads()}
+                if threads is not None:
+                    threads[w.pid] = listing
+            cpu_s = listing.get(w.tid)
+            return None if cpu_s is None else (time.monotonic(), cpu_s)
         except (OSError, ValueError, IndexError, psutil.Error):
             return None
 
@@ -231,9 +239,10 @@ class WorkerClock:
         out: dict[str, float] = {}
         # Under the lock for the whole pass: an fd closed by close() meanwhile
         # could be reused by another file and read as if it were the worker.
+        threads: dict[int, dict[int, float]] = {}
         with self._lock:
             for lane, w in list(self._lanes.items()):
-                reading = self._read(w)
+                reading = self._read(w, threads)
                 if reading is None:
                     self._forget(self._lanes.pop(lane))
                     continue
