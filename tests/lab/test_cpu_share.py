@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from tutor.lab import platform
 from tutor.lab.facts import usable_cores
 from tutor.lab.sampler import WorkerClock
 
@@ -84,6 +85,12 @@ def _real_run(strategy: str) -> tuple[list[float], dict]:
 
 
 def test_gil_bound_threads_share_one_core():
+    if platform.PORTABLE:
+        # Measured: samples ~0.9 s apart instead of 0.1 s, so a 3 s run rarely has
+        # one with all four lanes computing. On macOS and Windows psutil lists
+        # threads in one call; on Linux it reads a /proc file per thread, each
+        # read waiting for the GIL the four workers hold.
+        pytest.skip("portable mode on Linux samples too slowly under the GIL for this check")
     # The GIL caps every run; the floor needs the machine, which is shared and
     # sometimes busy (LAB_NOTES): one of up to three runs must reach it.
     means, foreign = [], []

@@ -2,6 +2,8 @@
 
 SIGKILL cannot be caught, so nothing in the CLI can clean up: every process of
 the run has to notice on its own (parent-death signal, pipes at end-of-file).
+Each case runs natively and in portable mode (``platform_mode``), where no
+parent-death signal and no process group helps: watcher threads must do it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import time
 import psutil
 import pytest
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the guarantee is Linux's (prctl)")
+from tutor.lab import platform
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="these tests fork and look at sessions (POSIX)")
 
 TUTOR = [sys.executable, "-m", "tutor"]
 WITHIN_S = 3.0
@@ -34,6 +38,8 @@ def _start(args: list[str], busy_workers: int) -> tuple[subprocess.Popen[str], d
     busy: set[str] = set()
     for line in proc.stdout:
         event = json.loads(line)
+        if event["event"] == "started":  # the mode reached the run
+            assert event["facts"]["platform_mode"] == platform.NAME
         if event["event"] == "phase":
             busy.add(event["worker"])
         if event["event"] == "result":
@@ -86,7 +92,7 @@ def _kill_and_watch(proc: subprocess.Popen[str], family: dict[int, psutil.Proces
 
 
 @pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
-def test_sigkill_of_the_cli_ends_every_process_of_a_processes_run(method):
+def test_sigkill_of_the_cli_ends_every_process_of_a_processes_run(method, platform_mode):
     proc, family = _start(
         ["crunch", "--strategy", "processes", "--start-method", method,
          "--tasks", "8", "--workers", "8", "--set", "task_s=2"],
@@ -98,8 +104,8 @@ def test_sigkill_of_the_cli_ends_every_process_of_a_processes_run(method):
     assert not alive, f"{len(alive)} of {len(family)} processes still alive {WITHIN_S:g} s after SIGKILL: {alive}"
 
 
-@pytest.mark.parametrize("method", ["fork", "forkserver"])
-def test_sigkill_of_the_cli_ends_the_local_http_server_too(method):
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+def test_sigkill_of_the_cli_ends_the_local_http_server_too(method, platform_mode):
     proc, family = _start(
         ["downloads", "--strategy", "processes", "--start-method", method,
          "--tasks", "8", "--workers", "8", "--set", "delay=8"],
@@ -108,6 +114,29 @@ def test_sigkill_of_the_cli_ends_the_local_http_server_too(method):
     assert any("tutor.lab.httpserver" in " ".join(p.cmdline()) for p in family.values())
     alive = _kill_and_watch(proc, family)
     assert not alive, f"{len(alive)} of {len(family)} processes still alive {WITHIN_S:g} s after SIGKILL: {alive}"
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+def test_sigkill_of_the_runner_itself_ends_its_workers(method, platform_mode):
+    # Nobody is left to kill the tree (the runner is the one that would): in portable
+    # mode only each worker's own watch on its parent can end it.
+    proc, family = _start(
+        ["crunch", "--strategy", "processes", "--start-method", method,
+         "--tasks", "4", "--workers", "4", "--set", "task_s=2"],
+        busy_workers=4,
+    )
+    runner = next(p for p in family.values() if "tutor.lab.runner" in p.cmdline())
+    workers = {pid: p for pid, p in family.items() if pid != runner.pid}
+    runner.kill()
+    deadline = time.monotonic() + WITHIN_S
+    while (alive := _alive(workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(timeout=10)
+    for p in family.values():
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    assert not alive, f"{len(alive)} of {len(workers)} processes still alive {WITHIN_S:g} s after the runner's SIGKILL: {alive}"
 
 
 _LATE_CHILD = """
@@ -129,7 +158,7 @@ os.wait()
 
 @pytest.mark.parametrize("arm", ["report.die_with_parent(parent)", "report.die_with_parent()"])
 @pytest.mark.parametrize("late", [True, False])
-def test_a_child_whose_parent_died_before_it_armed_the_death_signal_leaves(arm, late, monkeypatch):
+def test_a_child_whose_parent_died_before_it_armed_the_death_signal_leaves(arm, late, platform_mode):
     # Without an explicit parent, the runner's pid in the environment is the expected parent.
     code = _LATE_CHILD.format(late=late, arm=arm).replace(
         "parent = os.getpid()", "parent = os.getpid(); os.environ['TUTOR_LAB_RUNNER_PID'] = str(parent)"

@@ -4,8 +4,13 @@ machine. Speed thresholds live in benchmarks/lab.py, not here."""
 
 from __future__ import annotations
 
+import contextlib
+import time
+
+import psutil
 import pytest
 
+from tutor.lab import platform
 from tutor.lab.client import LabRun, RunRequest
 from tutor.lab.compare import Comparison, ComparisonPlan
 from tutor.lab.events import EVENT_KEYS, RESULT_KEYS, SUMMARY_KEYS
@@ -19,7 +24,7 @@ CASES = [(name, s) for name, info in SCENARIOS.items() for s in info.strategies]
 
 
 @pytest.mark.parametrize(("scenario", "strategy"), CASES, ids=[f"{a}-{b}" for a, b in CASES])
-def test_every_scenario_and_strategy_streams_a_well_formed_run(scenario, strategy):
+def test_every_scenario_and_strategy_streams_a_well_formed_run(scenario, strategy, platform_mode):
     run = LabRun(RunRequest(scenario, strategy, quick=True, probe=False))
     events = list(run.events())
     kinds = [e["event"] for e in events]
@@ -36,6 +41,11 @@ def test_every_scenario_and_strategy_streams_a_well_formed_run(scenario, strateg
     assert (result["start_method"] is not None) == (strategy in ("processes", "hybrid"))
     started = events[0]
     assert started["facts"]["python"] == result["python"]
+    # The mode reached the runner: portable measures RSS and starts processes with spawn.
+    assert started["facts"]["platform_mode"] == platform.NAME
+    assert result["memory_kind"] == platform.MEMORY_KIND
+    if platform.PORTABLE and result["start_method"]:
+        assert result["start_method"] == "spawn"
     # Lanes are announced before their first phase, and phases are known words.
     announced: set[str] = set()
     for e in events:
@@ -51,7 +61,7 @@ def test_every_scenario_and_strategy_streams_a_well_formed_run(scenario, strateg
     assert times == sorted(times)
 
 
-def test_probe_reports_parallel_capacity_between_one_core_and_all():
+def test_probe_reports_parallel_capacity_between_one_core_and_all(platform_mode):
     run = LabRun(RunRequest("crunch", "sequential", quick=True))
     events = list(run.events())
     probe = next(e for e in events if e["event"] == "probe")
@@ -106,12 +116,42 @@ def test_spawn_start_method_is_recorded():
     assert result["ok"] and result["start_method"] == "spawn"
 
 
-def test_a_hung_workload_is_stopped_with_a_clear_message():
+def test_a_hung_workload_is_stopped_with_a_clear_message(platform_mode):
     run = LabRun(RunRequest("downloads", "sequential", quick=True, probe=False, params={"delay": 5}, time_limit_s=1.5))
     result = run.run()
     assert not result["ok"]
     assert "time limit" in result["error"]
     assert result.keys() >= RESULT_KEYS
+
+
+def test_cancelling_a_running_processes_run_ends_every_process_of_it(platform_mode):
+    run = LabRun(RunRequest("crunch", "processes", tasks=4, workers=4, probe=False, params={"task_s": 3}))
+    busy: set[str] = set()
+    family: list[psutil.Process] = []
+    for event in run.events():
+        if event["event"] == "phase":
+            busy.add(event["worker"])
+            if len(busy) == 4 and not family:
+                assert run.pid is not None
+                runner = psutil.Process(run.pid)
+                family = [runner, *runner.children(recursive=True)]
+                run.cancel()
+    assert run.result is not None and not run.result["ok"] and "cancelled" in run.result["error"]
+    assert len(family) >= 5, family  # the runner and 4 workers at least
+    deadline = time.monotonic() + 3.0
+    while (alive := [p.pid for p in family if _alive(p)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for p in family:  # never leave a failed test's processes on a shared machine
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    assert not alive, f"still alive 3 s after cancel: {alive}"
+
+
+def _alive(p: psutil.Process) -> bool:
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def test_a_run_cancelled_before_it_started_still_ends_with_a_full_result():

@@ -29,8 +29,6 @@ No Textual, no asyncssh: the lab imports this.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import heapq
 import json
 import math
@@ -41,6 +39,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from tutor import locking
 from tutor.lab.facts import usable_cores
 
 POLL_S = 0.2
@@ -99,19 +98,13 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def _try_lock(fh: IO[Any], mode: int = fcntl.LOCK_EX) -> bool:
-    try:
-        fcntl.flock(fh, mode | fcntl.LOCK_NB)
-    except OSError as exc:
-        if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-            return False
-        raise
-    return True
+def _try_lock(fh: IO[Any], shared: bool = False) -> bool:
+    return locking.lock(fh, shared=shared, blocking=False)
 
 
 def _next_seq(bench_dir: Path) -> int:
     with open(bench_dir / "seq", "a+", encoding="ascii") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        locking.lock(fh)
         fh.seek(0)
         text = fh.read().strip()
         seq = int(text) + 1 if text.isdigit() else 1
@@ -126,8 +119,8 @@ def _held(path: Path) -> bool:
     """Is this lock file held by a live process? (probe with a shared lock)"""
     try:
         with open(path, "rb") as fh:
-            if _try_lock(fh, fcntl.LOCK_SH):
-                fcntl.flock(fh, fcntl.LOCK_UN)
+            if _try_lock(fh, shared=True):
+                locking.unlock(fh)
                 return False
             return True
     except FileNotFoundError:
@@ -214,7 +207,7 @@ def estimate_wait(bench_dir: Path, ahead: int, slots: int) -> float | None:
 
 def _record_duration(bench_dir: Path, seconds: float) -> None:
     with open(bench_dir / "history.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        locking.lock(lock)
         data = _read_json(bench_dir / "history.json")
         history = data if isinstance(data, list) else []
         history = [*history, round(seconds, 3)][-HISTORY:]
@@ -251,7 +244,7 @@ def acquire(
     slot_fh: IO[Any] | None = None
     slot = -1
     try:
-        fcntl.flock(ticket_fh, fcntl.LOCK_EX)
+        locking.lock(ticket_fh)
         ticket_fh.write(json.dumps({"pid": os.getpid(), "label": label, "queued": time.time()}))
         ticket_fh.flush()
         ticket = tickets / name

@@ -88,6 +88,6 @@ def _size(nbytes: float) -> str:
 
 
 def _default_start_method() -> str:
-    import multiprocessing
+    from tutor.lab.platform import default_start_method
 
-    return multiprocessing.get_all_start_methods()[0]  # the default comes first, as in facts.py
+    return default_start_method()

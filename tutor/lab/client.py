@@ -7,9 +7,10 @@ Modelled on ``concurrent.futures``: a small object with an explicit life cycle.
         ...
     run.result                      # the "result" event
 
-Each run is a separate child process in its own process group, so a CPU-heavy
-or crashing workload can never freeze or kill the program that watches it, and
-cancelling ends every process the workload started.
+Each run is a separate child process (in its own process group where the
+platform has them), so a CPU-heavy or crashing workload can never freeze or
+kill the program that watches it, and cancelling ends every process the
+workload started (see :mod:`tutor.lab.platform`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tutor.lab import platform
 from tutor.lab.events import failed_result
 from tutor.lab.registry import MAX_WORKERS, START_METHODS, STRATEGIES, get_scenario
 
@@ -64,9 +65,7 @@ class RunRequest:
                 f"choose one of: {', '.join(info.strategies)}"
             )
         if self.start_method is not None:
-            import multiprocessing
-
-            available = multiprocessing.get_all_start_methods()
+            available = platform.start_methods()
             if self.start_method not in START_METHODS or self.start_method not in available:
                 raise ValueError(
                     f"start method {self.start_method!r} is not available here; choose one of: {', '.join(available)}"
@@ -194,7 +193,7 @@ class LabRun:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,
-                start_new_session=True,
+                **platform.new_group_popen_kwargs(),
                 env=env,
             )
         spec = dict(self.spec, parent_pid=os.getpid())
@@ -296,7 +295,7 @@ class LabRun:
             self.cancelled = True
             proc = self._proc
         if proc is not None and proc.poll() is None:
-            _kill_tree(proc, signal.SIGTERM)
+            _end_run(proc)
 
     def _hung(self) -> None:
         self._timed_out = True
@@ -325,10 +324,9 @@ class LabRun:
             try:
                 proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
-                _kill_tree(proc, signal.SIGKILL)
+                platform.kill_tree(proc.pid)
                 proc.wait()
-            # Workers the runner left behind (it was killed) are in its process group.
-            _killpg_quiet(proc.pid, signal.SIGKILL)
+            platform.kill_leftovers(proc.pid)
             if proc.stdout:
                 proc.stdout.close()
         # Read now: the tail explains an unexpected exit once the file is gone.
@@ -347,20 +345,16 @@ class LabRun:
         return f": {lines[-1].strip()}" if lines else ""
 
 
-def _killpg_quiet(pgid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-def _kill_tree(proc: subprocess.Popen[bytes], sig: int) -> None:
-    """TERM the runner's group (the runner then KILLs the group); KILL after a grace period."""
-    _killpg_quiet(proc.pid, sig)
-    if sig == signal.SIGKILL:
-        return
+def _end_run(proc: subprocess.Popen[bytes]) -> None:
+    """Ask the runner to end its run (it then kills its tree); kill the tree after a grace period."""
+    platform.end_run(proc.pid)
 
     def escalate() -> None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=KILL_GRACE_S)
-        _killpg_quiet(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:
+            platform.kill_tree(proc.pid)
+        else:
+            platform.kill_leftovers(proc.pid)
 
     threading.Thread(target=escalate, name="lab-kill", daemon=True).start()

@@ -194,7 +194,8 @@ class _HumanOutput:
         if compared and speeds:
             table.add_column("interval", justify="right")
         table.add_column("CPU", justify="right")
-        table.add_column("memory", justify="right")
+        kind = next((s["memory_kind"] for s in summaries if s.get("memory_kind")), None)
+        table.add_column(f"memory ({kind.upper()})" if kind else "memory", justify="right")
         table.add_column("notes")
         fastest = any(s.get("estimator") == "fastest" for s in summaries)
         for s in summaries:
@@ -289,9 +290,10 @@ def doctor_command(args: argparse.Namespace) -> int:
          "threads take turns running Python code" if facts["gil_enabled"]
          else "free-threaded: threads can compute in parallel"),
         ("Free-threaded build", "yes" if facts["free_threaded_build"] else "no", ""),
-        ("Default start method", facts["default_start_method"],
-         "fork: fast, copies the parent" if facts["default_start_method"] == "fork"
-         else "a fresh interpreter per process: slower to start"),
+        ("Default start method", facts["default_start_method"], {
+            "fork": "fast, copies the parent",
+            "forkserver": "a clean server process forks each worker",
+        }.get(facts["default_start_method"], "a fresh interpreter per process: slower to start")),
         ("Start methods here", ", ".join(facts["start_methods"]), ""),
         ("Thread switch interval", f"{facts['switch_interval_s'] * 1000:g} ms", "how often a busy thread is asked to let another run"),
         ("Terminal", f"{size.columns}x{size.lines}", "the game needs at least 80x24" if size.columns and (size.columns < 80 or size.lines < 24) else ""),

@@ -11,13 +11,10 @@ import platform
 import sys
 import sysconfig
 
+from tutor.lab import platform as lab_platform
+from tutor.lab.platform import usable_cores
 
-def usable_cores() -> int:
-    """Cores this process may run on (affinity and cgroup-pinning aware where possible)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
+__all__ = ["free_threaded_build", "gil_enabled", "machine_facts", "usable_cores"]
 
 
 def free_threaded_build() -> bool:
@@ -33,11 +30,9 @@ def gil_enabled() -> bool:
 
 def machine_facts() -> dict:
     """Plain, JSON-able facts; cheap enough to compute for every run."""
-    import multiprocessing
-
-    # The platform default comes first on every version: fork on Linux up to
-    # 3.13, forkserver from 3.14, spawn on macOS and Windows.
-    methods = multiprocessing.get_all_start_methods()
+    # The platform default comes first: fork on Linux up to 3.13, forkserver
+    # from 3.14, spawn on macOS and Windows (and in portable mode).
+    methods = lab_platform.start_methods()
     return {
         "cores": usable_cores(),
         "logical_cpus": os.cpu_count() or 1,
@@ -48,6 +43,8 @@ def machine_facts() -> dict:
         "default_start_method": methods[0],
         "start_methods": methods,
         "platform": sys.platform,
+        "platform_mode": lab_platform.NAME,
+        "memory_kind": lab_platform.MEMORY_KIND,
         "machine": platform.machine(),
         "switch_interval_s": sys.getswitchinterval(),
     }

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 import pickle
-import sys
 import threading
 import time
 from typing import Any
+
+from tutor.lab import platform
 
 COMPUTE = "compute"
 WAIT = "wait"
@@ -87,18 +88,27 @@ _forkserver_pid: int | None = None
 """Set in the fork server (see :mod:`tutor.lab.dies_with_runner`); its forked workers inherit it."""
 
 
-def die_with_parent(parent: int | None = None) -> None:
-    """Die with the parent: Linux delivers SIGKILL when the parent goes away.
+def die_with_parent(parent: int | None = None, *, watch: bool = True) -> None:
+    """Die with the parent: Linux's parent-death signal, elsewhere a watcher thread.
 
     ``parent`` is the pid the caller must have as parent; by default, in a
     process the runner started, the runner or the fork server. A parent that
-    died before the signal was armed would never send it, so then we leave now.
+    died before this was armed would never be noticed, so then we leave now.
+    ``watch=False`` is for a caller that watches its parent some other way (the
+    runner reads stdin to its end) and must stay single-threaded meanwhile.
     """
-    if not _arm_parent_death_signal():
-        return  # not Linux: the runner's process-group kill still ends us
     expected = {parent} if parent else _lab_parents()
-    if expected and os.getppid() not in expected:
+    if platform.arm_parent_death_signal():
+        if expected and os.getppid() not in expected:
+            os._exit(1)
+        return
+    if not expected:
+        return  # not started by a lab runner: no parent it must not outlive
+    ppid = os.getppid()
+    if ppid not in expected or not platform.parent_alive(ppid):
         os._exit(1)
+    if watch:
+        platform.watch_parent(ppid)
 
 
 def _lab_parents() -> set[int]:
@@ -109,17 +119,3 @@ def _lab_parents() -> set[int]:
     if runner == os.getpid():
         return set()  # the runner names its own parent (the spec's parent_pid)
     return {runner} | ({_forkserver_pid} if _forkserver_pid else set())
-
-
-def _arm_parent_death_signal() -> bool:
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        return libc.prctl(pr_set_pdeathsig, signal.SIGKILL) == 0
-    except (OSError, AttributeError):
-        return False

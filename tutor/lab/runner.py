@@ -1,11 +1,12 @@
 """The lab runner: the child process that runs one workload and streams events.
 
 Started by :class:`tutor.lab.client.LabRun` as ``python -m tutor.lab.runner``
-in its own process group. Protocol:
+in its own process group where the platform has them (see
+:mod:`tutor.lab.platform`). Protocol:
 
 - stdin: the first line is the run spec (JSON); afterwards stdin stays open
-  and its end-of-file means the parent is gone, so the runner ends its whole
-  process group (on Linux the parent-death signal does the same even faster).
+  and its end-of-file means the parent is gone, so the runner ends every
+  process it started (on Linux the parent-death signal does the same even faster).
 - stdout: JSON Lines events, see ``docs/architecture.md``. Nothing else is
   written there: fd 1 is redirected to stderr so a stray ``print`` in a
   workload cannot corrupt the stream.
@@ -26,7 +27,7 @@ import traceback
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from tutor.lab import report
+from tutor.lab import platform, report
 from tutor.lab.context import RunContext
 from tutor.lab.events import failed_result, result_event
 from tutor.lab.facts import machine_facts
@@ -53,11 +54,8 @@ def emit(event: str, **fields: Any) -> None:
             data = data[os.write(_out_fd, data) :]
 
 
-def _kill_group(signum: int | None = None) -> None:
-    try:
-        os.killpg(os.getpgid(0), signal.SIGKILL if signum is None else signum)
-    finally:
-        os._exit(1)
+def _kill_group() -> None:
+    platform.kill_own_tree_and_exit()
 
 
 _runner_pid = os.getpid()
@@ -108,7 +106,7 @@ def _probe_capacity(cores: int, quick: bool) -> float:
     n = calibrate(0.03 if quick else 0.06, probes=2)
     import multiprocessing
 
-    ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
+    ctx = multiprocessing.get_context(platform.probe_start_method())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         single = _timed_processes(ctx, 1, n)
@@ -120,13 +118,14 @@ def _probe_capacity(cores: int, quick: bool) -> float:
 def _timed_processes(ctx: Any, count: int, n: int) -> float:
     from tutor.lab.scenarios.crunch import probe_work
 
-    start_gate = ctx.Event()
+    # All pass together once every one has started, so start-up is never timed:
+    # under spawn it takes far longer than a short sleep could cover.
+    start_gate = ctx.Barrier(count + 1)
     procs = [ctx.Process(target=probe_work, args=(n, start_gate)) for _ in range(count)]
     for p in procs:
         p.start()
-    time.sleep(0.01)  # let them reach the gate, so start-up cost is not measured
+    start_gate.wait(timeout=60)
     t0 = time.perf_counter()
-    start_gate.set()
     for p in procs:
         p.join()
     return time.perf_counter() - t0
@@ -178,7 +177,8 @@ def main() -> int:
     # Everything this run starts (workers, fork server, HTTP server) inherits it
     # and checks, once its own death signal is armed, that the runner still lives.
     os.environ[report.RUNNER_PID_ENV] = str(os.getpid())
-    report.die_with_parent(spec.get("parent_pid"))
+    # The stdin watcher (started after the probe) is this process's own parent watch.
+    report.die_with_parent(spec.get("parent_pid"), watch=False)
 
     info = get_scenario(spec["scenario"])
     facts = machine_facts()

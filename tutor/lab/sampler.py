@@ -3,7 +3,9 @@
 CPU is summed over the runner and every descendant, because per-core bars
 mislead (two GIL-bound threads look like two half-busy cores) and
 ``os.times()`` misses forkserver grandchildren. Memory is PSS on Linux: summed
-RSS counts pages shared after fork many times, USS not at all.
+RSS counts pages shared after fork many times, USS not at all. Where there is
+no ``/proc`` (macOS, Windows, portable mode) it is RSS, and every result says
+which (``MEMORY_KIND``).
 
 Per worker, :class:`WorkerClock` reads who really ran: each lane's thread or
 process CPU time, as a share of the interval since its last read. The whole
@@ -14,14 +16,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
 
 import psutil
 
-HAS_PSS = os.path.exists(f"/proc/{os.getpid()}/smaps_rollup")
-MEMORY_KIND = "pss" if HAS_PSS else "rss"
+from tutor.lab.platform import HAS_PROC, HAS_PSS, HAS_SCHEDSTAT, MEMORY_KIND
+
+__all__ = ["MEMORY_KIND", "PeriodicSampler", "TreeSampler", "WorkerClock", "system_busy_seconds"]
 
 
 def _pss(pid: int) -> int:
@@ -40,7 +44,7 @@ def _descendants(root: int) -> list[int]:
     workers were all created after the runner, so on Linux (pids grow until
     they wrap around) only pids above the root's need a look.
     """
-    if not os.path.isdir("/proc/self"):
+    if not HAS_PROC:
         return [c.pid for c in psutil.Process(root).children(recursive=True)]
     pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
     newer = [pid for pid in pids if pid > root]
@@ -136,9 +140,6 @@ def system_busy_seconds() -> float:
     return sum(t) - idle - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
 
 
-HAS_SCHEDSTAT = os.path.exists(f"/proc/{os.getpid()}/task/{threading.get_native_id()}/schedstat")
-
-
 class _Watched:
     """One lane's worker and its last CPU reading."""
 
@@ -176,7 +177,8 @@ class WorkerClock:
     def watch(self, lane: str, pid: int, tid: int) -> None:
         """Start the lane's clock now: its first share covers the time from here."""
         w = _Watched(pid, tid)
-        if HAS_SCHEDSTAT:
+        # sys.platform too, so type checks for Windows (no O_CLOEXEC, no pread) know it never gets here.
+        if HAS_SCHEDSTAT and sys.platform != "win32":
             try:
                 w.fd = os.open(f"/proc/{pid}/task/{tid}/schedstat", os.O_RDONLY | os.O_CLOEXEC)
             except OSError:
@@ -192,10 +194,15 @@ class WorkerClock:
             else:
                 self._lanes[lane] = w
 
-    def _read(self, w: _Watched) -> tuple[float, float] | None:
-        """(monotonic time, CPU seconds so far), or None once the worker is gone."""
+    def _read(self, w: _Watched, threads: dict[int, dict[int, float]] | None = None) -> tuple[float, float] | None:
+        """(monotonic time, CPU seconds so far), or None once the worker is gone.
+
+        ``threads`` caches one listing of each process's threads for a whole
+        pass: without /proc, listing them is the expensive part, and every
+        system call waits for the GIL again.
+        """
         try:
-            if w.fd >= 0:
+            if w.fd >= 0 and sys.platform != "win32":
                 data = os.pread(w.fd, 128, 0)
                 now = time.monotonic()
                 return now, int(data.split(None, 1)[0]) / 1e9
@@ -206,10 +213,13 @@ class WorkerClock:
                 t = proc.cpu_times()
                 now = time.monotonic()
                 return now, t.user + t.system
-            for thread in proc.threads():
-                if thread.id == w.tid:
-                    return time.monotonic(), thread.user_time + thread.system_time
-            return None
+            listing = threads.get(w.pid) if threads is not None else None
+            if listing is None:
+                listing = {t.id: t.user_time + t.system_time for t in proc.threads()}
+                if threads is not None:
+                    threads[w.pid] = listing
+            cpu_s = listing.get(w.tid)
+            return None if cpu_s is None else (time.monotonic(), cpu_s)
         except (OSError, ValueError, IndexError, psutil.Error):
             return None
 
@@ -229,9 +239,10 @@ class WorkerClock:
         out: dict[str, float] = {}
         # Under the lock for the whole pass: an fd closed by close() meanwhile
         # could be reused by another file and read as if it were the worker.
+        threads: dict[int, dict[int, float]] = {}
         with self._lock:
             for lane, w in list(self._lanes.items()):
-                reading = self._read(w)
+                reading = self._read(w, threads)
                 if reading is None:
                     self._forget(self._lanes.pop(lane))
                     continue

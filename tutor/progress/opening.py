@@ -100,18 +100,15 @@ def _opening_lock(folder: Path) -> Iterator[None]:
     to move it aside, and the slower one would move the faster one's fresh
     database. Held only while opening, never while the store is in use.
     """
-    try:
-        import fcntl
-    except ImportError:  # Windows: no flock; the race needs two starts in the same instant
-        yield
-        return
+    from tutor.locking import lock
+
     try:
         fd = os.open(folder / f"{DB_NAME}.lock", os.O_RDWR | os.O_CREAT, FILE_MODE)
     except OSError:  # a read-only folder: SQLite will report the real problem
         yield
         return
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        lock(fd)
         yield
     finally:
         os.close(fd)  # closing releases the lock

@@ -6,4 +6,7 @@ own pty), :mod:`.spare` (warm spares), :mod:`.sessions` (``sessions.json``),
 :mod:`.hostkey`, :mod:`.board` and :mod:`.export` (the instructor's board),
 :mod:`.commands` (the command-line handlers). The bench queue the sessions share
 is :mod:`tutor.lab.benchqueue`.
+
+POSIX-only: :mod:`.ssh` and :mod:`.ptychild` (pseudo-terminals). ``tutor serve
+ssh`` refuses on Windows before importing them, so Windows never does.
 """

@@ -1,5 +1,8 @@
 """One child process on its own pseudo-terminal, driven from an asyncio loop.
 
+POSIX-only (pseudo-terminals, termios, fcntl, process groups): imported only by
+the SSH server, which ``tutor serve ssh`` never reaches on Windows.
+
 The SSH server gives every session one of these: the app never runs inside the
 server process, so one learner's CPU-heavy run or crash cannot freeze or take
 down the others (see SSH_NOTES.md). Everything here is non-blocking and runs on
@@ -209,6 +212,9 @@ class PtyChild:
         os.set_blocking(master, False)
         self.resume_output()
         self._pidfd: int | None = None
+        if sys.platform != "linux":  # pidfds are Linux's: macOS polls for the exit
+            self._poll_exit()
+            return
         try:
             self._pidfd = os.pidfd_open(self.pid)
             self._loop.add_reader(self._pidfd, self._reap)

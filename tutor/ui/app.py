@@ -19,6 +19,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from tutor.lab import platform as lab_platform
 from tutor.ui.runs import RunTracker
 from tutor.ui.screens.base import TutorScreen
 
@@ -169,8 +170,10 @@ class TutorApp(App[int]):
         # the dead terminal and a normal shutdown then blocks forever. So this one
         # is a plain signal handler (it runs at once, before SIGCONT's) that stops
         # the lab runs and leaves without touching the terminal.
-        with contextlib.suppress(ValueError):
-            signal.signal(signal.SIGHUP, self._hung_up)
+        # Windows has no SIGHUP (nor hang-ups of that kind).
+        if lab_platform.SIGHUP is not None:
+            with contextlib.suppress(ValueError):
+                signal.signal(lab_platform.SIGHUP, self._hung_up)
 
     def _terminated(self, sig: int) -> None:
         self.leaving = True
@@ -183,8 +186,8 @@ class TutorApp(App[int]):
     def _check_parent(self, server: int) -> None:
         # Reparented: the server that started this game is gone, and with it
         # the learner's browser tab (textual-serve's driver never notices).
-        if os.getppid() != server:
-            self._leave_now(128 + signal.SIGHUP)
+        if not lab_platform.parent_alive(server):
+            self._leave_now(lab_platform.HANGUP_EXIT)
 
     def _leave_now(self, code: int) -> None:
         """Stop the lab runs and end at once, without touching a terminal that is gone."""

@@ -6,12 +6,11 @@ them from the UI thread or a signal handler.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import threading
 import time
 from typing import Any, Protocol
+
+from tutor.lab import platform
 
 
 class _Run(Protocol):
@@ -59,42 +58,18 @@ class RunTracker:
             run.cancel()
 
     def wait_gone(self, timeout: float = 3.0) -> None:
-        """After cancel_all: make sure no runner process group survives the app.
+        """After cancel_all: make sure no run (its runner's process group, where
+        there are groups) survives the app.
 
-        LabRun.cancel() sends SIGTERM and escalates to SIGKILL from a daemon
+        LabRun.cancel() asks the runner to end and escalates from a daemon
         thread, which dies with the app; this is the last word.
         """
         with self._lock:
-            groups = list(self._all)
+            runners = list(self._all)
         deadline = time.monotonic() + timeout
-        while groups and time.monotonic() < deadline:
-            groups = [g for g in groups if _group_alive(g)]
-            if groups:
+        while runners and time.monotonic() < deadline:
+            runners = [pid for pid in runners if platform.run_alive(pid)]
+            if runners:
                 time.sleep(0.05)
-        for group in groups:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(group, signal.SIGKILL)
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A group whose only member is our own unreaped (zombie) child is gone in practice.
-    try:
-        import psutil
-
-        members = [p for p in psutil.process_iter(["pid"]) if _pgid(p.pid) == pgid]
-        return any(p.status() != psutil.STATUS_ZOMBIE for p in members)
-    except Exception:
-        return True
-
-
-def _pgid(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except OSError:
-        return None
+        for pid in runners:
+            platform.kill_tree(pid)

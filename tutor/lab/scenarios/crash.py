@@ -9,14 +9,13 @@ or a ``BrokenProcessPool``.
 from __future__ import annotations
 
 import os
-import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from tutor.lab import report
+from tutor.lab import platform, report
 from tutor.lab.report import COMPUTE, IDLE, phase, run_dying_with_runner
 
 FAULTY_TASK = 1
@@ -40,7 +39,7 @@ def die_hard(task: int) -> int:
     phase(COMPUTE, task)
     time.sleep(0.05)
     if task == FAULTY_TASK:
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), platform.KILL_SIGNAL)
     phase(IDLE, task)
     return task
 
@@ -129,10 +128,12 @@ def run(ctx: Any) -> dict:
             _reap_children(timeout=5)
     victim = mp.Process(target=run_dying_with_runner, args=(time.sleep, 30))
     victim.start()
-    os.kill(victim.pid, signal.SIGKILL)
+    victim.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
+    # Windows has no signals to die of: multiprocessing reports TerminateProcess as -SIGTERM.
+    how = "minus the signal number" if platform.SIGKILL is not None else "TerminateProcess, shown as minus SIGTERM"
     victim.join()
     cases.append(
-        {"case": "multiprocessing.Process killed", "caller_sees": f"exitcode {victim.exitcode} (minus the signal number)"}
+        {"case": "multiprocessing.Process killed", "caller_sees": f"exitcode {victim.exitcode} ({how})"}
     )
     mp_pool = mp.Pool(n, initializer=report.install, initargs=(ctx.report_queue,))
     try:

@@ -50,10 +50,9 @@ class SparePool:
         self.spares: list[Spare] = []
         self.early_deaths = 0
         self.last_start = float("-inf")  # when a session last started (monotonic)
-        try:
-            self.max_warming = max(1, len(os.sched_getaffinity(0)))
-        except (AttributeError, OSError):
-            self.max_warming = max(1, os.cpu_count() or 1)
+        from tutor.lab.facts import usable_cores  # affinity where the platform has it (not macOS)
+
+        self.max_warming = usable_cores()
 
     @property
     def pids(self) -> list[int]:

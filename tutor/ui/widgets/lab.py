@@ -158,7 +158,10 @@ class CpuMeter(Widget):
         meter = "│".join(segments)
         first = Content.assemble("[", (meter, "$accent"), "] ", (cpu_line(cpu, cores), "bold"))
         # One clock: the timed part only (the same as the result's wall time).
-        facts = [f"mem {mebibytes(run.mem_bytes)}", f"time {seconds(run.shown_s)}"]
+        # PSS needs Linux's /proc; elsewhere RSS, which overstates processes: say so.
+        kind = run.facts.get("memory_kind", "pss")
+        mem = f"mem {mebibytes(run.mem_bytes)}" + ("" if kind == "pss" else f" ({kind.upper()})")
+        facts = [mem, f"time {seconds(run.shown_s)}"]
         if run.workers:
             facts.append(f"{run.workers} worker{'s' if run.workers != 1 else ''}")
         if run.start_method:
