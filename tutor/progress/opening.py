@@ -79,7 +79,9 @@ def _private_file(path: Path) -> None:
     for target in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         try:
             st = os.stat(target)
-            if st.st_uid == os.geteuid() and st.st_mode & 0o077:
+            # Windows has no owner ids (nor these mode bits): there it is a no-op.
+            owner = getattr(os, "geteuid", None)
+            if owner is not None and st.st_uid == owner() and st.st_mode & 0o077:
                 os.chmod(target, st.st_mode & 0o700)
         except OSError:
             pass
