@@ -16,20 +16,9 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from tutor.errors import UsageError, whole_number
 
-class UsageError(Exception):
-    """Bad input from the user: printed as one line, exit status 2."""
-
-
-def whole_number(raw: str, what: str, maximum: int) -> int:
-    """Parse a count given on the command line, or raise a UsageError naming the range."""
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= maximum:
-        raise UsageError(f"{what} must be a whole number from 1 to {maximum}, not {raw!r}")
-    return value
+__all__ = ["UsageError", "main", "whole_number"]
 
 
 class _Parser(argparse.ArgumentParser):

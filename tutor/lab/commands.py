@@ -9,7 +9,7 @@ import sys
 import threading
 from typing import Any
 
-from tutor.cli import UsageError, whole_number
+from tutor.errors import UsageError, whole_number
 from tutor.lab.registry import SCENARIOS, get_scenario
 
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tutor.cli import UsageError, whole_number
+from tutor.errors import UsageError, whole_number
 from tutor.lessons.loader import load_catalog
 from tutor.lessons.model import Catalog, Challenge, Lesson, LessonError
 from tutor.wording import count

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tutor.cli import UsageError
+from tutor.errors import UsageError
 from tutor.progress.store import (
     LessonProgress,
     ProgressImportError,

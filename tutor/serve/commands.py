@@ -12,7 +12,7 @@ import math
 import sys
 from pathlib import Path
 
-from tutor.cli import UsageError
+from tutor.errors import UsageError
 from tutor.paths import data_dir as resolve_data_dir
 
 

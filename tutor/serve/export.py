@@ -117,7 +117,7 @@ def collect(data_dir: Path) -> list[dict[str, Any]]:
 
 def export_results(data_dir: Path, path: Path) -> int:
     """Write the ranked rows as CSV or JSON (chosen by extension); returns the count."""
-    from tutor.cli import UsageError
+    from tutor.errors import UsageError
 
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".json"):

@@ -19,7 +19,7 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
         extra_dirs=list(getattr(args, "lessons", None) or []),
         builtin=not getattr(args, "only_lessons", False),
     )
-    from tutor.cli import UsageError
+    from tutor.errors import UsageError
     from tutor.progress import ProgressStoreError
 
     try:
@@ -53,7 +53,7 @@ def play_command(args: argparse.Namespace) -> int:
 
 
 def quiz_command(args: argparse.Namespace) -> int:
-    from tutor.cli import UsageError
+    from tutor.errors import UsageError
 
     catalog, store = _open(args)
     lesson_id = getattr(args, "lesson", None)

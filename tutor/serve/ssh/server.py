@@ -19,7 +19,7 @@ from tutor.serve.ssh.workshop import Workshop
 
 
 def load_authorized_keys(path: Path) -> list[asyncssh.SSHKey]:
-    from tutor.cli import UsageError
+    from tutor.errors import UsageError
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -50,7 +50,7 @@ def check_fd_limit(config: ServeConfig) -> int:
     makes the server fail to accept anyone (EMFILE), so the budget is checked
     before the port is bound.
     """
-    from tutor.cli import UsageError
+    from tutor.errors import UsageError
 
     fd_limit = limits.raise_fd_limit()
     spares = config.spare_count()
