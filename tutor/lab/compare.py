@@ -31,7 +31,7 @@ from typing import Any
 from tutor.lab import stats
 from tutor.lab.client import LabRun, RunRequest
 from tutor.lab.events import Result, Summary
-from tutor.lab.registry import get_scenario
+from tutor.lab.registry import SCENARIOS, get_scenario
 
 GAME_BUDGET_S = 12.0
 """A quick challenge's verdict should come within about this many seconds."""
@@ -237,14 +237,30 @@ def summarize(
         if s is base:
             s["speedup"] = s["speedup_low"] = s["speedup_high"] = 1.0
             continue
-        interval = stats.ratio_interval(stats.paired(base["wall_s_runs"], s["wall_s_runs"]), s["estimator"])
-        if interval is None:
+        measured = gain(base["wall_s_runs"], s, s["estimator"])
+        if measured is None:
             continue
-        low, point, high = interval
+        low, point, high, s["implausible"] = measured
         s["speedup"], s["speedup_low"], s["speedup_high"] = round(point, 3), round(low, 3), round(high, 3)
-        limit = s["speedup_limit"]
-        s["implausible"] = limit is not None and low > limit
     return summaries
+
+
+def gain(
+    base_runs: list[float | None], result: dict[str, Any], how: str
+) -> tuple[float, float, float, bool] | None:
+    """A strategy's speedup over one at a time, from the rounds both ran, with its interval.
+
+    Returns (low, point, high, implausible): implausible when even the low end
+    is beyond what this machine can give the strategy (:func:`speedup_limit`).
+    The one rule for comparison summaries and for the verdict on single runs.
+    """
+    runs = result.get("wall_s_runs") or [result.get("wall_s")]
+    interval = stats.ratio_interval(stats.paired(base_runs, runs), how)
+    if interval is None:
+        return None
+    low, point, high = interval
+    limit = speedup_limit(result)
+    return low, point, high, limit is not None and low > limit
 
 
 def speedup_limit(result: dict[str, Any]) -> float | None:
@@ -255,9 +271,9 @@ def speedup_limit(result: dict[str, Any]) -> float | None:
     (they take turns on one core). None where no simple bound holds (waiting
     overlaps without limit, mixed work depends on its share of waiting).
     """
-    info = get_scenario(result["scenario"])
+    info = SCENARIOS.get(str(result.get("scenario")))
     strategy = result["strategy"]
-    if info.kind not in ("cpu", "cpu-c"):
+    if info is None or info.kind not in ("cpu", "cpu-c"):
         return None
     if strategy == "sequential":
         return 1.0

@@ -7,7 +7,6 @@ figure beyond what the machine can give is called so.
 
 from __future__ import annotations
 
-from tutor.lab.compare import speedup_limit
 from tutor.lab.registry import get_scenario
 from tutor.lab.verdict import Verdict, judge
 
@@ -49,12 +48,12 @@ def explain(summaries: list[dict]) -> str:
     return " ".join(s for s in sentences if s)
 
 
-def _gain(strategy: str, by: dict[str, dict], verdict: Verdict) -> str:
+def _gain(strategy: str, verdict: Verdict) -> str:
     """A strategy's speedup as the table shows it, qualified when it cannot be taken at face value."""
     x = verdict.speedups.get(strategy)
     if x is None:
         return "-"
-    limit = speedup_limit(by[strategy])
+    limit = verdict.limits.get(strategy)
     if strategy in verdict.implausible:
         return f"{x:.1f}x (beyond what this machine can give: see below)"
     low, high = verdict.intervals.get(strategy, (x, x))
@@ -67,7 +66,7 @@ def _body(info, by: dict[str, dict], verdict: Verdict, cores: int) -> list[str]:
     has = by.__contains__
 
     def gain(s: str) -> str:
-        return _gain(s, by, verdict)
+        return _gain(s, verdict)
 
     out: list[str] = []
     if info.kind == "io":
@@ -86,7 +85,7 @@ def _body(info, by: dict[str, dict], verdict: Verdict, cores: int) -> list[str]:
         if has("asyncio"):
             out.append(f"Asyncio managed {gain('asyncio')}: coroutines that never await run one at a time.")
         if has("processes"):
-            limit = speedup_limit(by["processes"])
+            limit = verdict.limits.get("processes")
             if "processes" in verdict.implausible:
                 out.append(f"Processes measured {gain('processes')}.")
             else:

@@ -19,6 +19,7 @@ import statistics
 from dataclasses import dataclass, field
 
 from tutor.lab import stats
+from tutor.lab.compare import gain, speedup_limit
 from tutor.lab.registry import SCENARIOS
 
 NOISY_SPREAD = 0.25
@@ -143,32 +144,20 @@ def _speedups(
             if result.get("implausible"):
                 implausible.add(strategy)
             continue
-        gain = None
-        if base is not None and _value(result, "wall_s"):
-            gain = stats.ratio_interval(stats.paired(_runs(base, "wall_s"), _runs(result, "wall_s")), how)
-        if gain is None:
+        measured = gain(_runs(base, "wall_s"), result, how) if base and _value(result, "wall_s") else None
+        if measured is None:
             speedups[strategy] = None
             continue
-        low, point, high = gain
+        low, point, high, beyond = measured
         speedups[strategy] = round(point, 2)
         intervals[strategy] = (low, high)
-        if strategy != "sequential":
-            from tutor.lab.compare import speedup_limit
-
-            limit = speedup_limit(result) if result.get("scenario") in SCENARIOS else None
-            if limit is not None and low > limit:
-                implausible.add(strategy)
+        if beyond:
+            implausible.add(strategy)
     return speedups, intervals, implausible
 
 
 def _limits(results: dict[str, dict]) -> dict[str, float]:
-    from tutor.lab.compare import speedup_limit
-
-    limits = {}
-    for strategy, result in results.items():
-        if result.get("scenario") in SCENARIOS and (limit := speedup_limit(result)) is not None:
-            limits[strategy] = limit
-    return limits
+    return {s: limit for s, r in results.items() if (limit := speedup_limit(r)) is not None}
 
 
 def _noise(results: dict[str, dict], verdict: Verdict) -> tuple[bool, str | None]:
@@ -288,8 +277,6 @@ def machine_reasons(
 
 def _implausible_reason(result: dict, results: dict[str, dict], measured: float | None) -> str:
     """Why a figure beyond the machine's limit is not what the strategy achieved."""
-    from tutor.lab.compare import speedup_limit
-
     strategy = result["strategy"]
     limit = speedup_limit(result) or 1.0
     x = measured or result.get("speedup") or 0.0
