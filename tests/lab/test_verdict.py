@@ -111,3 +111,13 @@ def test_waiting_work_is_judged_by_its_own_spread_not_by_other_programs():
     v = judge(results, chosen="threads")
     assert v.correct and v.settled and not v.noisy
     assert "waiting does not need the CPU" in v.noise
+
+
+def test_a_figure_just_above_the_cores_is_never_stated_beside_a_lower_cap():
+    from tutor.lab.explain import explain
+
+    seq = rounds("sequential", 2.07, 2.2)
+    proc = rounds("processes", 1.0, 1.3, start_method="fork")
+    text = explain([dict(seq, speedup=1.0, speedup_low=1.0, speedup_high=1.0),
+                    dict(proc, speedup=2.07, speedup_low=1.7, speedup_high=2.2, implausible=False)])
+    assert "2.07x (about the 2x most this machine gives, within the noise)" in text

@@ -59,6 +59,9 @@ def _gain(strategy: str, verdict: Verdict) -> str:
     low, high = verdict.intervals.get(strategy, (x, x))
     if limit == 1.0 and low <= 1.0 <= high:
         return f"{x:.2f}x (no real gain: within the noise of 1x)"
+    if limit is not None and x > limit:
+        # Above the limit only within the noise: never a figure beside words that cap it lower.
+        return f"{x:.2f}x (about the {limit:g}x most this machine gives, within the noise)"
     return _x(x)
 
 
