@@ -99,6 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quick", action="store_true", help="small sizes (seconds, for tests and demos)")
     run.add_argument("--json", action="store_true", help="print the JSON Lines event stream")
     run.add_argument("--no-probe", action="store_true", help="skip the parallel-capacity probe")
+    run.add_argument(
+        "--python",
+        action="append",
+        default=[],
+        metavar="PATH_OR_VERSION",
+        help="run under this Python (a path, or a version like 3.13t; see tutor doctor); "
+        "repeat with --compare for every strategy under each",
+    )
     run.set_defaults(handler="tutor.lab.commands:run_command")
 
     doctor = sub.add_parser("doctor", help="machine facts and what they mean for the lessons")

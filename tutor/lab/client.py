@@ -52,6 +52,9 @@ class RunRequest:
     work: dict[str, int] | None = None
     """Calibrated sizes from an earlier run of the same comparison (e.g. ``steps_per_task``):
     given, the run does exactly this work instead of calibrating its own."""
+    python: str | None = None
+    """The interpreter to run the workload under (a path, from
+    :func:`tutor.lab.interpreters.resolve`); None: the one running the tutor."""
 
     def resolve(self) -> dict:
         """Validate and fill in defaults; raises ValueError naming what is allowed."""
@@ -64,6 +67,12 @@ class RunRequest:
                 f"strategy {self.strategy!r} does not fit scenario {info.name!r}; "
                 f"choose one of: {', '.join(info.strategies)}"
             )
+        if self.strategy == "interpreters":
+            from tutor.lab.interpreters import interpreter_pool_problem
+
+            problem = interpreter_pool_problem(self.python)
+            if problem:
+                raise ValueError(problem)
         if self.start_method is not None:
             available = platform.start_methods()
             if self.start_method not in START_METHODS or self.start_method not in available:
@@ -130,6 +139,7 @@ class RunRequest:
             "probe": self.probe,
             "time_limit_s": self.time_limit_s or info.time_limit_s,
             "work": work,
+            "python": self.python,
         }
         from tutor.lab.budget import check_fits
 
@@ -155,6 +165,8 @@ class LabRun:
 
     def __init__(self, request: RunRequest) -> None:
         self.request = request
+        self.variant = request.strategy
+        """Its key in a comparison (``threads@3.13.5t`` under a named interpreter); set by the comparison."""
         self.spec = request.resolve()
         self.result: dict | None = None
         self.cancelled = False
@@ -188,8 +200,15 @@ class LabRun:
             # The runner must find this very package even when run from elsewhere.
             root = str(Path(__file__).resolve().parents[2])
             env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+            python = self.spec.get("python") or sys.executable
+            if python != sys.executable:
+                # Another interpreter gets only the tutor's source (its runner needs
+                # nothing else), never this one's home or start-up settings.
+                env["PYTHONPATH"] = root
+                for key in ("PYTHONHOME", "PYTHONSTARTUP", "PYTHONEXECUTABLE", "__PYVENV_LAUNCHER__"):
+                    env.pop(key, None)
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "tutor.lab.runner"],
+                [python, "-m", "tutor.lab.runner"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self._stderr,

@@ -52,14 +52,18 @@ def run_command(args: argparse.Namespace) -> int:
     workers = _count(args.workers, "--workers", MAX_WORKERS)
     repeat = _count(args.repeat, "--repeat", 50) or 1
     params = _params(args)
+    pythons = _pythons(args)
+    if len(pythons) > 1 and not args.compare:
+        raise UsageError("several --python need --compare (one --python runs one strategy under it)")
     comparison: Comparison | None = None
     single: LabRun | None = None
     try:
         if args.compare:
+            variants = _variants(info, pythons)
             comparison = Comparison(
                 ComparisonPlan(
                     info.name,
-                    list(info.strategies),
+                    variants,
                     quick=args.quick,
                     tasks=tasks,
                     workers=workers,
@@ -67,11 +71,21 @@ def run_command(args: argparse.Namespace) -> int:
                     params=params,
                     probe=not args.no_probe,
                     max_rounds=repeat,
+                    pythons={tag: found.path for tag, found in pythons.items()} if len(pythons) > 1 else {},
                 )
             )
         else:
+            only = next(iter(pythons.values()), None)
             request = RunRequest(
-                info.name, args.strategy, tasks, workers, args.quick, args.start_method, dict(params), not args.no_probe
+                info.name,
+                args.strategy,
+                tasks,
+                workers,
+                args.quick,
+                args.start_method,
+                dict(params),
+                not args.no_probe,
+                python=only.path if only is not None else None,
             )
             request.resolve()
             single = LabRun(request)
@@ -104,6 +118,53 @@ def run_command(args: argparse.Namespace) -> int:
     output.close()
     output.finish(summaries, compared=bool(args.compare))
     return 0 if all(s.get("ok") for s in summaries) else 1
+
+
+def _pythons(args: argparse.Namespace) -> dict[str, Any]:
+    """tag -> Interpreter for each --python (UsageError naming what was found when one is wrong)."""
+    from tutor.lab.interpreters import discover, resolve
+
+    if not args.python:
+        return {}
+    found = discover() if any(not _is_path(p) for p in args.python) else None
+    chosen: dict[str, Any] = {}
+    for spec in args.python:
+        interpreter = resolve(spec, found)
+        tag = interpreter.label
+        n = 2
+        while tag in chosen:
+            if chosen[tag].path == interpreter.path:
+                raise UsageError(f"--python {spec} names {interpreter.path} twice")
+            tag, n = f"{interpreter.label}-{n}", n + 1
+        chosen[tag] = interpreter
+    return chosen
+
+
+def _is_path(spec: str) -> bool:
+    import os
+
+    return os.sep in spec or spec.startswith(".")
+
+
+def _variants(info: Any, pythons: dict[str, Any]) -> list[str]:
+    """Every strategy under every interpreter, where it can run there (the interpreters strategy needs 3.14)."""
+    from tutor.lab.interpreters import interpreter_pool_problem
+
+    variants: list[str] = []
+    skipped: list[str] = []
+    for strategy in info.strategies:
+        for tag, found in pythons.items() or [(None, None)]:
+            if strategy == "interpreters" and interpreter_pool_problem(found.path if found else None):
+                skipped.append(tag or "this Python")
+                continue
+            variants.append(f"{strategy}@{tag}" if len(pythons) > 1 else strategy)
+    if skipped and "interpreters" in info.strategies:
+        print(
+            f"tutor: left out the interpreters strategy under {', '.join(skipped)} "
+            "(it needs concurrent.futures.InterpreterPoolExecutor, Python 3.14+)",
+            file=sys.stderr,
+        )
+    return variants
 
 
 class _JsonOutput:
@@ -183,8 +244,14 @@ class _HumanOutput:
         title = f"{self.info.title} ({first.get('tasks')} tasks"
         if compared:
             title += f", {rounds} round{'s' if rounds != 1 else ''} of the same work"
+        from tutor.lab.compare import split_variant, variant_of
+
+        tags = list(dict.fromkeys(split_variant(variant_of(s))[1] for s in summaries))
+        several = len(tags) > 1
         table = Table(title=title + ")", title_justify="left")
         table.add_column("strategy")
+        if several:
+            table.add_column("Python")
         table.add_column("workers", justify="right")
         table.add_column("time", justify="right")
         # Cost scenarios have no one-at-a-time baseline: no speedup columns then.
@@ -213,8 +280,10 @@ class _HumanOutput:
                 notes.append(f"failed: {s.get('error')}")
             speed = [f"{s['speedup']:.2f}x" if s.get("speedup") else "-"] if speeds else []
             interval = [_interval_cell(s)] if compared and speeds else []
+            python = [_python_cell(s)] if several else []
             table.add_row(
                 s["strategy"],
+                *python,
                 str(s.get("workers")),
                 wall,
                 *speed,
@@ -233,7 +302,11 @@ class _HumanOutput:
                 else "time: the median of the rounds."
             )
         if compared and any(s.get("speedup") for s in summaries):
-            legend.append("speedup: against one at a time; interval: where it lies with 90% confidence.")
+            legend.append(
+                "speedup: against one at a time"
+                + (" under the same Python" if several else "")
+                + "; interval: where it lies with 90% confidence."
+            )
         legend.append("noisy N% = other programs used N% (over 15%) of the machine's CPU during the run.")
         if cap:
             legend.append(f"Parallel capacity {cap:.2f}x: " + CAPACITY_MEANING.format(cores=first.get("cores")) + ".")
@@ -252,7 +325,35 @@ class _HumanOutput:
                     )
                     self.console.print(f"  - {line}", markup=False)
         self.console.print()
-        self.console.print(explain(summaries), markup=False)
+        if not several:
+            self.console.print(explain(summaries), markup=False)
+            return
+        for tag in tags:
+            group = [s for s in summaries if split_variant(variant_of(s))[1] == tag]
+            self.console.print(f"Under Python {_python_cell(group[0])}: " + explain(group), markup=False)
+        self.console.print(_single_thread_cost(summaries), markup=False)
+
+
+def _python_cell(summary: dict) -> str:
+    """"3.13.5t, GIL off": which Python ran it and whether threads could run in parallel there."""
+    label = f"{summary.get('python') or '?'}{'t' if summary.get('free_threaded_build') else ''}"
+    gil = summary.get("gil_enabled")
+    return label + (", GIL off" if gil is False else ", GIL on" if gil else "")
+
+
+def _single_thread_cost(summaries: list[dict]) -> str:
+    """One at a time under each Python, against the first: what a build costs a single thread."""
+    from tutor.lab.compare import split_variant, variant_of
+
+    seq = [s for s in summaries if split_variant(variant_of(s))[0] == "sequential" and s.get("wall_s")]
+    if len(seq) < 2:
+        return ""
+    first = seq[0]
+    parts = [
+        f"{_python_cell(s)} took {s['wall_s'] / first['wall_s']:.2f}x the time of {_python_cell(first)}"
+        for s in seq[1:]
+    ]
+    return "One at a time, the same work: " + "; ".join(parts) + "."
 
 
 def _interval_cell(summary: dict) -> str:

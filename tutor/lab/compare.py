@@ -15,6 +15,14 @@ minute hurts all alike; figures are estimates over the rounds with intervals
 (:mod:`tutor.lab.stats`); rounds stop once the leader is separated from the
 runner-up, or at the budget, never "until the expected answer appears".
 
+Across interpreters: ``ComparisonPlan.pythons`` names interpreters by a tag
+(``{"3.13.5t": "/path/python3.13t"}``, or a lesson's ``ft`` and ``gil``); a
+strategy written ``threads@3.13.5t`` runs under that one. Such a *variant* is
+the key of everything a comparison returns (``Summary["variant"]``; a plain
+strategy name is its own variant), rounds interleave every (strategy,
+interpreter) pair, the work is the same for all, and each speedup is against
+one at a time under the same interpreter.
+
 Possible: a CPU-bound speedup is checked against what the machine can give
 (:func:`speedup_limit`) and marked ``implausible`` above it.
 """
@@ -59,8 +67,13 @@ class ComparisonPlan:
     """Sizes calibrated by an earlier comparison of the same challenge (a retry)."""
     contenders: list[str] | None = None
     """The strategies that may win (a challenge's choices); None: all of them."""
+    pythons: dict[str, str] = field(default_factory=dict)
+    """Interpreter tag -> path, for variants ``strategy@tag`` in ``strategies``."""
 
-    def request(self, strategy: str, probe: bool, work: dict[str, int] | None) -> RunRequest:
+    def request(self, variant: str, probe: bool, work: dict[str, int] | None) -> RunRequest:
+        strategy, tag = split_variant(variant)
+        if tag is not None and tag not in self.pythons:
+            raise ValueError(f"no interpreter named {tag!r} in this comparison; named: {', '.join(self.pythons) or 'none'}")
         return RunRequest(
             self.scenario,
             strategy,
@@ -71,7 +84,19 @@ class ComparisonPlan:
             dict(self.params),
             probe,
             work=dict(work) if work else None,
+            python=self.pythons.get(tag) if tag is not None else None,
         )
+
+
+def split_variant(variant: str) -> tuple[str, str | None]:
+    """"threads@3.13.5t" -> ("threads", "3.13.5t"); "threads" -> ("threads", None)."""
+    strategy, sep, tag = variant.partition("@")
+    return strategy, (tag if sep else None)
+
+
+def variant_of(result: dict[str, Any]) -> str:
+    """The key of a run or summary in its comparison (its strategy, unless it names an interpreter)."""
+    return str(result.get("variant") or result["strategy"])
 
 
 class Comparison:
@@ -124,6 +149,7 @@ class Comparison:
                 # One capacity probe per round is enough to know the machine's mood.
                 request = plan.request(strategy, plan.probe and position == 0, self.work)
                 run = LabRun(request)
+                run.variant = strategy
                 with self._lock:
                     if self._cancelled:
                         run.close()
@@ -142,6 +168,7 @@ class Comparison:
                     self.stopped = "cancelled"
                     self._cancelled = True
                     return self.summaries()
+                result = dict(result, variant=strategy)  # type: ignore[assignment]
                 self.runs[strategy].append(result if result.get("ok") else None)
                 if result.get("ok"):
                     self._learn_work(result)
@@ -171,7 +198,7 @@ class Comparison:
     def _separated(self) -> bool:
         from tutor.lab.verdict import judge
 
-        summaries = {s["strategy"]: s for s in self.summaries()}
+        summaries = {variant_of(s): s for s in self.summaries()}
         contenders = {s: summaries[s] for s in (self.plan.contenders or self.plan.strategies) if s in summaries}
         if len(contenders) < 2:
             return True
@@ -189,8 +216,9 @@ def summarize(
 ) -> list[Summary]:
     """One :class:`~tutor.lab.events.Summary` per strategy from its rounds' results.
 
-    ``runs[s][k]`` is strategy s's result in round k (None when it failed);
-    ``errors[s]`` the last failed result, if any.
+    ``runs[s][k]`` is variant s's result in round k (None when it failed);
+    ``errors[s]`` the last failed result, if any. Each variant's speedup is
+    against ``sequential`` under the same interpreter (``sequential@tag``).
     """
     errors = errors or {}
     summaries: list[Summary] = []
@@ -206,6 +234,7 @@ def summarize(
         info = get_scenario(last["scenario"])
         how = stats.estimator_for(info.kind)
         summary: dict[str, Any] = dict(last)
+        summary["variant"] = strategy
         times = [r["wall_s"] if r is not None else None for r in results]
         mems = [r["peak_mem_bytes"] if r is not None else None for r in results]
         ok_times = [t for t in times if t]
@@ -227,11 +256,16 @@ def summarize(
         summary["runs"] = len(results)
         summary["rounds"] = rounds if rounds is not None else len(results)
         summaries.append(summary)  # type: ignore[arg-type]
-    base = next((s for s in summaries if s["strategy"] == "sequential" and s["wall_s"]), None)
+    bases = {
+        split_variant(s["variant"])[1]: s
+        for s in summaries
+        if split_variant(s["variant"])[0] == "sequential" and s["wall_s"]
+    }
     for s in summaries:
         s["speedup"] = s["speedup_low"] = s["speedup_high"] = None
         s["speedup_limit"] = speedup_limit(s)
         s["implausible"] = False
+        base = bases.get(split_variant(s["variant"])[1])
         if base is None or not s["wall_s"]:
             continue
         if s is base:
@@ -280,6 +314,8 @@ def speedup_limit(result: dict[str, Any]) -> float | None:
     parallel = float(min(result.get("tasks") or 1, result.get("workers") or 1, result.get("cores") or 1))
     if strategy == "asyncio":
         return 1.0
+    # Free-threaded with the GIL off, threads run Python code in parallel like processes;
+    # each subinterpreter of the interpreters strategy has a GIL of its own.
     if strategy == "threads" and info.kind == "cpu" and result.get("gil_enabled") is not False:
         return 1.0
     return parallel

@@ -89,6 +89,14 @@ class RunContext:
         if self.strategy == "processes":
             with self.process_pool(self.workers) as pool:
                 return list(pool.map(fn, *zip(*args, strict=True)))
+        if self.strategy == "interpreters":
+            # 3.14+: one subinterpreter per worker, each with its own GIL, in this process.
+            # fn and its arguments cross as pickles (fn by module and name); a worker's
+            # phase reports stay inside its interpreter, so its lanes are not drawn.
+            import concurrent.futures
+
+            with concurrent.futures.InterpreterPoolExecutor(max_workers=self.workers) as ipool:  # type: ignore[attr-defined]
+                return list(ipool.map(fn, *zip(*args, strict=True)))
         if self.strategy == "asyncio":
             if afn is None:
                 raise ValueError(f"{self.scenario} has no asyncio version")

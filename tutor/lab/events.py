@@ -105,7 +105,11 @@ class Result(TypedDict):
     cores: int | None
     parallel_capacity: float | None
     python: str | None
+    python_path: str | None
+    """The interpreter that ran the workload (``--python``; by default the tutor's own)."""
     gil_enabled: bool | None
+    """Whether the GIL was on at any point of the run: checked after the runner's
+    imports and again at the end (an extension module can switch it back on)."""
     free_threaded_build: bool | None
     quick: bool
     work: dict[str, Any]
@@ -134,6 +138,8 @@ class Summary(Result):
     beyond the measured spread.
     """
 
+    variant: str
+    """Its key in the comparison: the strategy, or ``strategy@tag`` under a named interpreter."""
     runs: int
     rounds: int
     estimator: str  # "fastest" | "median"
@@ -176,6 +182,7 @@ def run_fields(spec: dict[str, Any], facts: dict[str, Any] | None = None) -> dic
         "cores": facts.get("cores"),
         "parallel_capacity": None,
         "python": facts.get("python"),
+        "python_path": facts.get("python_path") or spec.get("python"),
         "gil_enabled": facts.get("gil_enabled"),
         "free_threaded_build": facts.get("free_threaded_build"),
         "quick": bool(spec.get("quick", False)),

@@ -83,8 +83,17 @@ def _body(info, by: dict[str, dict], verdict: Verdict, cores: int) -> list[str]:
         if has("processes"):
             out.append(f"Processes ({gain('processes')}) overlap the waits too, but each costs a whole interpreter.")
     elif info.kind == "cpu":
-        if has("threads"):
+        if has("threads") and by["threads"].get("gil_enabled") is False:
+            out.append(
+                f"Threads reached {gain('threads')}: with the GIL off they run Python code on several cores "
+                f"at once, at most {verdict.limits.get('threads', cores):g}x here."
+            )
+        elif has("threads"):
             out.append(f"Threads managed {gain('threads')}: pure-Python work needs the GIL, so threads take turns.")
+        if has("interpreters"):
+            out.append(
+                f"Subinterpreters reached {gain('interpreters')}: each has a GIL of its own, in one process."
+            )
         if has("asyncio"):
             out.append(f"Asyncio managed {gain('asyncio')}: coroutines that never await run one at a time.")
         if has("processes"):

@@ -37,6 +37,7 @@ def machine_facts() -> dict:
         "cores": usable_cores(),
         "logical_cpus": os.cpu_count() or 1,
         "python": platform.python_version(),
+        "python_path": sys.executable,
         "implementation": platform.python_implementation(),
         "free_threaded_build": free_threaded_build(),
         "gil_enabled": gil_enabled(),

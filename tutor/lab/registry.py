@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-STRATEGIES: tuple[str, ...] = ("sequential", "threads", "processes", "asyncio", "hybrid")
+STRATEGIES: tuple[str, ...] = ("sequential", "threads", "processes", "asyncio", "hybrid", "interpreters")
+"""``interpreters`` (subinterpreters, ``concurrent.futures.InterpreterPoolExecutor``) needs
+Python 3.14+ where the run happens: offered only there (:func:`offered`)."""
 """Every strategy name the lab knows. `hybrid` = threads for I/O, processes for CPU (pipeline only)."""
 
 START_METHODS: tuple[str, ...] = ("fork", "forkserver", "spawn")
@@ -90,7 +92,7 @@ SCENARIOS: dict[str, ScenarioInfo] = {
             name="crunch",
             title="Number crunching",
             summary="Pure-Python arithmetic: every task needs the CPU (and, with a GIL, the GIL).",
-            strategies=("sequential", "threads", "processes", "asyncio"),
+            strategies=("sequential", "threads", "processes", "asyncio", "interpreters"),
             tasks=4,
             quick_tasks=2,
             max_tasks=64,
@@ -121,7 +123,7 @@ SCENARIOS: dict[str, ScenarioInfo] = {
             name="compress",
             title="Compression in C",
             summary="zlib on large in-memory buffers: C code that releases the GIL.",
-            strategies=("sequential", "threads", "processes"),
+            strategies=("sequential", "threads", "processes", "interpreters"),
             tasks=4,
             quick_tasks=2,
             max_tasks=32,

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from tutor.lab import platform, report
 from tutor.lab.context import RunContext
 from tutor.lab.events import failed_result, result_event
-from tutor.lab.facts import machine_facts
+from tutor.lab.facts import gil_enabled, machine_facts
 from tutor.lab.registry import get_scenario
 
 if TYPE_CHECKING:
@@ -247,6 +247,9 @@ def main() -> int:
     else:
         ctx.thread_queue()
     module = importlib.import_module(f"tutor.lab.scenarios.{info.name}")
+    # Checked again after every import and at the end: on a free-threaded build an
+    # extension module that is not ready for it switches the GIL back on, for good.
+    gil_seen = [facts["gil_enabled"], gil_enabled()]
     drain = threading.Thread(
         target=_drain_reports, args=(ctx.report_queue, lanes, states, lock, clock), name="lab-reports", daemon=True
     )
@@ -308,6 +311,10 @@ def main() -> int:
     with lock:
         for lane in lanes.values():
             emit("worker_finished", worker=lane, ok=error is None, error=None)
+    gil_seen.append(gil_enabled())
+    if any(gil_seen) and not gil_seen[0]:
+        emit("note", text="the GIL came back on during this run (an extension module enabled it)")
+    facts = dict(facts, gil_enabled=any(gil_seen))
     foreign = totals.get("foreign_load_percent")
     peak = details.pop("peak_mem_bytes", None) or totals.get("peak_mem_bytes")
     result = result_event(

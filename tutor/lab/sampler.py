@@ -7,6 +7,12 @@ RSS counts pages shared after fork many times, USS not at all. Where there is
 no ``/proc`` (macOS, Windows, portable mode) it is RSS, and every result says
 which (``MEMORY_KIND``).
 
+The runner imports this module, and the runner may run under another Python
+(``tutor run --python 3.13t``) that has nothing but the standard library: on
+Linux everything here reads ``/proc`` itself; psutil is imported only on the
+fallback paths (macOS, Windows, portable mode), where the runner's Python must
+have it (``tutor.lab.interpreters`` checks).
+
 Per worker, :class:`WorkerClock` reads who really ran: each lane's thread or
 process CPU time, as a share of the interval since its last read. The whole
 tree's CPU cannot say that four GIL-bound threads take turns on one core.
@@ -21,9 +27,12 @@ import threading
 import time
 from collections.abc import Callable
 
-import psutil
+from typing import TYPE_CHECKING
 
 from tutor.lab.platform import HAS_PROC, HAS_PSS, HAS_SCHEDSTAT, MEMORY_KIND
+
+if TYPE_CHECKING:
+    import psutil
 
 __all__ = ["MEMORY_KIND", "PeriodicSampler", "TreeSampler", "WorkerClock", "system_busy_seconds"]
 
@@ -45,6 +54,8 @@ def _descendants(root: int) -> list[int]:
     they wrap around) only pids above the root's need a look.
     """
     if not HAS_PROC:
+        import psutil
+
         return [c.pid for c in psutil.Process(root).children(recursive=True)]
     pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
     newer = [pid for pid in pids if pid > root]
@@ -68,6 +79,76 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if HAS_PROC and hasattr(os, "sysconf") else 100
+
+
+def _stat_fields(pid: int) -> list[bytes]:
+    """/proc/PID/stat from field 3 on (field n is item n - 3): the name may hold spaces or ')'."""
+    with open(f"/proc/{pid}/stat", "rb") as f:
+        stat = f.read()
+    return stat[stat.rindex(b")") + 2 :].split()
+
+
+class ProcProcess:
+    """One process of the tree read from /proc: what psutil.Process gives here, without psutil.
+
+    The start time (field 22) is kept, so a reused pid is never taken for the
+    same process (psutil checks its create time for the same reason).
+    """
+
+    __slots__ = ("pid", "_start")
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._start = _stat_fields(pid)[19]
+
+    def cpu_seconds(self) -> float:
+        """Own user+system time plus that of reaped children (fields 14-17), like psutil's cpu_times()."""
+        fields = _stat_fields(self.pid)
+        if fields[19] != self._start:
+            raise ProcessLookupError(self.pid)
+        return sum(int(x) for x in fields[11:15]) / _CLOCK_TICKS
+
+    def rss(self) -> int:
+        with open(f"/proc/{self.pid}/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PsutilProcess:
+    """The same through psutil, where there is no /proc of our own (macOS, Windows, portable)."""
+
+    __slots__ = ("pid", "_proc")
+
+    def __init__(self, pid: int) -> None:
+        import psutil
+
+        self.pid = pid
+        self._proc = psutil.Process(pid)
+
+    def cpu_seconds(self) -> float:
+        t = self._proc.cpu_times()
+        return float(t.user + t.system + t.children_user + t.children_system)
+
+    def rss(self) -> int:
+        return int(self._proc.memory_info().rss)
+
+
+TreeProcess = ProcProcess | PsutilProcess
+
+
+def _process(pid: int) -> TreeProcess:
+    return ProcProcess(pid) if HAS_PROC else PsutilProcess(pid)
+
+
+def _gone_errors() -> tuple[type[BaseException], ...]:
+    """What reading a process that ended (or that we may not read) raises."""
+    if HAS_PROC:
+        return (OSError, ValueError, IndexError)
+    import psutil
+
+    return (OSError, ValueError, IndexError, psutil.Error)
+
+
 class TreeSampler:
     """Totals for the runner's process tree, excluding helper processes (the HTTP server).
 
@@ -80,15 +161,16 @@ class TreeSampler:
     """
 
     def __init__(self, root_pid: int | None = None) -> None:
-        self.root = psutil.Process(root_pid or os.getpid())
+        self.root = _process(root_pid or os.getpid())
         self.excluded: set[int] = set()
-        self._tree_cache: list[psutil.Process] | None = None
+        self._tree_cache: list[TreeProcess] | None = None
+        self._gone = _gone_errors()
 
     def exclude(self, pid: int) -> None:
         self.excluded.add(pid)
         self._tree_cache = None
 
-    def tree(self, rescan: bool = False) -> list[psutil.Process]:
+    def tree(self, rescan: bool = False) -> list[TreeProcess]:
         """The root and its descendants; found again only when ``rescan`` (or never yet)."""
         if rescan or self._tree_cache is None:
             known = {p.pid: p for p in self._tree_cache or ()}
@@ -96,18 +178,18 @@ class TreeSampler:
             for pid in _descendants(self.root.pid):
                 if pid in self.excluded:
                     continue
-                # Reuse Process objects: psutil checks create_time against pid reuse.
+                # Reuse the handles: each checks its start time against pid reuse.
                 proc = known.get(pid)
                 if proc is None:
                     try:
-                        proc = psutil.Process(pid)
-                    except psutil.Error:
+                        proc = _process(pid)
+                    except self._gone:
                         continue
                 tree.append(proc)
             self._tree_cache = tree
         return self._tree_cache
 
-    def cpu_seconds(self, tree: list[psutil.Process] | None = None) -> float:
+    def cpu_seconds(self, tree: list[TreeProcess] | None = None) -> float:
         """User+system CPU of the tree so far.
 
         Each process counts its own time plus its reaped children's (the
@@ -117,24 +199,32 @@ class TreeSampler:
         total = 0.0
         for proc in tree or self.tree(rescan=True):
             try:
-                t = proc.cpu_times()
-            except psutil.Error:
+                total += proc.cpu_seconds()
+            except self._gone:
                 continue
-            total += t.user + t.system + t.children_user + t.children_system
         return total
 
-    def memory_bytes(self, tree: list[psutil.Process] | None = None) -> int:
+    def memory_bytes(self, tree: list[TreeProcess] | None = None) -> int:
         total = 0
         for proc in tree or self.tree(rescan=True):
             try:
-                total += _pss(proc.pid) if HAS_PSS else proc.memory_info().rss
-            except (OSError, psutil.Error, ValueError):
+                total += _pss(proc.pid) if HAS_PSS else proc.rss()
+            except self._gone:
                 continue
         return total
 
 
 def system_busy_seconds() -> float:
     """CPU seconds used by everything on the machine (all CPUs), from /proc/stat."""
+    if HAS_PROC:
+        with open("/proc/stat", "rb") as f:
+            # cpu  user nice system idle iowait irq softirq steal guest guest_nice (in ticks);
+            # guest time is already inside user and nice.
+            ticks = [int(x) for x in f.readline().split()[1:]]
+        busy = sum(ticks[:8]) - ticks[3] - (ticks[4] if len(ticks) > 4 else 0)
+        return busy / _CLOCK_TICKS
+    import psutil
+
     t = psutil.cpu_times()
     idle = t.idle + getattr(t, "iowait", 0.0)
     return sum(t) - idle - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
@@ -172,6 +262,7 @@ class WorkerClock:
         self._lock = threading.Lock()
         self._lanes: dict[str, _Watched] = {}
         self._procs: dict[int, psutil.Process] = {}
+        self._gone = _gone_errors()
         self._closed = False
 
     def watch(self, lane: str, pid: int, tid: int) -> None:
@@ -206,6 +297,8 @@ class WorkerClock:
                 data = os.pread(w.fd, 128, 0)
                 now = time.monotonic()
                 return now, int(data.split(None, 1)[0]) / 1e9
+            import psutil
+
             proc = self._procs.get(w.pid)
             if proc is None:
                 proc = self._procs[w.pid] = psutil.Process(w.pid)
@@ -220,7 +313,7 @@ class WorkerClock:
                     threads[w.pid] = listing
             cpu_s = listing.get(w.tid)
             return None if cpu_s is None else (time.monotonic(), cpu_s)
-        except (OSError, ValueError, IndexError, psutil.Error):
+        except self._gone:
             return None
 
     def _forget(self, w: _Watched) -> None:
@@ -291,7 +384,7 @@ class PeriodicSampler:
         self.cpu_start = 0.0
         self.t_start = 0.0
         self.busy_start = 0.0
-        self.ncpu = psutil.cpu_count() or 1
+        self.ncpu = os.cpu_count() or 1
 
     def start(self) -> None:
         self.t_start = time.monotonic()
