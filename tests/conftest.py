@@ -16,3 +16,36 @@ def isolated_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("TUTOR_PROFILE", "tester")
     monkeypatch.delenv("TUTOR_BENCH_DIR", raising=False)
     return data
+
+
+FREE_THREADED_ENV = "TUTOR_FREE_THREADED_PYTHON"
+"""Set by .ci/run to what scripts/free-threaded-python found or built; there a missing one fails."""
+
+
+@pytest.fixture(scope="session")
+def free_threaded_python() -> str:
+    """A free-threaded CPython (GIL off) for the cross-interpreter tests.
+
+    $TUTOR_FREE_THREADED_PYTHON (CI), else whatever ``scripts/free-threaded-python
+    --find`` finds (never a build: that takes 25 minutes). Without one the tests
+    skip and say how to get one; in CI (the variable set) they fail instead.
+    """
+    import os
+    import subprocess
+    from pathlib import Path
+
+    required = os.environ.get(FREE_THREADED_ENV)
+    path = required
+    if not path:
+        script = Path(__file__).resolve().parents[1] / "scripts" / "free-threaded-python"
+        try:
+            found = subprocess.run([str(script), "--find"], capture_output=True, text=True, timeout=120)
+            path = found.stdout.strip().splitlines()[-1] if found.returncode == 0 and found.stdout.strip() else ""
+        except OSError:  # no bash (Windows)
+            path = ""
+    if not path or not os.access(path, os.X_OK):
+        why = "no free-threaded Python found (scripts/free-threaded-python builds one; or uv python install 3.14t)"
+        if required:
+            pytest.fail(f"{FREE_THREADED_ENV}={required} is not an executable Python")
+        pytest.skip(why)
+    return path

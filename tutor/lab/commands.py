@@ -368,6 +368,7 @@ def doctor_command(args: argparse.Namespace) -> int:
     import shutil
 
     from tutor.lab.facts import machine_facts
+    from tutor.lab.interpreters import discover
     from tutor.paths import data_dir, profile_name
 
     facts = machine_facts()
@@ -378,6 +379,7 @@ def doctor_command(args: argparse.Namespace) -> int:
         "terminal": {"columns": size.columns, "lines": size.lines, "colors": colors, "tty": sys.stdout.isatty()},
         "data_dir": str(data_dir(getattr(args, "data_dir", None))),
         "profile": profile_name(getattr(args, "profile", None)),
+        "interpreters": [found.as_json() for found in discover()],
     }
     if args.json:
         print(json.dumps(report, indent=2))
@@ -410,5 +412,35 @@ def doctor_command(args: argparse.Namespace) -> int:
     table.add_column()
     for row in lines:
         table.add_row(*row)
-    Console(highlight=False).print(table)
+    console = Console(highlight=False)
+    console.print(table)
+    console.print(_interpreters_table(report["interpreters"]))
+    if not any(i["free_threaded"] and not i["error"] for i in report["interpreters"]):
+        console.print(
+            "No free-threaded Python found. To watch threads without a GIL: python.org's installer "
+            "(option 'free-threaded binaries'), uv python install 3.14t, or pyenv install 3.13t.",
+            markup=False,
+        )
     return 0
+
+
+def _interpreters_table(found: list[dict]) -> Any:
+    from rich.table import Table
+
+    table = Table(title="Pythons the lab can run under (tutor run --python ...)", title_justify="left")
+    for column in ("version", "free-threaded", "GIL", "start method", "found in"):
+        table.add_column(column)
+    table.add_column("path", overflow="fold")
+    for item in found:
+        if item["error"]:
+            table.add_row(item["version"] or "?", "", "", "", item["source"], f"{item['path']}: {item['error']}")
+            continue
+        table.add_row(
+            item["label"],
+            "yes" if item["free_threaded"] else "no",
+            "off" if item["gil_enabled"] is False else "on",
+            item["default_start_method"] or "",
+            item["source"],
+            item["path"],
+        )
+    return table

@@ -255,7 +255,7 @@ def probe(path: str | os.PathLike[str], source: str = "given") -> Interpreter:
 def unusable_because(found: Interpreter) -> str | None:
     """Why the lab cannot run under it, or None."""
     if found.version_info and tuple(found.version_info[:2]) < MIN_VERSION:
-        return f"Python {found.version} is older than {MIN_VERSION[0]}.{MIN_VERSION[1]}, which the lab needs"
+        return f"Python {found.version}: too old, the lab needs {MIN_VERSION[0]}.{MIN_VERSION[1]}+"
     if found.implementation != "CPython":
         return f"{found.implementation} {found.version}: the lab runs under CPython only"
     from tutor.lab.platform import HAS_PROC
@@ -270,7 +270,16 @@ def discover() -> list[Interpreter]:
     """Every Python found, each probed (in parallel); this one first, broken ones with their error."""
     found = _unique(candidates())
     with ThreadPoolExecutor(max_workers=min(8, max(1, len(found)))) as pool:
-        return list(pool.map(lambda item: probe(*item), found))
+        probed = list(pool.map(lambda item: probe(*item), found))
+    # python3.13 and python3.13t of one install may be two copies of one build: list it once.
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for item in probed:
+        key = (os.path.dirname(item.path), item.label)
+        if item.version is None or key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
 
 
 @functools.lru_cache(maxsize=32)
@@ -330,7 +339,7 @@ def resolve(spec: str, found: list[Interpreter] | None = None) -> Interpreter:
     chosen = probe(path)
     if chosen.error:
         if chosen.version_info and tuple(chosen.version_info[:2]) < MIN_VERSION:
-            raise UsageError(f"--python {spec} is {chosen.error}")
+            raise UsageError(f"--python {spec}: {chosen.error}")
         found = discover() if found is None else found
         raise UsageError(f"--python {spec}: {chosen.error}; {_found_line(found)}")
     return chosen
