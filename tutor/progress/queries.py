@@ -139,7 +139,7 @@ def challenge_rows(conn: sqlite3.Connection, pid: int, lesson_id: str | None) ->
     rows = conn.execute(
         """
         SELECT uid, lesson_id, challenge_id, choice, predicted_speedup, measured_speedup,
-               winner, correct, result, created_at
+               winner, correct, result, created_at, interpreters
         FROM challenge_attempts
         WHERE profile_id = :pid AND (:lesson IS NULL OR lesson_id = :lesson)
         ORDER BY created_at, id
@@ -158,6 +158,7 @@ def challenge_rows(conn: sqlite3.Connection, pid: int, lesson_id: str | None) ->
             "correct": bool(r[7]),
             "result": json.loads(r[8]),
             "created_at": r[9],
+            "interpreters": json.loads(r[10]) if r[10] is not None else None,
         }
         for r in rows
     ]

@@ -106,7 +106,15 @@ CREATE TABLE settings (
 );
 """
 
-MIGRATIONS: list[str] = [_V1, _V2]
+_V3 = """
+-- Which Pythons measured a challenge attempt (the game can compare threads with
+-- a GIL and without, under two interpreters): a JSON list of
+-- {"python", "path", "free_threaded", "gil_enabled"}. NULL for attempts from
+-- before, which ran under the tutor's own Python.
+ALTER TABLE challenge_attempts ADD COLUMN interpreters TEXT;
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 """``MIGRATIONS[i]`` takes a database from ``user_version`` i to i + 1."""
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -59,7 +59,7 @@ from tutor.progress.transfer import (
     parse_export,
     validate_export,
 )
-from tutor.progress.values import MAX_ID_LENGTH, check_id, dump, finite_or_none, new_uid
+from tutor.progress.values import MAX_ID_LENGTH, check_id, clean_interpreters, dump, finite_or_none, new_uid
 
 __all__ = [
     "BUSY_TIMEOUT_S",
@@ -202,8 +202,12 @@ class Store:
         winner: str,
         correct: bool,
         result: dict,
+        interpreters: list[dict] | None = None,
     ) -> None:
-        """Keep one challenge attempt; durable once this returns."""
+        """Keep one challenge attempt; durable once this returns.
+
+        ``interpreters``: the Pythons that measured it (:func:`values.interpreters_of`).
+        """
         check_id("lesson_id", lesson_id)
         check_id("challenge_id", challenge_id)
         check_id("choice", choice)
@@ -213,13 +217,15 @@ class Store:
         predicted = finite_or_none(predicted_speedup, "predicted_speedup")
         measured = finite_or_none(measured_speedup, "measured_speedup")
         payload = dump(result)
+        pythons = clean_interpreters(interpreters)
         now = time.time()
         with self._write() as (conn, pid):
             conn.execute(
                 """
                 INSERT INTO challenge_attempts (uid, profile_id, lesson_id, challenge_id, choice,
-                    predicted_speedup, measured_speedup, winner, correct, result, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    predicted_speedup, measured_speedup, winner, correct, result, created_at,
+                    interpreters)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 (
                     new_uid(),
@@ -233,6 +239,7 @@ class Store:
                     int(bool(correct)),
                     payload,
                     now,
+                    None if pythons is None else dump(pythons),
                 ),
             )
             self._touch(conn, pid, lesson_id, now)

@@ -16,7 +16,7 @@ from typing import Any
 
 from tutor.progress.errors import ProgressImportError
 from tutor.progress.queries import challenge_rows, quiz_rows
-from tutor.progress.values import MAX_ID_LENGTH, SLUG_RE, TOKEN_RE, dump, has_control
+from tutor.progress.values import MAX_ID_LENGTH, SLUG_RE, TOKEN_RE, clean_interpreters, dump, has_control
 
 EXPORT_FORMAT = "concurrency-tutor-progress"
 EXPORT_VERSION = 1
@@ -157,8 +157,9 @@ def merge_export(conn: sqlite3.Connection, pid: int, clean: dict[str, Any]) -> I
         cur = conn.execute(
             """
             INSERT INTO challenge_attempts (uid, profile_id, lesson_id, challenge_id, choice,
-                predicted_speedup, measured_speedup, winner, correct, result, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                predicted_speedup, measured_speedup, winner, correct, result, created_at,
+                interpreters)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (profile_id, uid) DO NOTHING
             """,
             (
@@ -173,6 +174,7 @@ def merge_export(conn: sqlite3.Connection, pid: int, clean: dict[str, Any]) -> I
                 int(a["correct"]),
                 dump(a["result"]),
                 a["created_at"],
+                None if a["interpreters"] is None else dump(a["interpreters"]),
             ),
         )
         added_challenges += cur.rowcount
@@ -303,6 +305,7 @@ def validate_export(data: object) -> dict:
             "correct": v.boolean(item, "correct", where),
             "result": v.obj(item, "result", where),
             "created_at": v.num(item, "created_at", where),
+            "interpreters": v.interpreters(item, where),
         }
         for where, item in v.items(data, "challenge_attempts")
     ]
@@ -378,7 +381,7 @@ class _Validator:
         value = item.get(key)
         if not isinstance(value, str) or len(value) > MAX_ID_LENGTH or not TOKEN_RE.match(value):
             raise ProgressImportError(
-                f"{where}.{key} must be a non-empty string of letters, digits, '_', '.' or '-' "
+                f"{where}.{key} must be a non-empty string of letters, digits, '_', '.', '@' or '-' "
                 f"(at most {MAX_ID_LENGTH} characters)"
             )
         return value
@@ -451,6 +454,14 @@ class _Validator:
                 f"{where}.{key} is larger than {MAX_RESULT_BYTES // 1024} KiB"
             )
         return value
+
+    @staticmethod
+    def interpreters(item: dict, where: str) -> list[dict] | None:
+        """Optional (exports from before schema 3 have none)."""
+        try:
+            return clean_interpreters(item.get("interpreters"))
+        except ValueError as exc:
+            raise ProgressImportError(f"{where}.{exc}") from None
 
     @staticmethod
     def int_list(item: dict, key: str, where: str) -> list[int]:

@@ -17,8 +17,9 @@ MAX_ID_LENGTH = 200
 # The lessons' id syntax (tutor/lessons/validate.py SLUG): lesson, challenge,
 # question ids and the anchors made from them.
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-# Machine-made tokens: attempt uids and origins (hex), strategy names.
-TOKEN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# Machine-made tokens: attempt uids and origins (hex), strategy names, and a
+# strategy under a named interpreter ("threads@ft": tutor.lab.compare's variants).
+TOKEN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 # C0, DEL and C1 controls: ESC and CSI start terminal sequences; the others
 # move the cursor, ring or clear. Bidi overrides reorder what the eye reads.
 _CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
@@ -45,6 +46,52 @@ def check_id(name: str, value: object) -> str:
             "without control characters"
         )
     return value
+
+
+MAX_INTERPRETERS = 8
+_INTERPRETER_KEYS = ("python", "path", "free_threaded", "gil_enabled")
+
+
+def clean_interpreters(value: object) -> list[dict[str, Any]] | None:
+    """Which Pythons measured an attempt: a short list of
+    ``{"python": "3.13.5", "path": "...", "free_threaded": true, "gil_enabled": false}``.
+
+    Raises ValueError naming what is wrong; None stays None (not known: attempts
+    from before schema 3 ran under the tutor's own Python).
+    """
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > MAX_INTERPRETERS:
+        raise ValueError(f"interpreters must be a list of at most {MAX_INTERPRETERS} objects")
+    out = []
+    for item in value:
+        if not isinstance(item, dict) or set(item) != set(_INTERPRETER_KEYS):
+            raise ValueError(f"each interpreter must be an object with exactly: {', '.join(_INTERPRETER_KEYS)}")
+        python, path = item["python"], item["path"]
+        if not isinstance(python, str) or not TOKEN_RE.match(python) or len(python) > 40:
+            raise ValueError("an interpreter's python must be a version such as 3.13.5")
+        if not isinstance(path, str) or not path or len(path) > 4096 or has_control(path):
+            raise ValueError("an interpreter's path must be a file path without control characters")
+        flags = (item["free_threaded"], item["gil_enabled"])
+        if not all(f is None or isinstance(f, bool) for f in flags):
+            raise ValueError("an interpreter's free_threaded and gil_enabled must be true, false or null")
+        out.append({k: item[k] for k in _INTERPRETER_KEYS})
+    return out
+
+
+def interpreters_of(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The distinct Pythons behind a comparison's results (what the store keeps per attempt)."""
+    seen: dict[str, dict[str, Any]] = {}
+    for result in results.values():
+        path = result.get("python_path")
+        if isinstance(path, str) and path and path not in seen and len(seen) < MAX_INTERPRETERS:
+            seen[path] = {
+                "python": str(result.get("python") or "unknown"),
+                "path": path,
+                "free_threaded": result.get("free_threaded_build"),
+                "gil_enabled": result.get("gil_enabled"),
+            }
+    return list(seen.values())
 
 
 def finite_or_none(value: object, name: str) -> float | None:
