@@ -30,12 +30,14 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tutor.errors import UsageError
+from tutor.lab.registry import LESSON_TAGS
 
 MIN_VERSION = (3, 11)
 PROBE_TIMEOUT_S = 10.0
@@ -304,6 +306,57 @@ def interpreter_pool_problem(python: str | None) -> str | None:
         f"the interpreters strategy needs concurrent.futures.InterpreterPoolExecutor (Python 3.14+); "
         f"Python {version} has none: choose a 3.14 with --python"
     )
+
+
+
+HOW_TO_GET_FREE_THREADED = (
+    "python.org's installer for macOS or Windows (tick 'free-threaded binaries'), "
+    "uv python install 3.14t, or pyenv install 3.13t"
+)
+
+_found_lock = threading.Lock()
+_found: list[Interpreter] | None = None
+
+
+def discovered(refresh: bool = False) -> list[Interpreter]:
+    """:func:`discover`, once per process (the game asks from several screens)."""
+    global _found
+    with _found_lock:
+        if _found is None or refresh:
+            _found = discover()
+        return _found
+
+
+def lesson_pythons(tags: Iterable[str]) -> dict[str, str]:
+    """tag -> interpreter path for a challenge's ``@gil`` / ``@ft`` choices.
+
+    Raises ValueError with one sentence saying what is missing and how to get it.
+    """
+    wanted = set(tags)
+    unknown = wanted - set(LESSON_TAGS)
+    if unknown:
+        raise ValueError(f"unknown interpreter tag {sorted(unknown)[0]!r}; tags: {', '.join(LESSON_TAGS)}")
+    out: dict[str, str] = {}
+    found = discovered() if wanted - {"gil"} or not _this_has_gil() else []
+    if "gil" in wanted:
+        if _this_has_gil():
+            out["gil"] = sys.executable
+        else:
+            hit = next((f for f in found if f.usable and f.gil_enabled and not f.free_threaded), None)
+            if hit is None:
+                raise ValueError("no Python with the GIL found on this machine (the tutor runs on a free-threaded one)")
+            out["gil"] = hit.path
+    if "ft" in wanted:
+        hit = next((f for f in found if f.usable and f.free_threaded and f.gil_enabled is False), None)
+        if hit is None:
+            raise ValueError(f"no free-threaded Python found on this machine; get one: {HOW_TO_GET_FREE_THREADED}")
+        out["ft"] = hit.path
+    return out
+
+
+def _this_has_gil() -> bool:
+    check = getattr(sys, "_is_gil_enabled", None)
+    return True if check is None else bool(check())
 
 
 def _matches(found: Interpreter, version: str, free_threaded: bool) -> bool:

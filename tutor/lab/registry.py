@@ -11,9 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 STRATEGIES: tuple[str, ...] = ("sequential", "threads", "processes", "asyncio", "hybrid", "interpreters")
-"""``interpreters`` (subinterpreters, ``concurrent.futures.InterpreterPoolExecutor``) needs
-Python 3.14+ where the run happens: offered only there (:func:`offered`)."""
-"""Every strategy name the lab knows. `hybrid` = threads for I/O, processes for CPU (pipeline only)."""
+"""Every strategy name the lab knows. `hybrid` = threads for I/O, processes for CPU (pipeline only).
+`interpreters` = subinterpreters (``concurrent.futures.InterpreterPoolExecutor``): it needs
+Python 3.14+ where the run happens, and is offered only there
+(:func:`tutor.lab.interpreters.interpreter_pool_problem`)."""
+
+LESSON_TAGS: dict[str, str] = {
+    "gil": "a Python with the GIL on (the tutor's own when it has one)",
+    "ft": "a free-threaded Python with the GIL off",
+}
+"""Interpreters a lesson's choices may name: ``threads@gil``, ``threads@ft``
+(found by :func:`tutor.lab.interpreters.lesson_pythons`)."""
 
 START_METHODS: tuple[str, ...] = ("fork", "forkserver", "spawn")
 

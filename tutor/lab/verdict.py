@@ -259,7 +259,16 @@ def machine_reasons(
         )
     for strategy in sorted(implausible or ()):
         reasons.append(_implausible_reason(results[strategy], results, (speedups or {}).get(strategy)))
-    if facts.get("free_threaded_build") and not facts.get("gil_enabled"):
+    pythons = {r.get("python_path"): r for r in results.values() if r.get("python_path")}
+    if len(pythons) > 1:
+        # Threads with a GIL against threads without: one sentence per interpreter.
+        for r in pythons.values():
+            build = "free-threaded" if r.get("free_threaded_build") else "standard"
+            gil = "off: threads can run Python code on several cores at once" if r.get("gil_enabled") is False else (
+                "on: one thread at a time runs Python code"
+            )
+            reasons.append(f"Python {r.get('python')} ({build} build) ran with the GIL {gil}.")
+    elif facts.get("free_threaded_build") and not facts.get("gil_enabled"):
         reasons.append(
             f"This Python ({facts.get('python')}) is a free-threaded build with the GIL off: "
             "threads can run Python code on several cores at once."

@@ -142,7 +142,9 @@ def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, s
     """
     from tutor.lab.verdict import judge
 
-    by_strategy = {s["strategy"]: s for s in summaries}
+    from tutor.lab.compare import variant_of
+
+    by_strategy = {variant_of(s): s for s in summaries}
     results = {s: by_strategy[s] for s in challenge.strategies if s in by_strategy}
     expected = challenge.expect.winner if challenge.expect else None
     verdict = judge(
@@ -158,7 +160,7 @@ def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, s
     }
     timings = ", ".join(f"{s} {_fmt(challenge.measure, v)}" for s, v in values.items())
     line = f"{challenge.id} ({challenge.scenario}): measured winner {verdict.winner} [{timings}]"
-    speedups = {s["strategy"]: s["speedup"] for s in summaries if s.get("speedup")}
+    speedups = {variant_of(s): s["speedup"] for s in summaries if s.get("speedup")}
     if challenge.expect and challenge.expect.speedup and speedups:
         shown = [
             f"{s} {speedups[s]:.1f}x (textbook {x:.1f}x)"
@@ -226,7 +228,8 @@ def run_challenges(catalog: Catalog, out: Any = None, repeat: int = RUN_REPEAT) 
     Returns how many challenges could not be measured (a run failed).
     """
     from tutor.lab.compare import Comparison
-    from tutor.lessons.plan import run_plan
+    from tutor.lab.interpreters import lesson_pythons
+    from tutor.lessons.plan import interpreter_tags, run_plan
 
     out = out or sys.stdout
     pairs: list[tuple[Lesson, Challenge]] = catalog.challenges
@@ -241,7 +244,14 @@ def run_challenges(catalog: Catalog, out: Any = None, repeat: int = RUN_REPEAT) 
     tty = hasattr(out, "isatty") and out.isatty()
     for lesson, challenge in pairs:
         where = f"{_shown(lesson.path)}:{challenge.line}"
-        plan = run_plan(challenge, quick=True, max_rounds=repeat, budget_s=None)
+        tags = interpreter_tags(challenge)
+        try:
+            pythons = lesson_pythons(tags) if tags else {}
+        except ValueError as exc:
+            # Not a failure of the lesson: this machine lacks the interpreter it compares with.
+            print(f"{CLEAR_LINE if tty else ''}{where}: {challenge.id}: skipped: {exc}", file=out, flush=True)
+            continue
+        plan = run_plan(challenge, quick=True, max_rounds=repeat, budget_s=None, pythons=pythons)
         if tty:
             # A challenge can take a minute (3 s downloads, 3 rounds): show which one runs.
             print(
@@ -271,7 +281,7 @@ def run_challenges(catalog: Catalog, out: Any = None, repeat: int = RUN_REPEAT) 
             for s in broken:
                 print(
                     f"{CLEAR_LINE if tty else ''}{where}: {challenge.id}: "
-                    f"{s['strategy']} run failed: {s.get('error')}",
+                    f"{s.get('variant') or s['strategy']} run failed: {s.get('error')}",
                     file=out,
                 )
         status, line, reasons = check_challenge(challenge, summaries)

@@ -20,6 +20,7 @@ def run_plan(
     max_rounds: int = 3,
     budget_s: float | None = GAME_BUDGET_S,
     work: dict[str, int] | None = None,
+    pythons: dict[str, str] | None = None,
 ) -> ComparisonPlan:
     """The runs a challenge needs, the learner's pick (or the first choice) first.
 
@@ -27,9 +28,11 @@ def run_plan(
     faster than one at a time", so the sequential baseline is measured too
     even when it is not one of the choices; it never wins (only the choices
     are contenders). ``work`` is what an earlier play of this challenge
-    calibrated, so a retry measures the same work.
+    calibrated, so a retry measures the same work. ``pythons`` maps the
+    interpreter tags the choices name (:func:`interpreter_tags`; from
+    :func:`tutor.lab.interpreters.lesson_pythons`) to paths.
     """
-    choices = list(challenge.strategies)
+    choices = list(challenge.strategies)  # a choice may name an interpreter: threads@ft
     first = chosen if chosen in choices else choices[0]
     order = list(dict.fromkeys([first, *choices]))
     wants_baseline = challenge.predict == "speedup" or bool(challenge.expect and challenge.expect.speedup)
@@ -49,7 +52,15 @@ def run_plan(
         budget_s=budget_s,
         work=dict(work) if work else None,
         contenders=choices,
+        pythons=dict(pythons or {}),
     )
+
+
+def interpreter_tags(challenge: Challenge) -> set[str]:
+    """The interpreters a challenge's choices name (``threads@ft`` -> ``ft``); empty for most."""
+    from tutor.lab.compare import split_variant
+
+    return {tag for s in challenge.strategies if (tag := split_variant(s)[1]) is not None}
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -17,7 +17,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from tutor.lab.registry import MAX_WORKERS, SCENARIOS, START_METHODS, STRATEGIES, ScenarioInfo
+from tutor.lab.registry import LESSON_TAGS, MAX_WORKERS, SCENARIOS, START_METHODS, STRATEGIES, ScenarioInfo
 from tutor.lessons.includes import IncludeProblem, resolve
 from tutor.lessons.model import (
     Challenge,
@@ -485,7 +485,16 @@ def _challenge_choices(
         if "strategy" in keys:
             sn = keys["strategy"][1]
             strategy = doc.text(sn, "strategy")
-            if strategy is not None and strategy not in allowed:
+            # "threads@ft": the strategy under a named interpreter (tutor.lab.interpreters.LESSON_TAGS).
+            base, at, tag = (strategy or "").partition("@")
+            if strategy is not None and at and base in allowed and tag not in LESSON_TAGS:
+                doc.error(
+                    sn,
+                    f"unknown interpreter '@{tag}' in '{strategy}'; allowed: "
+                    + ", ".join(f"@{t} ({what})" for t, what in LESSON_TAGS.items()),
+                )
+                strategy = None
+            elif strategy is not None and base not in allowed:
                 doc.error(
                     sn,
                     f"unknown strategy '{strategy}' for {where}; {_suggest(strategy, allowed)}allowed: {', '.join(allowed)}",

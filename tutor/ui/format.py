@@ -11,8 +11,14 @@ STRATEGY_LABELS: dict[str, str] = {
 }
 
 
+INTERPRETER_LABELS: dict[str, str] = {"gil": "with the GIL", "ft": "without the GIL"}
+
+
 def strategy_label(strategy: str) -> str:
-    return STRATEGY_LABELS.get(strategy, strategy)
+    """"threads" -> "threads"; a variant under a named interpreter: "threads@ft" -> "threads without the GIL"."""
+    base, at, tag = strategy.partition("@")
+    label = STRATEGY_LABELS.get(base, base)
+    return f"{label} {INTERPRETER_LABELS.get(tag, 'on ' + tag)}" if at else label
 
 
 def seconds(value: float | None) -> str:

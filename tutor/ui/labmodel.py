@@ -397,7 +397,9 @@ class LabModel:
     def done(self, summaries: list[dict[str, Any]] | None = None, stopped: str | None = None) -> None:
         self.finished = True
         self.current = None
-        self.summaries = {s["strategy"]: s for s in summaries or [] if s.get("ok")}
+        from tutor.lab.compare import variant_of
+
+        self.summaries = {variant_of(s): s for s in summaries or [] if s.get("ok")}
         self.stopped = stopped
         self.version += 1
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -46,6 +46,13 @@ class ChallengeScreen(TutorScreen):
         super().__init__()
         self.lesson = lesson
         self.challenge = challenge
+        from tutor.lessons.plan import interpreter_tags
+
+        self.tags = interpreter_tags(challenge)
+        """Interpreters the choices name (threads@ft): looked for before anything can run."""
+        self.missing: str | None = None
+        """Why this machine cannot run the challenge as written (no free-threaded Python)."""
+        self.looking = bool(self.tags)
 
     def compose(self) -> ComposeResult:
         from tutor.lab.registry import SCENARIOS
@@ -80,6 +87,8 @@ class ChallengeScreen(TutorScreen):
                 yield Input(
                     placeholder="e.g. 2.5", restrict=r"[0-9.,xX×]*", max_length=8, id="speedup"
                 )
+            if self.tags:
+                yield Notice(id="pythons")
             yield Notice(id="hint")
             yield Notice(id="problem")
             yield Button("▶ Commit and run it on this machine", id="commit", variant="primary")
@@ -88,6 +97,40 @@ class ChallengeScreen(TutorScreen):
     def on_mount(self) -> None:
         self.sub_title = f"{self.lesson.title} · challenge"
         self.query_one(ChoiceList).focus()
+        if self.tags:
+            self.query_one("#pythons", Notice).say(
+                Content.styled("Looking for the Pythons this challenge compares...", "$text-muted")
+            )
+            self._find_pythons()
+
+    @work(thread=True, exclusive=True, group="pythons")
+    def _find_pythons(self) -> None:
+        # Probing every Python on the machine takes about a second: never on the UI thread.
+        from tutor.lab.interpreters import lesson_pythons, probed
+
+        try:
+            found = lesson_pythons(self.tags)
+        except ValueError as exc:
+            self.app.call_from_thread(self._pythons_found, None, str(exc))
+            return
+        described = [f"{tag}: {probed(path).describe()}" for tag, path in sorted(found.items())]
+        self.app.call_from_thread(self._pythons_found, described, None)
+
+    def _pythons_found(self, described: list[str] | None, missing: str | None) -> None:
+        self.looking = False
+        self.missing = missing
+        notice = self.query_one("#pythons", Notice)
+        if missing is not None:
+            # The honest fallback: say exactly what is missing and how to get it; run nothing.
+            notice.say(
+                Content.assemble(
+                    ("This machine cannot run this challenge yet: ", "bold $warning"),
+                    missing[0].upper() + missing[1:] + ". ",
+                    "Then come back; the lesson's other challenge runs on your Python meanwhile.",
+                )
+            )
+            return
+        notice.say(Content.assemble(("Runs under ", "bold"), " · ".join(described or [])))
 
     @property
     def choice_list(self) -> ChoiceList:
@@ -115,6 +158,12 @@ class ChallengeScreen(TutorScreen):
     @on(Button.Pressed, "#commit")
     def action_commit(self) -> None:
         problem = self.query_one("#problem", Notice)
+        if self.looking:
+            problem.say(Content.styled("… Still looking for the Pythons it compares; a moment.", "bold"))
+            return
+        if self.missing is not None:
+            problem.say(Content.styled("✗ Nothing to run here without a free-threaded Python (see above).", "bold $error"))
+            return
         chosen = self.choice_list.chosen
         if not chosen:
             problem.say(Content.styled("✗ Pick an answer first (↑ ↓ then Enter).", "bold $error"))

@@ -110,11 +110,16 @@ class LabScreen(TutorScreen):
         """The whole comparison in this thread; only messages go to the screen."""
         from tutor.lab.client import LabRun
         from tutor.lab.compare import Comparison
+        from tutor.lab.interpreters import lesson_pythons
+        from tutor.lessons.plan import interpreter_tags
 
         worker = get_current_worker()
         tracker = self.tutor.runs
         order = self.model.order
         try:
+            tags = interpreter_tags(self.challenge)
+            if tags:  # threads@ft and the like: found here, off the UI thread (probing takes ~1 s)
+                self.plan.pythons = lesson_pythons(tags)
             comparison = Comparison(self.plan)
         except ValueError as exc:
             for strategy in order:
@@ -127,7 +132,7 @@ class LabScreen(TutorScreen):
         current: dict[str, Any] = {}
 
         def on_run(run: LabRun, round_index: int) -> None:
-            strategy = run.request.strategy
+            strategy = run.variant
             current.update(run=run, strategy=strategy, tracked=False)
             if not tracker.add(run):  # the app is closing: this run must not start
                 comparison.cancel()

@@ -233,6 +233,8 @@ class VerdictScreen(TutorScreen):
         )
 
     def _save(self) -> None:
+        from tutor.progress.values import interpreters_of
+
         v = self.verdict
         not_saved = self.tutor.save(
             lambda: self.tutor.store.record_challenge(
@@ -244,6 +246,7 @@ class VerdictScreen(TutorScreen):
                 winner=v.winner,
                 correct=bool(v.correct),
                 result={"results": self.results, "order": self.order, "reasons": list(v.reasons)},
+                interpreters=interpreters_of(self.results),
             ),
             quiet=True,
         )
