@@ -11,14 +11,15 @@ STRATEGY_LABELS: dict[str, str] = {
 }
 
 
-INTERPRETER_LABELS: dict[str, str] = {"gil": "with the GIL", "ft": "without the GIL"}
+INTERPRETER_LABELS: dict[str, str] = {"gil": "GIL", "ft": "no GIL"}
+"""Short: the lab's table has 24 cells for a name, "(yours)" included."""
 
 
 def strategy_label(strategy: str) -> str:
-    """"threads" -> "threads"; a variant under a named interpreter: "threads@ft" -> "threads without the GIL"."""
+    """"threads" -> "threads"; a variant under a named interpreter: "threads@ft" -> "threads (no GIL)"."""
     base, at, tag = strategy.partition("@")
     label = STRATEGY_LABELS.get(base, base)
-    return f"{label} {INTERPRETER_LABELS.get(tag, 'on ' + tag)}" if at else label
+    return f"{label} ({INTERPRETER_LABELS.get(tag, tag)})" if at else label
 
 
 def seconds(value: float | None) -> str:

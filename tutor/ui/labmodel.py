@@ -183,7 +183,7 @@ class RunView:
     @property
     def ready_words(self) -> str:
         """What a computing lane off the CPU waits for: the GIL for threads on a GIL build."""
-        if self.strategy == "threads" and self.facts.get("gil_enabled", True):
+        if self.strategy.partition("@")[0] == "threads" and self.facts.get("gil_enabled", True):
             return "waiting for the GIL"
         return "waiting for a core"
 
@@ -292,7 +292,7 @@ class RunView:
                 start = self.last_sample_at if self.last_sample_at is not None else at
             lane.add_share(start, at, share)
             self.has_shares = True
-        if self.has_shares or self.strategy not in ("threads", "processes"):
+        if self.has_shares or self.strategy.partition("@")[0] not in ("threads", "processes"):
             return
         if COMPUTE in phases.values():
             self.unshared_samples += 1

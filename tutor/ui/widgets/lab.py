@@ -166,6 +166,11 @@ class CpuMeter(Widget):
             facts.append(f"{run.workers} worker{'s' if run.workers != 1 else ''}")
         if run.start_method:
             facts.append(f"start: {run.start_method}")
+        if "@" in run.strategy and run.facts.get("python"):
+            # A run under a named interpreter (threads@ft): which Python, and its GIL.
+            build = "t" if run.facts.get("free_threaded_build") else ""
+            gil = "GIL off" if run.facts.get("gil_enabled") is False else "GIL on"
+            facts.append(f"Python {run.facts['python']}{build}, {gil}")
         if run.parallel_capacity:
             # Said in words: "capacity 1.8x" meant nothing to a learner.
             facts.append(f"{cores} busy cores did {run.parallel_capacity:.1f}x one")

@@ -1,0 +1,83 @@
+"""Lesson 13's "threads with the GIL or without": both runs on one lab screen, at 80x24.
+
+The snapshot is fed recorded events (a GIL-bound run whose four threads take
+turns, then a free-threaded one whose threads fill both cores); the tmux test
+plays it with the real free-threaded interpreter.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from tests.ui.test_e2e import Terminal, all_gone, family
+from tests.ui.test_labmodel import shared_run
+from tutor.lessons import load_catalog
+
+SIZE = (80, 24)
+GIL_BOUND = dict.fromkeys(["w1", "w2", "w3", "w4"], 0.25)
+TWO_CORES = dict.fromkeys(["w1", "w2", "w3", "w4"], 0.5)
+FT_FACTS = {"cores": 2, "gil_enabled": False, "free_threaded_build": True, "python": "3.13.5"}
+
+
+def _under(events: list[dict], facts: dict, wall_s: float) -> list[dict]:
+    out = []
+    for e in events:
+        if e["event"] == "started":
+            e = dict(e, facts={**e["facts"], **facts})
+        if e["event"] == "result":
+            e = dict(e, **{k: v for k, v in facts.items() if k != "cores"}, wall_s=wall_s)
+        out.append(e)
+    return out
+
+
+@pytest.fixture
+def builtin_app(store):
+    from tutor.ui.app import TutorApp
+
+    catalog = load_catalog(builtin=True)
+    assert not catalog.errors, [str(e) for e in catalog.errors]
+    return TutorApp(catalog, store, quick=True, served=False)
+
+
+def _both_runs(*, finished: bool):
+    async def run_before(pilot) -> None:
+        from tutor.lab.compare import summarize
+        from tutor.ui.messages import EventReceived, RunFinished, RunsCompleted, RunStarted
+        from tutor.ui.screens.lab import LabScreen
+
+        lesson = pilot.app.catalog.get("free-threading")
+        challenge = next(c for c in lesson.challenges if c.id == "freethreading-gil-or-not")
+        screen = LabScreen(lesson, challenge, "threads@gil", None, autostart=False)
+        await pilot.app.push_screen(screen)
+        gil = _under(shared_run("threads", GIL_BOUND, 100.0), {"python": "3.11.7", "free_threaded_build": False}, 2.1)
+        ft = _under(shared_run("threads", TWO_CORES, 200.0), FT_FACTS, 1.3)
+        messages = [RunStarted("threads@gil", 0, 2)]
+        messages += [EventReceived("threads@gil", e) for e in gil]
+        messages += [RunFinished("threads@gil", gil[-1]), RunStarted("threads@ft", 1, 2)]
+        if finished:
+            messages += [EventReceived("threads@ft", e) for e in ft]
+            messages.append(RunFinished("threads@ft", ft[-1]))
+            runs = {
+                "threads@gil": [dict(gil[-1], ok=True, scenario="crunch")],
+                "threads@ft": [dict(ft[-1], ok=True, scenario="crunch")],
+            }
+            messages.append(RunsCompleted(False, summarize(runs), {"steps_per_task": 1000}, "budget"))
+        else:
+            messages += [EventReceived("threads@ft", e) for e in ft[:15]]
+        for message in messages:
+            screen.post_message(message)
+        await pilot.pause()
+        await pilot.pause(0.2)  # the 10 Hz redraw
+
+    return run_before
+
+
+def test_lesson_13_threads_without_the_gil_live(snap_compare, builtin_app):
+    assert snap_compare(builtin_app, terminal_size=SIZE, run_before=_both_runs(finished=False))
+
+
+def test_lesson_13_threads_with_and_without_the_gil(snap_compare, builtin_app):
+    assert snap_compare(builtin_app, terminal_size=SIZE, run_before=_both_runs(finished=True))
