@@ -81,3 +81,55 @@ def test_lesson_13_threads_without_the_gil_live(snap_compare, builtin_app):
 
 def test_lesson_13_threads_with_and_without_the_gil(snap_compare, builtin_app):
     assert snap_compare(builtin_app, terminal_size=SIZE, run_before=_both_runs(finished=True))
+
+
+def test_lesson_13_plays_threads_with_and_without_the_gil_in_a_real_terminal(tmp_path, free_threaded_python):
+    """The installed game at 80x24 finds the free-threaded build and runs both, lanes and all."""
+    import shutil
+
+    from tutor.progress import open_store
+
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    env = {
+        "TERM": "xterm-256color",
+        "TUTOR_DATA_DIR": str(tmp_path / "data"),
+        "TUTOR_PROFILE": "e2e",
+        "TUTOR_QUICK": "1",
+        "TUTOR_PYTHONS": os.path.dirname(free_threaded_python),
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", str(tmp_path)),
+    }
+    term = Terminal([sys.executable, "-m", "tutor"], env)
+    try:
+        term.wait_for("lessons done")
+        term.keys("End", "Up", "Enter")  # lesson 13, the last but one
+        term.wait_for("PEP 703")
+        term.keys("n")
+        term.wait_for("┃ ▶ Challenge: 4 pure-Python crunching")
+        term.keys("n")
+        term.wait_for("┃ ▶ Challenge: Four crunching threads")
+        term.keys("Enter")
+        screen = term.wait_for("(GIL off", timeout=60)  # found: "Runs under Python 3.11.7 (GIL on) and 3.13.5t (GIL off, ...)"
+        assert "Runs under" in screen
+        term.keys("Down", "Enter", "Enter")  # threads without the GIL; Enter again commits
+        term.wait_for("t, GIL off", timeout=60)  # the run's Python, under the CPU meter
+        screen = term.wait_for("w1 thread 1", timeout=60)  # its lanes
+        assert "threads (no GIL)" in screen
+        screen = term.wait_for("Measured on this machine", timeout=180)
+        assert "threads (GIL)" in screen and "threads (no GIL)" in screen
+        processes = family(term.pid)
+        term.keys("Enter")
+        screen = term.wait_for("Saved to your progress")
+        assert "Traceback" not in screen
+        term.keys("q")
+        assert all_gone(processes) == []
+    finally:
+        for p in family(term.pid):
+            p.kill()
+        term.close()
+    with open_store(tmp_path / "data", "e2e") as store:
+        attempts = store.challenge_attempts("free-threading")
+    assert [a["choice"] for a in attempts] == ["threads@ft"]
+    pythons = attempts[0]["interpreters"]
+    assert {(p["free_threaded"], p["gil_enabled"]) for p in pythons} == {(True, False), (False, True)}

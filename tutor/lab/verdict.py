@@ -215,7 +215,12 @@ def _and(names: list[str]) -> str:
 
 
 def _label(strategy: str) -> str:
-    return {"sequential": "one at a time", "asyncio": "asyncio"}.get(strategy, strategy)
+    """A strategy in words; a variant names its interpreter ("threads@ft": threads without the GIL)."""
+    base, at, tag = strategy.partition("@")
+    label = {"sequential": "one at a time", "asyncio": "asyncio"}.get(base, base)
+    if not at:
+        return label
+    return f"{label} " + {"gil": "with the GIL", "ft": "without the GIL"}.get(tag, f"under Python {tag}")
 
 
 def measured_capacity(results: dict[str, dict]) -> float | None:

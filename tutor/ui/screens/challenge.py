@@ -113,7 +113,12 @@ class ChallengeScreen(TutorScreen):
         except ValueError as exc:
             self.app.call_from_thread(self._pythons_found, None, str(exc))
             return
-        described = [f"{tag}: {probed(path).describe()}" for tag, path in sorted(found.items())]
+        described = []
+        for tag in ("gil", "ft"):
+            if tag in found:
+                it = probed(found[tag])
+                where = "" if it.is_this else f", {it.path}"
+                described.append(f"Python {it.label} (GIL {'off' if it.gil_enabled is False else 'on'}{where})")
         self.app.call_from_thread(self._pythons_found, described, None)
 
     def _pythons_found(self, described: list[str] | None, missing: str | None) -> None:
@@ -130,7 +135,7 @@ class ChallengeScreen(TutorScreen):
                 )
             )
             return
-        notice.say(Content.assemble(("Runs under ", "bold"), " · ".join(described or [])))
+        notice.say(Content.assemble(("Runs under ", "bold"), " and ".join(described or []), "."))
 
     @property
     def choice_list(self) -> ChoiceList:
