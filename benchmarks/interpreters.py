@@ -36,7 +36,10 @@ STRATEGIES = ("sequential", "threads", "processes")
 
 def free_threaded() -> str:
     found = subprocess.run(
-        [str(ROOT / "scripts" / "free-threaded-python"), "--find"], capture_output=True, text=True, check=False
+        [str(ROOT / "scripts" / "free-threaded-python"), "--find"],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if found.returncode != 0:
         sys.exit("no free-threaded Python found: run scripts/free-threaded-python (it builds one)")
@@ -46,7 +49,13 @@ def free_threaded() -> str:
 def one(scenario: str, pythons: dict[str, str], repeat: int, quick: bool) -> dict:
     variants = [f"{s}@{tag}" for s in STRATEGIES for tag in pythons]
     plan = ComparisonPlan(
-        scenario, variants, quick=quick, max_rounds=repeat, min_rounds=repeat, pythons=pythons, tasks=4
+        scenario,
+        variants,
+        quick=quick,
+        max_rounds=repeat,
+        min_rounds=repeat,
+        pythons=pythons,
+        tasks=4,
     )
     t0 = time.monotonic()
     summaries = Comparison(plan).run()
@@ -70,15 +79,21 @@ def one(scenario: str, pythons: dict[str, str], repeat: int, quick: bool) -> dic
     tags = list(pythons)
     if all(seq.values()):
         out["single_thread_cost"] = round(seq[tags[1]] / seq[tags[0]], 3)
-    out["same_work"] = len({json.dumps(v["work"], sort_keys=True) for v in out["variants"].values()}) == 1
+    out["same_work"] = (
+        len({json.dumps(v["work"], sort_keys=True) for v in out["variants"].values()}) == 1
+    )
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--python", help="the other interpreter (default: a free-threaded build found here)")
+    parser.add_argument(
+        "--python", help="the other interpreter (default: a free-threaded build found here)"
+    )
     parser.add_argument("--repeat", type=int, default=5, help="rounds per comparison (default 5)")
-    parser.add_argument("--comparisons", type=int, default=3, help="comparisons per scenario (default 3)")
+    parser.add_argument(
+        "--comparisons", type=int, default=3, help="comparisons per scenario (default 3)"
+    )
     parser.add_argument("--quick", action="store_true", help="the lab's quick sizes")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -100,12 +115,13 @@ def main() -> None:
         print(json.dumps(results, indent=1))
         return
     tag = other.label
-    print(f"| scenario | # | Python | threads | processes | one at a time | same work | load |")
+    print("| scenario | # | Python | threads | processes | one at a time | same work | load |")
     print("|---|---|---|---|---|---|---|---|")
     for i, r in enumerate(results):
         v = r["variants"]
         for t in pythons:
-            def cell(s: str) -> str:
+
+            def cell(s: str, v: dict = v, t: str = t) -> str:
                 x = v.get(f"{s}@{t}") or {}
                 if x.get("speedup") is None:
                     return "-" if x.get("ok", True) else f"failed: {x.get('error')}"
@@ -113,14 +129,24 @@ def main() -> None:
 
             seq = (v.get(f"sequential@{t}") or {}).get("wall_s")
             name = f"{v[f'sequential@{t}']['python']}{'t' if t == tag else ''}"
-            gil = "GIL off" if (v.get(f"threads@{t}") or {}).get("gil_enabled") is False else "GIL on"
-            loads = [x["foreign_load_percent"] for x in v.values() if x.get("foreign_load_percent") is not None]
+            gil = (
+                "GIL off" if (v.get(f"threads@{t}") or {}).get("gil_enabled") is False else "GIL on"
+            )
+            loads = [
+                x["foreign_load_percent"]
+                for x in v.values()
+                if x.get("foreign_load_percent") is not None
+            ]
             print(
                 f"| {r['scenario']} | {i // 2 + 1} | {name}, {gil} | {cell('threads')} | {cell('processes')} "
                 f"| {seq:.3f} s | {'yes' if r['same_work'] else 'NO'} | {max(loads, default=0):.0f}% |"
             )
     for scenario in ("crunch", "chef"):
-        costs = [r["single_thread_cost"] for r in results if r["scenario"] == scenario and "single_thread_cost" in r]
+        costs = [
+            r["single_thread_cost"]
+            for r in results
+            if r["scenario"] == scenario and "single_thread_cost" in r
+        ]
         if costs:
             print(
                 f"\n{scenario}: one at a time under {tag} took {statistics.median(costs):.2f}x the installed "

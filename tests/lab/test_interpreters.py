@@ -35,7 +35,9 @@ print(",".join(third))
 """
 
 
-def tutor(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def tutor(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*TUTOR, *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
@@ -43,10 +45,15 @@ def test_the_runner_imports_only_the_standard_library():
     # -I: no user site, no PYTHONPATH; -S: no site-packages at all, so a third-party
     # import fails outright. Then nothing outside the standard library may be loaded.
     proc = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", CLOSURE.format(src=SRC)], capture_output=True, text=True, timeout=60
+        [sys.executable, "-I", "-S", "-c", CLOSURE.format(src=SRC)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "", f"third-party modules in the runner's closure: {proc.stdout.strip()}"
+    assert proc.stdout.strip() == "", (
+        f"third-party modules in the runner's closure: {proc.stdout.strip()}"
+    )
 
 
 def _events(run: LabRun) -> tuple[list[dict], dict]:
@@ -56,7 +63,11 @@ def _events(run: LabRun) -> tuple[list[dict], dict]:
 
 
 def test_a_run_under_the_free_threaded_build_reports_the_gil_off(free_threaded_python):
-    with LabRun(RunRequest("crunch", "threads", tasks=2, quick=True, probe=False, python=free_threaded_python)) as run:
+    with LabRun(
+        RunRequest(
+            "crunch", "threads", tasks=2, quick=True, probe=False, python=free_threaded_python
+        )
+    ) as run:
         events, result = _events(run)
     assert result["ok"], result["error"]
     assert Path(result["python_path"]).resolve() == Path(free_threaded_python).resolve()
@@ -72,13 +83,19 @@ def test_a_run_under_the_free_threaded_build_reports_the_gil_off(free_threaded_p
 def test_the_gil_forced_back_on_is_what_the_result_says(free_threaded_python, monkeypatch):
     # PYTHON_GIL=1 turns the GIL on in a free-threaded build: the run must say so.
     monkeypatch.setenv("PYTHON_GIL", "1")
-    with LabRun(RunRequest("crunch", "threads", tasks=2, quick=True, probe=False, python=free_threaded_python)) as run:
+    with LabRun(
+        RunRequest(
+            "crunch", "threads", tasks=2, quick=True, probe=False, python=free_threaded_python
+        )
+    ) as run:
         _, result = _events(run)
     assert result["ok"], result["error"]
     assert result["free_threaded_build"] is True and result["gil_enabled"] is True
 
 
-def test_one_comparison_interleaves_strategies_and_interpreters_with_the_same_work(free_threaded_python):
+def test_one_comparison_interleaves_strategies_and_interpreters_with_the_same_work(
+    free_threaded_python,
+):
     plan = ComparisonPlan(
         "crunch",
         ["threads@ft", "sequential@ft", "threads@gil", "sequential@gil"],
@@ -162,7 +179,10 @@ def test_a_python_older_than_3_11_is_refused_with_its_version():
         pytest.skip("no Python older than 3.11 on this machine")
     proc = tutor("run", "crunch", "--strategy", "threads", "--quick", "--python", old[0].path)
     assert proc.returncode == 2
-    assert f"Python {old[0].version}: too old" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert (
+        f"Python {old[0].version}: too old" in proc.stderr
+        and len(proc.stderr.strip().splitlines()) == 1
+    )
 
 
 def test_the_interpreters_strategy_is_refused_where_it_cannot_run():
@@ -180,8 +200,12 @@ def test_the_interpreters_strategy_is_refused_where_it_cannot_run():
 def test_the_interpreters_strategy_runs_under_a_3_14():
     found = [i for i in discover() if i.usable and i.interpreter_pool]
     if not found:
-        pytest.skip("no Python 3.14+ (InterpreterPoolExecutor) on this machine: uv python install 3.14")
-    with LabRun(RunRequest("crunch", "interpreters", tasks=2, quick=True, probe=False, python=found[0].path)) as run:
+        pytest.skip(
+            "no Python 3.14+ (InterpreterPoolExecutor) on this machine: uv python install 3.14"
+        )
+    with LabRun(
+        RunRequest("crunch", "interpreters", tasks=2, quick=True, probe=False, python=found[0].path)
+    ) as run:
         _, result = _events(run)
     assert result["ok"], result["error"]
     assert result["strategy"] == "interpreters" and result["python"] == found[0].version
@@ -199,11 +223,23 @@ def _pyenv(minor: str) -> str:
 @pytest.mark.parametrize("minor", ["3.12", "3.13"])
 @pytest.mark.parametrize(
     ("scenario", "strategy", "start_method"),
-    [("crunch", "threads", None), ("downloads", "asyncio", None), ("crunch", "processes", "forkserver")],
+    [
+        ("crunch", "threads", None),
+        ("downloads", "asyncio", None),
+        ("crunch", "processes", "forkserver"),
+    ],
 )
 def test_the_lab_runs_under_pyenv_pythons(minor, scenario, strategy, start_method):
     python = _pyenv(minor)
-    request = RunRequest(scenario, strategy, tasks=2, quick=True, probe=False, start_method=start_method, python=python)
+    request = RunRequest(
+        scenario,
+        strategy,
+        tasks=2,
+        quick=True,
+        probe=False,
+        start_method=start_method,
+        python=python,
+    )
     with LabRun(request) as run:
         events, result = _events(run)
     assert result["ok"], result["error"]

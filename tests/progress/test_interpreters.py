@@ -11,8 +11,18 @@ from tutor.progress.errors import ProgressImportError
 from tutor.progress.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from tutor.progress.values import interpreters_of
 
-FT = {"python": "3.13.5", "path": "/opt/py313t/bin/python3.13t", "free_threaded": True, "gil_enabled": False}
-GIL = {"python": "3.11.7", "path": "/usr/bin/python3.11", "free_threaded": False, "gil_enabled": True}
+FT = {
+    "python": "3.13.5",
+    "path": "/opt/py313t/bin/python3.13t",
+    "free_threaded": True,
+    "gil_enabled": False,
+}
+GIL = {
+    "python": "3.11.7",
+    "path": "/usr/bin/python3.11",
+    "free_threaded": False,
+    "gil_enabled": True,
+}
 
 
 def test_an_attempt_keeps_its_interpreters_and_they_travel_in_exports(tmp_path, store, challenge):
@@ -35,7 +45,9 @@ def test_a_version_2_file_is_upgraded_and_old_attempts_name_no_interpreter(tmp_p
         " result, created_at) VALUES ('u1', 1, 'gil', 'c1', 'threads', 'processes', 0, '{}', 1)"
     )
     assert migrate(conn) == SCHEMA_VERSION == 3
-    assert conn.execute("SELECT uid, interpreters FROM challenge_attempts").fetchall() == [("u1", None)]
+    assert conn.execute("SELECT uid, interpreters FROM challenge_attempts").fetchall() == [
+        ("u1", None)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -58,8 +70,23 @@ def test_hostile_interpreters_in_an_import_are_refused(store, challenge, bad):
 
 def test_interpreters_of_a_comparison_are_its_distinct_pythons():
     results = {
-        "threads@gil": {"python": "3.11.7", "python_path": GIL["path"], "free_threaded_build": False, "gil_enabled": True},
-        "sequential@gil": {"python": "3.11.7", "python_path": GIL["path"], "free_threaded_build": False, "gil_enabled": True},
-        "threads@ft": {"python": "3.13.5", "python_path": FT["path"], "free_threaded_build": True, "gil_enabled": False},
+        "threads@gil": {
+            "python": "3.11.7",
+            "python_path": GIL["path"],
+            "free_threaded_build": False,
+            "gil_enabled": True,
+        },
+        "sequential@gil": {
+            "python": "3.11.7",
+            "python_path": GIL["path"],
+            "free_threaded_build": False,
+            "gil_enabled": True,
+        },
+        "threads@ft": {
+            "python": "3.13.5",
+            "python_path": FT["path"],
+            "free_threaded_build": True,
+            "gil_enabled": False,
+        },
     }
     assert interpreters_of(results) == [GIL, FT]

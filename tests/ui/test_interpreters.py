@@ -52,7 +52,11 @@ def _both_runs(*, finished: bool):
         challenge = next(c for c in lesson.challenges if c.id == "freethreading-gil-or-not")
         screen = LabScreen(lesson, challenge, "threads@gil", None, autostart=False)
         await pilot.app.push_screen(screen)
-        gil = _under(shared_run("threads", GIL_BOUND, 100.0), {"python": "3.11.7", "free_threaded_build": False}, 2.1)
+        gil = _under(
+            shared_run("threads", GIL_BOUND, 100.0),
+            {"python": "3.11.7", "free_threaded_build": False},
+            2.1,
+        )
         ft = _under(shared_run("threads", TWO_CORES, 200.0), FT_FACTS, 1.3)
         messages = [RunStarted("threads@gil", 0, 2)]
         messages += [EventReceived("threads@gil", e) for e in gil]
@@ -64,7 +68,9 @@ def _both_runs(*, finished: bool):
                 "threads@gil": [dict(gil[-1], ok=True, scenario="crunch")],
                 "threads@ft": [dict(ft[-1], ok=True, scenario="crunch")],
             }
-            messages.append(RunsCompleted(False, summarize(runs), {"steps_per_task": 1000}, "budget"))
+            messages.append(
+                RunsCompleted(False, summarize(runs), {"steps_per_task": 1000}, "budget")
+            )
         else:
             messages += [EventReceived("threads@ft", e) for e in ft[:15]]
         for message in messages:
@@ -83,7 +89,9 @@ def test_lesson_13_threads_with_and_without_the_gil(snap_compare, builtin_app):
     assert snap_compare(builtin_app, terminal_size=SIZE, run_before=_both_runs(finished=True))
 
 
-def test_lesson_13_plays_threads_with_and_without_the_gil_in_a_real_terminal(tmp_path, free_threaded_python):
+def test_lesson_13_plays_threads_with_and_without_the_gil_in_a_real_terminal(
+    tmp_path, free_threaded_python
+):
     """The installed game at 80x24 finds the free-threaded build and runs both, lanes and all."""
     import shutil
 
@@ -110,7 +118,8 @@ def test_lesson_13_plays_threads_with_and_without_the_gil_in_a_real_terminal(tmp
         term.keys("n")
         term.wait_for("┃ ▶ Challenge: Four crunching threads")
         term.keys("Enter")
-        screen = term.wait_for("(GIL off", timeout=60)  # found: "Runs under Python 3.11.7 (GIL on) and 3.13.5t (GIL off, ...)"
+        # Found: "Runs under Python 3.11.7 (GIL on) and 3.13.5t (GIL off, ...)".
+        screen = term.wait_for("(GIL off", timeout=60)
         assert "Runs under" in screen
         term.keys("Down", "Enter", "Enter")  # threads without the GIL; Enter again commits
         term.wait_for("t, GIL off", timeout=60)  # the run's Python, under the CPU meter
@@ -132,4 +141,7 @@ def test_lesson_13_plays_threads_with_and_without_the_gil_in_a_real_terminal(tmp
         attempts = store.challenge_attempts("free-threading")
     assert [a["choice"] for a in attempts] == ["threads@ft"]
     pythons = attempts[0]["interpreters"]
-    assert {(p["free_threaded"], p["gil_enabled"]) for p in pythons} == {(True, False), (False, True)}
+    assert {(p["free_threaded"], p["gil_enabled"]) for p in pythons} == {
+        (True, False),
+        (False, True),
+    }

@@ -191,11 +191,17 @@ def candidates() -> Iterator[tuple[Path, str]]:
 
 def _py_launcher() -> list[Path]:
     try:
-        out = subprocess.run(["py", "-0p"], capture_output=True, text=True, timeout=PROBE_TIMEOUT_S).stdout
+        out = subprocess.run(
+            ["py", "-0p"], capture_output=True, text=True, timeout=PROBE_TIMEOUT_S
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     # Lines like " -V:3.13t *        C:\...\python3.13t.exe"
-    return [Path(line.split(None, 2)[-1].strip()) for line in out.splitlines() if line.strip().endswith(".exe")]
+    return [
+        Path(line.split(None, 2)[-1].strip())
+        for line in out.splitlines()
+        if line.strip().endswith(".exe")
+    ]
 
 
 def _unique(found: Iterable[tuple[Path, str]]) -> list[tuple[Path, str]]:
@@ -276,7 +282,9 @@ def discover(free_threaded_names: bool = False) -> list[Interpreter]:
     """
     found = _unique(candidates())
     if free_threaded_names:
-        found = [(p, s) for p, s in found if s == "this" or p.name.removesuffix(".exe").endswith("t")]
+        found = [
+            (p, s) for p, s in found if s == "this" or p.name.removesuffix(".exe").endswith("t")
+        ]
     with ThreadPoolExecutor(max_workers=min(8, max(1, len(found)))) as pool:
         probed = list(pool.map(lambda item: probe(*item), found))
     # python3.13 and python3.13t of one install may be two copies of one build: list it once.
@@ -314,7 +322,6 @@ def interpreter_pool_problem(python: str | None) -> str | None:
     )
 
 
-
 HOW_TO_GET_FREE_THREADED = (
     "python.org's installer for macOS or Windows (tick 'free-threaded binaries'), "
     "uv python install 3.14t, or pyenv install 3.13t"
@@ -341,22 +348,33 @@ def lesson_pythons(tags: Iterable[str]) -> dict[str, str]:
     wanted = set(tags)
     unknown = wanted - set(LESSON_TAGS)
     if unknown:
-        raise ValueError(f"unknown interpreter tag {sorted(unknown)[0]!r}; tags: {', '.join(LESSON_TAGS)}")
+        raise ValueError(
+            f"unknown interpreter tag {sorted(unknown)[0]!r}; tags: {', '.join(LESSON_TAGS)}"
+        )
     out: dict[str, str] = {}
     found = discovered() if "ft" in wanted else []
     if "gil" in wanted:
         if _this_has_gil():
             out["gil"] = sys.executable
         else:
-            others = discover()  # the tutor runs on a free-threaded Python: look everywhere for one with a GIL
-            hit = next((f for f in others if f.usable and f.gil_enabled and not f.free_threaded), None)
+            # The tutor runs on a free-threaded Python: look everywhere for one with a GIL.
+            others = discover()
+            hit = next(
+                (f for f in others if f.usable and f.gil_enabled and not f.free_threaded), None
+            )
             if hit is None:
-                raise ValueError("no Python with the GIL found on this machine (the tutor runs on a free-threaded one)")
+                raise ValueError(
+                    "no Python with the GIL found on this machine (the tutor runs on a free-threaded one)"
+                )
             out["gil"] = hit.path
     if "ft" in wanted:
-        hit = next((f for f in found if f.usable and f.free_threaded and f.gil_enabled is False), None)
+        hit = next(
+            (f for f in found if f.usable and f.free_threaded and f.gil_enabled is False), None
+        )
         if hit is None:
-            raise ValueError(f"no free-threaded Python found on this machine; get one: {HOW_TO_GET_FREE_THREADED}")
+            raise ValueError(
+                f"no free-threaded Python found on this machine; get one: {HOW_TO_GET_FREE_THREADED}"
+            )
         out["ft"] = hit.path
     return out
 
@@ -381,13 +399,27 @@ def resolve(spec: str, found: list[Interpreter] | None = None) -> Interpreter:
     """
     spec = spec.strip()
     match = _SPEC.match(spec)
-    looks_like_path = os.sep in spec or (os.altsep is not None and os.altsep in spec) or spec.startswith(".")
+    looks_like_path = (
+        os.sep in spec or (os.altsep is not None and os.altsep in spec) or spec.startswith(".")
+    )
     if match and not looks_like_path:
         found = discover() if found is None else found
         version, t = match.group(1), bool(match.group(2))
         hit = next((f for f in found if _matches(f, version, t)), None)
-        old = next((f for f in found if f.version and f.error and (f.version + ".").startswith(version + ".")), None)
-        if hit is None and old is not None and old.version_info and tuple(old.version_info[:2]) < MIN_VERSION:
+        old = next(
+            (
+                f
+                for f in found
+                if f.version and f.error and (f.version + ".").startswith(version + ".")
+            ),
+            None,
+        )
+        if (
+            hit is None
+            and old is not None
+            and old.version_info
+            and tuple(old.version_info[:2]) < MIN_VERSION
+        ):
             raise UsageError(f"--python {spec}: {old.path} is {old.error}")
         if hit is None:
             raise UsageError(f"no Python {spec} found; {_found_line(found)}")

@@ -26,7 +26,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-
 from typing import TYPE_CHECKING
 
 from tutor.lab.platform import HAS_PROC, HAS_PSS, HAS_SCHEDSTAT, MEMORY_KIND
@@ -80,6 +79,7 @@ def _descendants(root: int) -> list[int]:
 
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if HAS_PROC and hasattr(os, "sysconf") else 100
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if HAS_PROC and hasattr(os, "sysconf") else 4096
 
 
 def _stat_fields(pid: int) -> list[bytes]:
@@ -111,7 +111,7 @@ class ProcProcess:
 
     def rss(self) -> int:
         with open(f"/proc/{self.pid}/statm", "rb") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            return int(f.read().split()[1]) * _PAGE_SIZE
 
 
 class PsutilProcess:

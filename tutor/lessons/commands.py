@@ -140,9 +140,8 @@ def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, s
     baseline run for speedups cannot win), by the lab's own verdict rules so
     `lint --run` and the game never disagree.
     """
-    from tutor.lab.verdict import judge
-
     from tutor.lab.compare import variant_of
+    from tutor.lab.verdict import judge
 
     by_strategy = {variant_of(s): s for s in summaries}
     results = {s: by_strategy[s] for s in challenge.strategies if s in by_strategy}

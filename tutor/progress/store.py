@@ -59,7 +59,14 @@ from tutor.progress.transfer import (
     parse_export,
     validate_export,
 )
-from tutor.progress.values import MAX_ID_LENGTH, check_id, clean_interpreters, dump, finite_or_none, new_uid
+from tutor.progress.values import (
+    MAX_ID_LENGTH,
+    check_id,
+    clean_interpreters,
+    dump,
+    finite_or_none,
+    new_uid,
+)
 
 __all__ = [
     "BUSY_TIMEOUT_S",

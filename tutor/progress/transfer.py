@@ -16,7 +16,14 @@ from typing import Any
 
 from tutor.progress.errors import ProgressImportError
 from tutor.progress.queries import challenge_rows, quiz_rows
-from tutor.progress.values import MAX_ID_LENGTH, SLUG_RE, TOKEN_RE, clean_interpreters, dump, has_control
+from tutor.progress.values import (
+    MAX_ID_LENGTH,
+    SLUG_RE,
+    TOKEN_RE,
+    clean_interpreters,
+    dump,
+    has_control,
+)
 
 EXPORT_FORMAT = "concurrency-tutor-progress"
 EXPORT_VERSION = 1
