@@ -71,7 +71,7 @@ def run_command(args: argparse.Namespace) -> int:
                     params=params,
                     probe=not args.no_probe,
                     max_rounds=repeat,
-                    pythons={tag: found.path for tag, found in pythons.items()} if len(pythons) > 1 else {},
+                    pythons={tag: found.path for tag, found in pythons.items()},
                 )
             )
         else:
@@ -157,7 +157,7 @@ def _variants(info: Any, pythons: dict[str, Any]) -> list[str]:
             if strategy == "interpreters" and interpreter_pool_problem(found.path if found else None):
                 skipped.append(tag or "this Python")
                 continue
-            variants.append(f"{strategy}@{tag}" if len(pythons) > 1 else strategy)
+            variants.append(f"{strategy}@{tag}" if tag is not None else strategy)
     if skipped and "interpreters" in info.strategies:
         print(
             f"tutor: left out the interpreters strategy under {', '.join(skipped)} "

@@ -44,6 +44,7 @@ PROBE_TIMEOUT_S = 10.0
 SEARCH_ENV = "TUTOR_PYTHONS"
 
 _NAME = re.compile(r"^python3(\.\d+t?)?(\.exe)?$")
+_PY_LINE = re.compile(r"^\s*-V:\S+\s+(?:\*\s+)?(.+\.exe)\s*$", re.IGNORECASE)
 _SPEC = re.compile(r"^(?:python)?(3(?:\.\d+){1,2})(t?)$")
 
 # Run with -I (no user site, no PYTHONPATH, no current directory): the answer is the interpreter's own.
@@ -196,12 +197,9 @@ def _py_launcher() -> list[Path]:
         ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
-    # Lines like " -V:3.13t *        C:\...\python3.13t.exe"
-    return [
-        Path(line.split(None, 2)[-1].strip())
-        for line in out.splitlines()
-        if line.strip().endswith(".exe")
-    ]
+    # Lines like " -V:3.13t *        C:\\Program Files\\Python313\\python3.13t.exe" (* = the default).
+    found = (_PY_LINE.match(line) for line in out.splitlines())
+    return [Path(m.group(1)) for m in found if m]
 
 
 def _unique(found: Iterable[tuple[Path, str]]) -> list[tuple[Path, str]]:
