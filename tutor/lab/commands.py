@@ -425,22 +425,31 @@ def doctor_command(args: argparse.Namespace) -> int:
 
 
 def _interpreters_table(found: list[dict]) -> Any:
+    """Usable Pythons one a line ("3.13.5t" = free-threaded); the others in one line each, why not."""
+    from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title="Pythons the lab can run under (tutor run --python ...)", title_justify="left")
-    for column in ("version", "free-threaded", "GIL", "start method", "found in"):
-        table.add_column(column)
+    table = Table(
+        title="Pythons the lab can run under (tutor run --python VERSION or PATH)",
+        title_justify="left",
+        box=None,
+        padding=(0, 1),
+    )
+    for column in ("Python", "GIL", "start", "found in"):
+        table.add_column(column, no_wrap=True)
     table.add_column("path", overflow="fold")
     for item in found:
-        if item["error"]:
-            table.add_row(item["version"] or "?", "", "", "", item["source"], f"{item['path']}: {item['error']}")
-            continue
-        table.add_row(
-            item["label"],
-            "yes" if item["free_threaded"] else "no",
-            "off" if item["gil_enabled"] is False else "on",
-            item["default_start_method"] or "",
-            item["source"],
-            item["path"],
-        )
-    return table
+        if not item["error"]:
+            gil = "off" if item["gil_enabled"] is False else "on"
+            table.add_row(item["label"], gil, item["default_start_method"] or "", item["source"], item["path"])
+    too_old = [i["version"] for i in found if i["error"] and "too old" in i["error"]]
+    broken = [f"{i['path']} ({i['error']})" for i in found if i["error"] and "too old" not in i["error"]]
+    notes = []
+    if any(i["free_threaded"] and not i["error"] for i in found):
+        notes.append(Text('A "t" after the version: a free-threaded build, whose GIL can be off.'))
+    if too_old:
+        notes.append(Text(f"Too old for the lab (it needs 3.11+): {', '.join(too_old)}."))
+    if broken:
+        notes.append(Text("Not usable: " + "; ".join(broken) + "."))
+    return Group(table, *notes)
