@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tutor.lessons import load_lesson_file
-from tutor.lessons.commands import check_challenge
+from tutor.cli.lessons import check_challenge
 
 ROOT = Path(__file__).resolve().parents[2]
 

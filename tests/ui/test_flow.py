@@ -495,7 +495,7 @@ def test_launch_does_not_import_textual():
     import subprocess
     import sys
 
-    code = "import sys, tutor.ui.launch; assert 'textual' not in sys.modules, 'textual imported'"
+    code = "import sys, tutor.cli.play; assert 'textual' not in sys.modules, 'textual imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -504,7 +504,7 @@ def test_quiz_command_names_what_is_allowed(tmp_path):
 
     from tests.ui.conftest import LESSONS
     from tutor.cli import UsageError
-    from tutor.ui.launch import quiz_command
+    from tutor.cli.play import quiz_command
 
     args = argparse.Namespace(
         lessons=[str(LESSONS)],

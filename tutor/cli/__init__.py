@@ -1,7 +1,7 @@
 """The `tutor` command line.
 
-Each subcommand's work lives next to what it drives (``tutor.lab.commands``,
-``tutor.lessons.commands``, ...) and is imported only when chosen, so
+Each subcommand's work lives next to what it drives (``tutor.cli.lab``,
+``tutor.cli.lessons``, ...) and is imported only when chosen, so
 `tutor run`, `tutor lint` and `tutor lessons` never import Textual.
 
 Contract for subcommand handlers: ``handler(args: argparse.Namespace) -> int``
@@ -12,7 +12,6 @@ one line, naming what is allowed).
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from collections.abc import Sequence
 
@@ -70,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"concurrency-tutor {__version__}")
     _common(parser, lessons=True, data=True)
-    parser.set_defaults(handler="tutor.ui.launch:play_command")
+    parser.set_defaults(handler=_play)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     from tutor.lab.registry import SCENARIOS, START_METHODS, STRATEGIES
@@ -99,29 +98,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quick", action="store_true", help="small sizes (seconds, for tests and demos)")
     run.add_argument("--json", action="store_true", help="print the JSON Lines event stream")
     run.add_argument("--no-probe", action="store_true", help="skip the parallel-capacity probe")
-    run.set_defaults(handler="tutor.lab.commands:run_command")
+    run.set_defaults(handler=_run)
 
     doctor = sub.add_parser("doctor", help="machine facts and what they mean for the lessons")
     _common(doctor, data=True)
     doctor.add_argument("--json", action="store_true")
-    doctor.set_defaults(handler="tutor.lab.commands:doctor_command")
+    doctor.set_defaults(handler=_doctor)
 
     lint = sub.add_parser("lint", help="check lesson files and report exact file:line errors")
     lint.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: built-in lessons)")
     lint.add_argument("--run", action="store_true", help="also run every challenge (quick) on this machine")
     lint.add_argument("--repeat", type=str, default="3", metavar="K", help="runs per strategy with --run (default 3)")
     _common(lint, lessons=True)
-    lint.set_defaults(handler="tutor.lessons.commands:lint_command")
+    lint.set_defaults(handler=_lint)
 
     lessons = sub.add_parser("lessons", help="list the lessons")
     lessons.add_argument("--json", action="store_true")
     _common(lessons, lessons=True)
-    lessons.set_defaults(handler="tutor.lessons.commands:lessons_command")
+    lessons.set_defaults(handler=_lessons)
 
     quiz = sub.add_parser("quiz", help="quiz-only mode (workshop warm-ups)")
     quiz.add_argument("lesson", nargs="?", metavar="LESSON", help="a lesson id (default: all)")
     _common(quiz, lessons=True, data=True)
-    quiz.set_defaults(handler="tutor.ui.launch:quiz_command")
+    quiz.set_defaults(handler=_quiz)
 
     progress = sub.add_parser("progress", help="show, export, import or reset progress")
     _common(progress, data=True)
@@ -139,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--lesson", metavar="ID")
     reset.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     _common(reset, data=True)
-    progress.set_defaults(handler="tutor.progress.commands:progress_command")
+    progress.set_defaults(handler=_progress)
 
     serve = sub.add_parser("serve", help="serve the game to a workshop (ssh or web)")
     ssub = serve.add_subparsers(dest="transport", metavar="TRANSPORT", parser_class=_Parser, required=True)
@@ -164,24 +163,101 @@ def build_parser() -> argparse.ArgumentParser:
     web.add_argument("--max-sessions", type=int, metavar="N", help="games at once (default: available memory / 80 MB, at most 200)")
     web.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN", help="another page origin allowed to play, e.g. https://tutor.example.org behind a proxy (repeatable)")
     _common(web, lessons=True, data=True)
-    serve.set_defaults(handler="tutor.serve.commands:serve_command")
+    serve.set_defaults(handler=_serve)
 
     board = sub.add_parser("board", help="the instructor's live board")
     board.add_argument("--export", metavar="FILE", help="write results (.csv or .json) and exit")
     _common(board, data=True)
-    board.set_defaults(handler="tutor.serve.commands:board_command")
+    board.set_defaults(handler=_board)
     return parser
 
 
-def _load_handler(spec: str):
-    module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name)
+# Handlers import their module when chosen (so `tutor run` never imports Textual),
+# spelled out so import tools see every edge of the graph.
+def _play(args: argparse.Namespace) -> int:
+    from tutor.cli.play import play_command
+
+    return play_command(args)
+
+
+def _quiz(args: argparse.Namespace) -> int:
+    from tutor.cli.play import quiz_command
+
+    return quiz_command(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tutor.cli.lab import run_command
+
+    return run_command(args)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from tutor.cli.lab import doctor_command
+
+    return doctor_command(args)
+
+
+def _lint(args: argparse.Namespace) -> int:
+    from tutor.cli.lessons import lint_command
+
+    return lint_command(args)
+
+
+def _lessons(args: argparse.Namespace) -> int:
+    from tutor.cli.lessons import lessons_command
+
+    return lessons_command(args)
+
+
+def _progress(args: argparse.Namespace) -> int:
+    from tutor.cli.progress import progress_command
+
+    return progress_command(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from tutor.cli.serve import serve_command
+
+    return serve_command(args)
+
+
+def _board(args: argparse.Namespace) -> int:
+    from tutor.cli.serve import board_command
+
+    return board_command(args)
+
+
+# Options some subcommands lack (or leave SUPPRESSed, see _common): filled once
+# here so every handler reads ``args.NAME`` and means the same default.
+OPTION_DEFAULTS: dict[str, object] = {
+    "lessons": [],
+    "only_lessons": False,
+    "data_dir": None,
+    "profile": None,
+    "json": False,
+    "lesson": None,
+    "yes": False,
+    "run": False,
+    "paths": [],
+    "repeat": None,
+    "export": None,
+}
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The parsed command line, with every option in OPTION_DEFAULTS present."""
+    args = build_parser().parse_args(argv)
+    for name, default in OPTION_DEFAULTS.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, list(default) if isinstance(default, list) else default)
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
-        return int(_load_handler(args.handler)(args) or 0)
+        args = parse(argv)
+        return int(args.handler(args) or 0)
     except UsageError as exc:
         print(f"tutor: error: {exc}", file=sys.stderr)
         return 2

@@ -275,8 +275,8 @@ def doctor_command(args: argparse.Namespace) -> int:
     report = {
         **facts,
         "terminal": {"columns": size.columns, "lines": size.lines, "colors": colors, "tty": sys.stdout.isatty()},
-        "data_dir": str(data_dir(getattr(args, "data_dir", None))),
-        "profile": profile_name(getattr(args, "profile", None)),
+        "data_dir": str(data_dir(args.data_dir)),
+        "profile": profile_name(args.profile),
     }
     if args.json:
         print(json.dumps(report, indent=2))

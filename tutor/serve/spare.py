@@ -26,7 +26,7 @@ import sys
 WARM_MODULES = (
     "tutor.cli",
     "textual.app",
-    "tutor.ui.launch",
+    "tutor.cli.play",
     "tutor.ui.app",
     "tutor.lessons",
     "tutor.progress",
