@@ -329,10 +329,11 @@ def lessons_command(args: argparse.Namespace) -> int:
             ("title", {"min_width": 14}),
             ("challenges", {"justify": "right", "no_wrap": True}),
             ("quiz", {"justify": "right", "no_wrap": True}),
-            # Long paths (a temporary or home folder) fold instead of squeezing the rest.
-            ("path", {"overflow": "fold", "min_width": 12}),
         ):
             table.add_column(name, **kwargs)
+        # The folders once below the table, not a path per row: a path column
+        # folds mid-word at 80 columns (`--json` has every file's path).
+        folders = sorted({_shown(lesson.path.parent) for lesson in catalog.lessons})
         for row, lesson in zip(rows, catalog.lessons, strict=True):
             table.add_row(
                 str(row["order"]),
@@ -340,10 +341,11 @@ def lessons_command(args: argparse.Namespace) -> int:
                 row["title"],
                 str(row["challenges"]),
                 str(row["quiz_questions"]),
-                _shown(lesson.path),
             )
         console = Console()
         console.print(table)
+        for folder in folders:
+            console.print(f"files in {folder}", highlight=False, markup=False, soft_wrap=True)
         console.print(
             f"{len(rows)} lessons, {sum(r['challenges'] for r in rows)} challenges, "
             f"{sum(r['quiz_questions'] for r in rows)} quiz questions",
