@@ -196,8 +196,23 @@ def web_command(args: argparse.Namespace) -> int:
     print(f"limits: {server.max_sessions} games at once, screens up to {MAX_WIDTH}x{MAX_HEIGHT}")
     allowed = f" (allowed: {', '.join(args.allow_origin)})" if args.allow_origin else ""
     print(f"pages from other sites are refused{allowed}", flush=True)
+    _check_can_listen(args.host, args.port)
     server.serve()
     return 0
+
+
+def _check_can_listen(host: str, port: int) -> None:
+    """Fail with one line, not textual-serve's traceback, when the address cannot be bound."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def board_command(args: argparse.Namespace) -> int:
