@@ -17,7 +17,8 @@ from tutor.ui.screens.lab import LabScreen
 from tutor.ui.screens.lesson import ContentsScreen, LessonScreen
 from tutor.ui.screens.progress import ProgressScreen
 from tutor.ui.screens.quiz import QuizScreen
-from tutor.ui.widgets import ActionBlock, ChoiceList
+from tutor.ui.widgets.blocks import ActionBlock
+from tutor.ui.widgets.choices import ChoiceList
 from tutor.ui.widgets.lessontext import LessonText
 
 SIZE = (80, 24)

@@ -334,7 +334,7 @@ def lessons_command(args: argparse.Namespace) -> int:
         # The folders once below the table, not a path per row: a path column
         # folds mid-word at 80 columns (`--json` has every file's path).
         folders = sorted({_shown(lesson.path.parent) for lesson in catalog.lessons})
-        for row, lesson in zip(rows, catalog.lessons, strict=True):
+        for row in rows:
             table.add_row(
                 str(row["order"]),
                 row["id"],
