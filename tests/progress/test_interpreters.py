@@ -32,7 +32,7 @@ def test_an_attempt_keeps_its_interpreters_and_they_travel_in_exports(tmp_path, 
     assert rows[0]["interpreters"] == [GIL, FT] and rows[0]["choice"] == "threads@ft"
     assert rows[1]["interpreters"] is None
     with open_store(tmp_path / "elsewhere", "other") as other:
-        other.import_(store.export())
+        other.merge(store.export())
         assert [r["interpreters"] for r in other.challenge_attempts()] == [[GIL, FT], None]
 
 
@@ -65,7 +65,7 @@ def test_hostile_interpreters_in_an_import_are_refused(store, challenge, bad):
     data = store.export()
     data["challenge_attempts"][0]["interpreters"] = bad
     with pytest.raises(ProgressImportError, match="interpreter"):
-        store.import_(data)
+        store.merge(data)
 
 
 def test_interpreters_of_a_comparison_are_its_distinct_pythons():

@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-from tests.ui.test_e2e import Terminal, all_gone, family
+from tests.terminal import HAVE_TMUX, Terminal
+from tests.ui.test_e2e import all_gone, family
 from tests.ui.test_labmodel import shared_run
 from tutor.lessons import load_catalog
 
@@ -93,11 +94,9 @@ def test_lesson_13_plays_threads_with_and_without_the_gil_in_a_real_terminal(
     tmp_path, free_threaded_python
 ):
     """The installed game at 80x24 finds the free-threaded build and runs both, lanes and all."""
-    import shutil
-
     from tutor.progress import open_store
 
-    if shutil.which("tmux") is None:
+    if not HAVE_TMUX:
         pytest.skip("tmux is not installed")
     env = {
         "TERM": "xterm-256color",
@@ -108,7 +107,7 @@ def test_lesson_13_plays_threads_with_and_without_the_gil_in_a_real_terminal(
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", str(tmp_path)),
     }
-    term = Terminal([sys.executable, "-m", "tutor"], env)
+    term = Terminal("ft").start([sys.executable, "-m", "tutor"], env=env)
     try:
         term.wait_for("lessons done")
         term.keys("End", "Up", "Enter")  # lesson 13, the last but one
@@ -119,7 +118,7 @@ def test_lesson_13_plays_threads_with_and_without_the_gil_in_a_real_terminal(
         term.wait_for("┃ ▶ Challenge: Four crunching threads")
         term.keys("Enter")
         # Found: "Runs under Python 3.11.7 (GIL on) and 3.13.5t (GIL off, ...)".
-        screen = term.wait_for("(GIL off", timeout=60)
+        screen = term.wait_for("(GIL off", timeout=60.0)
         assert "Runs under" in screen
         term.keys("Down", "Enter", "Enter")  # threads without the GIL; Enter again commits
         term.wait_for("t, GIL off", timeout=60)  # the run's Python, under the CPU meter

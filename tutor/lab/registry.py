@@ -25,7 +25,6 @@ LESSON_TAGS: dict[str, str] = {
 
 START_METHODS: tuple[str, ...] = ("fork", "forkserver", "spawn")
 
-MAX_TASKS = 1000
 MAX_WORKERS = 256
 
 
