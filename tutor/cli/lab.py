@@ -7,10 +7,13 @@ import json
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tutor.errors import UsageError, whole_number
-from tutor.lab.registry import SCENARIOS, get_scenario
+from tutor.lab.registry import SCENARIOS, ScenarioInfo, get_scenario
+
+if TYPE_CHECKING:
+    from tutor.lab.interpreters import Interpreter
 
 
 def _count(raw: str | None, what: str, maximum: int) -> int | None:
@@ -120,14 +123,14 @@ def run_command(args: argparse.Namespace) -> int:
     return 0 if all(s.get("ok") for s in summaries) else 1
 
 
-def _pythons(args: argparse.Namespace) -> dict[str, Any]:
+def _pythons(args: argparse.Namespace) -> dict[str, Interpreter]:
     """tag -> Interpreter for each --python (UsageError naming what was found when one is wrong)."""
     from tutor.lab.interpreters import discover, resolve
 
     if not args.python:
         return {}
     found = discover() if any(not _is_path(p) for p in args.python) else None
-    chosen: dict[str, Any] = {}
+    chosen: dict[str, Interpreter] = {}
     for spec in args.python:
         interpreter = resolve(spec, found)
         tag = interpreter.label
@@ -146,7 +149,7 @@ def _is_path(spec: str) -> bool:
     return os.sep in spec or spec.startswith(".")
 
 
-def _variants(info: Any, pythons: dict[str, Any]) -> list[str]:
+def _variants(info: ScenarioInfo, pythons: dict[str, Interpreter]) -> list[str]:
     """Every strategy under every interpreter, where it can run there (the interpreters strategy needs 3.14)."""
     from tutor.lab.interpreters import interpreter_pool_problem
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,7 +94,7 @@ def split_variant(variant: str) -> tuple[str, str | None]:
     return strategy, (tag if sep else None)
 
 
-def variant_of(result: dict[str, Any]) -> str:
+def variant_of(result: Mapping[str, object]) -> str:
     """The key of a run or summary in its comparison (its strategy, unless it names an interpreter)."""
     return str(result.get("variant") or result["strategy"])
 
@@ -168,7 +168,6 @@ class Comparison:
                     self.stopped = "cancelled"
                     self._cancelled = True
                     return self.summaries()
-                result = dict(result, variant=strategy)  # type: ignore[assignment]
                 self.runs[strategy].append(result if result.get("ok") else None)
                 if result.get("ok"):
                     self._learn_work(result)
