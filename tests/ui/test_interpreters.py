@@ -144,3 +144,28 @@ def test_lesson_13_plays_threads_with_and_without_the_gil_in_a_real_terminal(
         (True, False),
         (False, True),
     }
+
+
+def test_lesson_13_without_a_free_threaded_python_says_how_to_get_one(
+    snap_compare, builtin_app, monkeypatch
+):
+    # Nothing free-threaded on this "machine": the cached search found only the tutor's Python.
+    from tutor.lab import interpreters
+
+    monkeypatch.setattr(interpreters, "_found", [])
+
+    async def run_before(pilot) -> None:
+        from tutor.ui.screens.challenge import ChallengeScreen
+
+        lesson = pilot.app.catalog.get("free-threading")
+        challenge = next(c for c in lesson.challenges if c.id == "freethreading-gil-or-not")
+        screen = ChallengeScreen(lesson, challenge)
+        await pilot.app.push_screen(screen)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.missing is not None and "uv python install 3.14t" in screen.missing
+        await pilot.press("enter", "enter")  # pick, then try to run: nothing runs
+        await pilot.pause()
+        assert pilot.app.screen is screen
+
+    assert snap_compare(builtin_app, terminal_size=SIZE, run_before=run_before)

@@ -127,6 +127,7 @@ class ChallengeScreen(TutorScreen):
         notice = self.query_one("#pythons", Notice)
         if missing is not None:
             # The honest fallback: say exactly what is missing and how to get it; run nothing.
+            self.query_one("#commit", Button).disabled = True
             notice.say(
                 Content.assemble(
                     ("This machine cannot run this challenge yet: ", "bold $warning"),
