@@ -245,3 +245,53 @@ def test_the_lab_runs_under_pyenv_pythons(minor, scenario, strategy, start_metho
     assert result["ok"], result["error"]
     assert result["python"].startswith(minor + ".") and result["python_path"] == python
     assert any(e["event"] == "worker_started" for e in events)
+
+
+GIL_BACK = r"""
+import os, sys
+sys.path.insert(0, {src!r})
+import tutor.lab.runner as runner
+# As an extension module not ready for free-threading would: the GIL is off after
+# the imports and on by the end of the run.
+answers = iter([False, True])
+runner.gil_enabled = lambda: next(answers)
+code = runner.main()
+sys.stderr.flush()
+os._exit(code)
+"""
+
+
+def test_a_gil_that_came_back_during_the_run_is_reported(free_threaded_python):
+    spec = {
+        "scenario": "crunch",
+        "strategy": "threads",
+        "tasks": 2,
+        "workers": 2,
+        "quick": True,
+        "params": {"task_s": 0.05},
+        "probe": False,
+        "work": {"steps_per_task": 20000},
+        "parent_pid": os.getpid(),
+    }
+    proc = subprocess.Popen(
+        [free_threaded_python, "-c", GIL_BACK.format(src=SRC)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(json.dumps(spec) + "\n")
+    proc.stdin.flush()
+    events = []
+    for line in proc.stdout:
+        events.append(json.loads(line))
+        if events[-1]["event"] == "result":
+            break
+    proc.stdin.close()  # the runner's parent is gone: it ends
+    proc.wait(timeout=30)
+    result = events[-1]
+    assert result["event"] == "result" and result["ok"], proc.stderr.read() if proc.stderr else ""
+    assert events[0]["facts"]["gil_enabled"] is False
+    assert result["gil_enabled"] is True  # what really happened, not what it started with
+    assert any(e["event"] == "note" and "GIL came back" in e["text"] for e in events)
