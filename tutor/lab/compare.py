@@ -30,7 +30,7 @@ from typing import Any
 
 from tutor.lab import stats
 from tutor.lab.client import LabRun, RunRequest
-from tutor.lab.events import Result, Summary
+from tutor.lab.events import FIGURES, Result, Summary
 from tutor.lab.registry import SCENARIOS, get_scenario
 
 GAME_BUDGET_S = 12.0
@@ -214,6 +214,16 @@ def summarize(
         summary["peak_mem_bytes_runs"] = mems
         summary["wall_s"] = round(stats.estimate(ok_times, how), 4) if ok_times else None
         summary["peak_mem_bytes"] = int(statistics.median(ok_mems)) if ok_mems else None
+        for figure in FIGURES:
+            # Lag and response times vary both ways (the scheduler, the server): the median.
+            values = [r.get(figure) if r is not None else None for r in results]
+            summary[f"{figure}_runs"] = values
+            known = [v for v in values if v is not None]
+            summary[figure] = round(statistics.median(known), 6) if known else None
+        # A deadlock in any round is what the strategy does: it is never hidden by a lucky round.
+        summary["deadlock"] = next((r["deadlock"] for r in reversed(good) if r.get("deadlock")), None)
+        if summary["deadlock"]:
+            summary["wall_s"] = None
         spread = stats.spread(ok_times)
         summary["spread"] = round(spread, 3) if spread is not None else None
         summary["estimator"] = how
