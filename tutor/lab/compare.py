@@ -59,6 +59,8 @@ class ComparisonPlan:
     """Sizes calibrated by an earlier comparison of the same challenge (a retry)."""
     contenders: list[str] | None = None
     """The strategies that may win (a challenge's choices); None: all of them."""
+    measure: str | None = None
+    """The figure that decides (a challenge's ``measure``); None: the scenario's headline."""
 
     def request(self, strategy: str, probe: bool, work: dict[str, int] | None) -> RunRequest:
         return RunRequest(
@@ -175,8 +177,7 @@ class Comparison:
         contenders = {s: summaries[s] for s in (self.plan.contenders or self.plan.strategies) if s in summaries}
         if len(contenders) < 2:
             return True
-        measure = "peak_mem_bytes" if self.info.name == "memory" else "wall_s"
-        return judge(contenders, next(iter(contenders)), measure=measure).settled
+        return judge(contenders, next(iter(contenders)), measure=self.plan.measure or self.info.headline).settled
 
     def summaries(self) -> list[Summary]:
         return summarize(self.runs, self._errors, rounds=self.rounds)

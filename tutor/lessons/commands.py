@@ -99,6 +99,8 @@ def lint_command(args: argparse.Namespace) -> int:
 def _fmt(measure: str, value: float) -> str:
     if measure == "peak_mem_bytes":
         return f"{value / 1048576:.1f} MiB"
+    if measure in ("lag_s", "response_s"):
+        return f"{value * 1000:.1f} ms"
     return f"{value:.2f} s"
 
 

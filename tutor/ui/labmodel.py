@@ -46,6 +46,8 @@ class Lane:
     finished: bool = False
     ok: bool = True
     error: str | None = None
+    detail: str = ""
+    """What the worker says it holds or waits for ("has A wants B"), from phase events."""
     shares: list[list[float]] = field(default_factory=list)
     """[start, end, share]: the fraction of that window the worker was on a CPU,
     from samples' ``cpu_share``; back to back, in time order."""
@@ -251,7 +253,10 @@ class RunView:
         elif kind == "worker_started":
             self.lane(str(event.get("worker")), event.get("label"))
         elif kind == "phase":
-            self.lane(str(event.get("worker"))).enter(str(event.get("phase")), at)
+            lane = self.lane(str(event.get("worker")))
+            lane.enter(str(event.get("phase")), at)
+            if isinstance(event.get("detail"), str):
+                lane.detail = event["detail"]
         elif kind == "worker_finished":
             lane = self.lane(str(event.get("worker")))
             lane.close(at)
