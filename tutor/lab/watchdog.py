@@ -70,7 +70,10 @@ class LockBook:
 
     @classmethod
     def for_run(
-        cls, params: dict[str, Any], lane_of: Callable[[str], str], on_deadlock: Callable[[Deadlock], None]
+        cls,
+        params: dict[str, Any],
+        lane_of: Callable[[str], str],
+        on_deadlock: Callable[[Deadlock], None],
     ) -> LockBook:
         return cls(float(params.get("stall_s", DEFAULT_STALL_S)), lane_of, on_deadlock)
 
@@ -81,7 +84,9 @@ class LockBook:
             if self._thread is None:
                 # Only runs that use tracked locks pay for the watching thread.
                 self._started_at = self._progress_at = time.monotonic()
-                self._thread = threading.Thread(target=self._watch, name="lab-deadlock-watch", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._watch, name="lab-deadlock-watch", daemon=True
+                )
                 self._thread.start()
         return TrackedLock(name, self)
 
@@ -216,6 +221,8 @@ class TrackedLock:
         Raises :class:`Deadlocked` once the watchdog has stopped the run.
         """
         me = lane_key()
+        if self._book.aborted.is_set():
+            raise Deadlocked(f"the run was stopped before taking {self.name}")
         if not self._lock.acquire(blocking=False):
             holding = self._book._waits(me, self.name, forever=timeout is None)
             phase(WAIT, detail=_words(holding, self.name))
@@ -224,8 +231,16 @@ class TrackedLock:
                 while True:
                     if self._book.aborted.is_set():
                         raise Deadlocked(f"stopped while waiting for {self.name}")
-                    wait = SLICE_S if deadline is None else min(SLICE_S, max(0.0, deadline - time.monotonic()))
+                    wait = (
+                        SLICE_S
+                        if deadline is None
+                        else min(SLICE_S, max(0.0, deadline - time.monotonic()))
+                    )
                     if self._lock.acquire(timeout=wait):
+                        if self._book.aborted.is_set():
+                            # Freed by a thread the watchdog stopped: this one stops too.
+                            self._lock.release()
+                            raise Deadlocked(f"stopped while waiting for {self.name}")
                         break
                     if deadline is not None and time.monotonic() >= deadline:
                         phase(COMPUTE, detail=_words(holding, None))
@@ -234,6 +249,9 @@ class TrackedLock:
                 self._book._done_waiting(me)
         phase(COMPUTE, detail=_words(self._book._took(me, self.name), None))
         return True
+
+    def locked(self) -> bool:
+        return self._lock.locked()
 
     def release(self) -> None:
         holding = self._book._released(lane_key(), self.name)

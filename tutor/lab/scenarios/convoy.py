@@ -74,7 +74,9 @@ def prepare(ctx: Any) -> None:
     beside = {"sequential": "alone", "threads": f"beside {ctx.workers} CPU-bound threads"}.get(
         ctx.strategy, f"beside {ctx.workers} CPU-bound processes"
     )
-    ctx.note(f"{ctx.tasks} requests to the local server, {ctx.params['gap_s'] * 1000:g} ms apart, {beside}")
+    ctx.note(
+        f"{ctx.tasks} requests to the local server, {ctx.params['gap_s'] * 1000:g} ms apart, {beside}"
+    )
 
 
 def run(ctx: Any) -> dict:

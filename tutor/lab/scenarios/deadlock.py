@@ -32,7 +32,9 @@ def transfer(first: TrackedLock, second: TrackedLock, hold_s: float) -> None:
             time.sleep(hold_s / 4)  # write both balances
 
 
-def transfer_with_timeout(first: TrackedLock, second: TrackedLock, hold_s: float, rng: random.Random) -> int:
+def transfer_with_timeout(
+    first: TrackedLock, second: TrackedLock, hold_s: float, rng: random.Random
+) -> int:
     """The same transfer, but give up the first lock when the second does not come in time."""
     retries = 0
     while True:
@@ -45,7 +47,9 @@ def transfer_with_timeout(first: TrackedLock, second: TrackedLock, hold_s: float
                 finally:
                     second.release()
         retries += 1
-        time.sleep(rng.uniform(0, hold_s * 4))  # back off a random while, so the two don't collide again
+        time.sleep(
+            rng.uniform(0, hold_s * 4)
+        )  # back off a random while, so the two don't collide again
 
 
 def _worker(

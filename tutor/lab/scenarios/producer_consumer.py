@@ -118,7 +118,9 @@ def run(ctx: Any) -> dict:
     elif ctx.strategy == "threads":
         items: Any = queue.Queue(maxsize)
         threads = [
-            threading.Thread(target=_consumer_thread, args=(items, item_steps, handled), name=f"consumer-{i + 1}")
+            threading.Thread(
+                target=_consumer_thread, args=(items, item_steps, handled), name=f"consumer-{i + 1}"
+            )
             for i in range(ctx.workers)
         ]
         for t in threads:
@@ -131,7 +133,9 @@ def run(ctx: Any) -> dict:
         items = mp.JoinableQueue(maxsize)
         results = mp.Queue()
         procs = [
-            mp.Process(target=_consumer_process, args=(ctx.report_queue, items, item_steps, results))
+            mp.Process(
+                target=_consumer_process, args=(ctx.report_queue, items, item_steps, results)
+            )
             for _ in range(ctx.workers)
         ]
         for proc in procs:
