@@ -344,6 +344,7 @@ class LabModel:
         self.values: dict[str, list[float]] = {s: [] for s in strategies}
         """Every finished run's wall time, per strategy, in the order they ran."""
         self.max_rounds = max_rounds
+        self.finished_runs: dict[str, int] = {}
         self.estimator = estimator
         self.round = 0
         """The round being run (0-based)."""
@@ -378,8 +379,11 @@ class LabModel:
         if error and run.error is None:
             run.error = error
         run.finish(result)
-        if run.state == "done" and run.wall_s is not None:
-            self.values[strategy].append(run.wall_s)
+        if run.state == "done":
+            # A deadlocked run is done without a time: it counts as a round all the same.
+            self.finished_runs[strategy] = self.finished_runs.get(strategy, 0) + 1
+            if run.wall_s is not None:
+                self.values[strategy].append(run.wall_s)
         self.version += 1
 
     def estimate(self, strategy: str) -> float | None:
@@ -408,7 +412,7 @@ class LabModel:
 
     @property
     def rounds_done(self) -> int:
-        return min((len(v) for v in self.values.values()), default=0)
+        return min((self.finished_runs.get(s, 0) for s in self.order), default=0)
 
     @property
     def shown(self) -> RunView | None:
