@@ -17,7 +17,14 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from tutor.lab.registry import MAX_WORKERS, MEASURES, SCENARIOS, START_METHODS, STRATEGIES, ScenarioInfo
+from tutor.lab.registry import (
+    MAX_WORKERS,
+    MEASURES,
+    SCENARIOS,
+    START_METHODS,
+    STRATEGIES,
+    ScenarioInfo,
+)
 from tutor.lessons.includes import IncludeProblem, resolve
 from tutor.lessons.model import (
     Challenge,

@@ -9,7 +9,15 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widget import Widget
 
-from tutor.ui.format import FIGURE_MEASURES, bar, cpu_line, measured, mebibytes, seconds, strategy_label
+from tutor.ui.format import (
+    FIGURE_MEASURES,
+    bar,
+    cpu_line,
+    measured,
+    mebibytes,
+    seconds,
+    strategy_label,
+)
 from tutor.ui.labmodel import CELL, COMPUTE, IDLE, READY, WAIT, LabModel, RunView
 
 LABEL_WIDTH = 17
