@@ -217,7 +217,7 @@ def summarize(
         summary["peak_mem_bytes"] = int(statistics.median(ok_mems)) if ok_mems else None
         for figure in FIGURES:
             # Lag and response times vary both ways (the scheduler, the server): the median.
-            values = [r.get(figure) if r is not None else None for r in results]
+            values: list[float | None] = [_figure(r, figure) for r in results]
             summary[f"{figure}_runs"] = values
             known = [v for v in values if v is not None]
             summary[figure] = round(statistics.median(known), 6) if known else None
@@ -254,6 +254,11 @@ def summarize(
         low, point, high, s["implausible"] = measured
         s["speedup"], s["speedup_low"], s["speedup_high"] = round(point, 3), round(low, 3), round(high, 3)
     return summaries
+
+
+def _figure(result: Result | None, key: str) -> float | None:
+    value = result.get(key) if result is not None else None
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def gain(
