@@ -101,11 +101,12 @@ def run(ctx: Any) -> dict:
     counter = _SlowCallbacks()
     log = logging.getLogger("asyncio")
     log.addHandler(counter)
-    log.propagate = False  # counted here; the runner's stderr needs no copy
+    propagate, log.propagate = log.propagate, False  # counted here; the runner's stderr needs no copy
     try:
         out = asyncio.run(main(ctx), debug=True)
     finally:
         log.removeHandler(counter)
+        log.propagate = propagate
     lateness = out["lateness"] or [0.0]
     return {
         "lag_s": round(max(lateness), 6),
