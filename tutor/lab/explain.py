@@ -195,7 +195,7 @@ def _producer_consumer_body(by: dict[str, dict]) -> list[str]:
         if d:
             out.append(
                 f"{strategy.capitalize()}: {d.get('consumers')} consumers handled {d.get('items'):,} items in "
-                f"{by[strategy]['wall_s']:.2f} s; the producer waited {d.get('producer_blocked_s', 0):.2f} s on a "
+                f"{by[strategy]['wall_s']:.2f} s ({d.get('items_per_s') or 0:,.0f} a second); the producer waited {d.get('producer_blocked_s', 0):.2f} s on a "
                 f"full queue of {d.get('maxsize') or 'unbounded'} places and the consumers "
                 f"{d.get('consumers_idle_s', 0):.2f} s on an empty one."
             )

@@ -108,6 +108,7 @@ def run(ctx: Any) -> dict:
     item_steps, produce_steps = ctx.work["item_steps"], ctx.work["produce_steps"]
     blocked = 0.0
     handled: list[tuple[int, float]] = []
+    t0 = time.perf_counter()
     if ctx.strategy == "sequential":
         phase(COMPUTE)
         for _ in range(count):
@@ -144,6 +145,7 @@ def run(ctx: Any) -> dict:
         handled = [results.get(timeout=60) for _ in procs]
         for proc in procs:
             proc.join()
+    took = time.perf_counter() - t0
     done = sum(h for h, _ in handled)
     if done != count:
         raise RuntimeError(f"{done} of {count} items were handled")
@@ -154,6 +156,7 @@ def run(ctx: Any) -> dict:
         "item_steps": item_steps,
         "produce_steps": produce_steps,
         "per_consumer": [h for h, _ in handled],
+        "items_per_s": round(count / took, 1) if took > 0 else None,
         "producer_blocked_s": round(blocked, 4),
         "consumers_idle_s": round(sum(i for _, i in handled), 4),
     }
