@@ -92,7 +92,7 @@ async def main(ctx: Any) -> dict:
 def prepare(ctx: Any) -> None:
     p = ctx.params
     ctx.note(
-        f"{ctx.tasks} jobs each wait {p['block_s'] * 1000:g} ms ({ctx.strategy}); "
+        f"{ctx.tasks} jobs each wait {p['block_s'] * 1000:g} ms; "
         f"a heartbeat should wake every {p['tick_s'] * 1000:g} ms"
     )
 

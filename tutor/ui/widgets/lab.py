@@ -223,9 +223,10 @@ class CompareTable(Widget):
             elif run.result is not None and run.result.get("deadlock"):
                 value_text, fraction = "deadlocked", 1.0
             elif self.measure in FIGURE_MEASURES and run.state == "done":
-                # Lag and response times: this strategy's latest run against the largest so far.
-                figure = (run.result or {}).get(self.measure)
-                figures = [(model.runs[s].result or {}).get(self.measure) for s in model.order]
+                # Lag and response times: the comparison's median once it is over, else the
+                # latest run; bars against the largest shown.
+                figure = self._figure(strategy)
+                figures = [self._figure(s) for s in model.order]
                 top = max((f for f in figures if f), default=0.0) or 1.0
                 value_text, fraction = measured(self.measure, figure), (figure or 0.0) / top
             elif memory:
@@ -253,6 +254,12 @@ class CompareTable(Widget):
                 )
             )
         return Content("\n").join(rows)
+
+    def _figure(self, strategy: str) -> float | None:
+        summary = self.model.summaries.get(strategy)
+        source = summary if summary is not None else self.model.runs[strategy].result or {}
+        value = source.get(self.measure)
+        return float(value) if isinstance(value, (int, float)) else None
 
     @staticmethod
     def _peak(run: RunView) -> float | None:
