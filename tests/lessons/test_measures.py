@@ -55,7 +55,9 @@ def test_a_challenge_may_compare_the_lag_its_scenario_reports(tmp_path):
 def test_a_measure_the_scenario_does_not_report_is_an_error_naming_those_it_does(tmp_path):
     lesson, errors = _lesson(tmp_path, "convoy", "lag_s", "threads", "processes")
     assert lesson is None
-    assert any("unknown measure 'lag_s'" in e.message and "wall_s, response_s" in e.message for e in errors)
+    assert any(
+        "unknown measure 'lag_s'" in e.message and "wall_s, response_s" in e.message for e in errors
+    )
 
 
 def _summary(strategy: str, **fields) -> dict:
@@ -91,5 +93,9 @@ def test_the_paragraph_gives_lag_in_milliseconds():
         _summary("awaiting", scenario="event-loop-lag", wall_s=0.1, lag_s=0.004),
     ]  # fmt: skip
     text = explain(runs)
-    assert "kept the event loop's lag lowest" in text and "lag 4.0 ms" in text and "lag 600.0 ms" in text
+    assert (
+        "kept the event loop's lag lowest" in text
+        and "lag 4.0 ms" in text
+        and "lag 600.0 ms" in text
+    )
     assert "logged 6 slow callbacks" in text
