@@ -200,3 +200,35 @@ def test_cpu_threads_slow_an_io_threads_answers_more_than_being_alone():
         assert result["details"]["requests"] == result["tasks"]
     assert convoy["details"]["cpu_workers"] == 2 and alone["details"]["cpu_workers"] == 0
     assert convoy["response_s"] > alone["response_s"]
+
+
+# -- no process left behind --------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "getsid"), reason="looks at sessions (POSIX)")
+@pytest.mark.parametrize(
+    ("args", "busy"),
+    [
+        (["convoy", "--strategy", "processes", "--tasks", "2000", "--start-method", "spawn"], 2),
+        (
+            [
+                "producer-consumer",
+                "--strategy",
+                "processes",
+                "--tasks",
+                "5000",
+                "--set",
+                "item_s=0.01",
+            ],
+            2,
+        ),
+    ],
+    ids=["convoy", "producer-consumer"],
+)
+def test_sigkill_of_the_cli_ends_every_process_of_the_new_process_runs(args, busy):
+    from tests.lab.test_orphans import WITHIN_S, _kill_and_watch, _start
+
+    proc, family = _start(args, busy_workers=busy)
+    assert len(family) >= 3, family  # the runner and its worker processes (and the server)
+    alive = _kill_and_watch(proc, family)
+    assert not alive, f"still alive {WITHIN_S:g} s after SIGKILL: {alive}"
