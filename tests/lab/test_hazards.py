@@ -5,6 +5,7 @@ against fixed times."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -205,7 +206,7 @@ def test_cpu_threads_slow_an_io_threads_answers_more_than_being_alone():
 # -- no process left behind --------------------------------------------------
 
 
-@pytest.mark.skipif(not hasattr(__import__("os"), "getsid"), reason="looks at sessions (POSIX)")
+@pytest.mark.skipif(os.name != "posix", reason="looks at sessions (POSIX)")
 @pytest.mark.parametrize(
     ("args", "busy"),
     [
