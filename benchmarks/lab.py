@@ -42,7 +42,7 @@ PLAN = {
     "pipeline": [("sequential", None), ("threads", None), ("processes", None), ("hybrid", None)],
     # The hazard scenarios (no bare twin: their figure is not a speedup, so they get
     # no overhead column; the "figure" column shows what they measure).
-    "deadlock": [("opposite", None), ("ordered", None), ("timeout", None)],
+    "deadlock": [("opposite", None), ("ordered", None), ("timeout", None), ("pool", None)],
     "producer-consumer": [("sequential", None), ("threads", None), ("processes", None)],
     "event-loop-lag": [("blocking", None), ("awaiting", None), ("to_thread", None)],
     "convoy": [("sequential", None), ("threads", None), ("processes", None)],

@@ -233,3 +233,12 @@ def test_sigkill_of_the_cli_ends_every_process_of_the_new_process_runs(args, bus
     assert len(family) >= 3, family  # the runner and its worker processes (and the server)
     alive = _kill_and_watch(proc, family)
     assert not alive, f"still alive {WITHIN_S:g} s after SIGKILL: {alive}"
+
+
+def test_pool_tasks_waiting_for_their_own_pool_deadlock_and_are_stopped():
+    result, events = run("deadlock", "pool", stall_s=0.5)
+    assert result["ok"] and result["wall_s"] is None
+    deadlock = result["deadlock"]
+    assert len(deadlock["cycle"]) == 2 and "every worker of the pool is waiting" in deadlock["text"]
+    assert result["details"]["stopped_threads"] == 2
+    assert any(e["event"] == "phase" and str(e.get("detail", "")).startswith("wants task") for e in events)

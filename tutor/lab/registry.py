@@ -19,15 +19,16 @@ STRATEGIES: tuple[str, ...] = (
     "opposite",
     "ordered",
     "timeout",
+    "pool",
     "blocking",
     "awaiting",
     "to_thread",
 )
 """Every strategy name the lab knows. `hybrid` = threads for I/O, processes for CPU (pipeline only).
 
-The last six are the variants of one scenario each, compared like strategies:
+The last seven are the variants of one scenario each, compared like strategies:
 `deadlock` takes two locks in `opposite` orders, in one global order (`ordered`)
-or gives up after a `timeout`; `event-loop-lag` runs a blocking call in a
+or gives up after a `timeout`, or has pool tasks wait for tasks of their own `pool`; `event-loop-lag` runs a blocking call in a
 coroutine as is (`blocking`), as `await asyncio.sleep` (`awaiting`) or through
 `asyncio.to_thread` (`to_thread`)."""
 
@@ -234,7 +235,7 @@ SCENARIOS: dict[str, ScenarioInfo] = {
             name="deadlock",
             title="Two locks, two orders",
             summary="Two threads move money between two accounts, each account behind its own lock.",
-            strategies=("opposite", "ordered", "timeout"),
+            strategies=("opposite", "ordered", "timeout", "pool"),
             tasks=20,
             quick_tasks=10,
             max_tasks=1000,

@@ -29,6 +29,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from tutor.lab.events import Deadlock, LockWait
@@ -61,6 +62,8 @@ class LockBook:
         self._waiting: dict[str, tuple[str, bool]] = {}
         """worker -> (lock it waits for, True when it waits without a time-out)."""
         self._inside: set[str] = set()
+        self._tasks: dict[str, str] = {}
+        """worker -> the pool task it waits for (``wait_for``)."""
         self._progress_at = time.monotonic()
         self._started_at = time.monotonic()
         self._stop = threading.Event()
@@ -80,6 +83,10 @@ class LockBook:
     # -- what scenarios use ----------------------------------------------
 
     def lock(self, name: str) -> TrackedLock:
+        self._start_watching()
+        return TrackedLock(name, self)
+
+    def _start_watching(self) -> None:
         with self._mutex:
             if self._thread is None:
                 # Only runs that use tracked locks pay for the watching thread.
@@ -88,11 +95,11 @@ class LockBook:
                     target=self._watch, name="lab-deadlock-watch", daemon=True
                 )
                 self._thread.start()
-        return TrackedLock(name, self)
 
     @contextlib.contextmanager
     def worker(self) -> Iterator[None]:
         """The body of one worker: while inside, it counts for "every worker waits"."""
+        self._start_watching()
         me = lane_key()
         with self._mutex:
             self._inside.add(me)
@@ -107,6 +114,31 @@ class LockBook:
         """A unit of work was completed (the watchdog's clock restarts)."""
         with self._mutex:
             self._progress_at = time.monotonic()
+
+    def wait_for(self, future: Any, what: str) -> Any:
+        """``future.result()`` for a task of a pool, watched like a lock wait without a time-out.
+
+        When every worker waits like this (or on a lock) and nothing progresses,
+        the tasks they wait for can never start: every worker that could run
+        them is one of the waiters. The watchdog then stops the waiters.
+        """
+        me = lane_key()
+        with self._mutex:
+            self._tasks[me] = what
+        phase(WAIT, detail=f"wants {what}")
+        try:
+            while True:
+                if self.aborted.is_set():
+                    future.cancel()
+                    raise Deadlocked(f"stopped while waiting for {what}")
+                try:
+                    return future.result(timeout=SLICE_S)
+                except FutureTimeout:
+                    continue
+        finally:
+            with self._mutex:
+                self._tasks.pop(me, None)
+                self._progress_at = time.monotonic()
 
     def close(self) -> None:
         self._stop.set()
@@ -162,9 +194,12 @@ class LockBook:
             waiting = dict(self._waiting)
             holders = dict(self._holders)
             held = {w: list(names) for w, names in self._held.items()}
+            tasks = dict(self._tasks)
             stalled = now - self._progress_at
         if not inside or stalled < self.stall_s:
             return None
+        if all(w in tasks for w in inside):
+            return self._pool_report(sorted(inside), tasks, now, stalled)
         if not all(w in waiting and waiting[w][1] for w in inside):
             return None  # someone works, or will give up after its time-out
         cycle = _cycle(waiting, holders)
@@ -185,6 +220,26 @@ class LockBook:
             f"held by {e['held_by']}"
             for e in entries
         )
+        return Deadlock(
+            after_s=round(now - self._started_at, 3),
+            stalled_s=round(stalled, 3),
+            cycle=entries,
+            text=text,
+        )
+
+    def _pool_report(
+        self, workers: list[str], tasks: dict[str, str], now: float, stalled: float
+    ) -> Deadlock:
+        """Every worker of a pool waits for a task of the same pool: none is free to run one."""
+        lanes = [self._lane_of(w) for w in workers]
+        entries = [
+            LockWait(worker=lane, holds=["a pool worker"], waits_for=tasks[w], held_by=None)
+            for w, lane in zip(workers, lanes, strict=True)
+        ]
+        text = "; ".join(
+            f"{e['worker']} runs a task and waits for {e['waits_for']}" for e in entries
+        )
+        text += ", which no free worker can start: every worker of the pool is waiting"
         return Deadlock(
             after_s=round(now - self._started_at, 3),
             stalled_s=round(stalled, 3),

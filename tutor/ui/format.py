@@ -11,6 +11,7 @@ STRATEGY_LABELS: dict[str, str] = {
     "opposite": "opposite orders",
     "ordered": "one order",
     "timeout": "time-outs",
+    "pool": "same pool",
     "blocking": "time.sleep",
     "awaiting": "asyncio.sleep",
     "to_thread": "to_thread",

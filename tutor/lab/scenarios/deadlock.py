@@ -11,6 +11,9 @@ lock. A transfer holds the first account's lock while it reads the balance
 - ``timeout``: the opposite orders, but the second lock is only waited for
   ``hold_s`` x 5; on a time-out the thread lets go of its first lock, backs
   off and tries again. It always finishes, at the price of retries.
+- ``pool``: no lock in sight. Each task of a ``ThreadPoolExecutor`` submits
+  its second half to the same pool and waits for it; once every worker runs
+  such a task, no worker is left to run the halves they wait for.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tutor.lab.report import IDLE, phase
@@ -76,8 +80,48 @@ def _worker(
             phase(IDLE, detail="stopped")
 
 
+def transfer_in_two_steps(
+    pool: ThreadPoolExecutor, book: LockBook, task: int, hold_s: float
+) -> int:
+    """A pool task that hands its second step to the same pool and waits for it."""
+    time.sleep(hold_s)  # the first step
+    second = pool.submit(time.sleep, hold_s)
+    book.wait_for(second, f"task {task + 1}b")  # future.result(), watched
+    return task
+
+
+def _pool_task(
+    pool: ThreadPoolExecutor, book: LockBook, task: int, hold_s: float, gate: threading.Barrier
+) -> int:
+    with book.worker():
+        gate.wait()  # every worker is busy with a first step before any second step is queued
+        return transfer_in_two_steps(pool, book, task, hold_s)
+
+
+def _run_pool(ctx: Any, book: LockBook, workers: int, outcome: dict[str, int]) -> None:
+    gate = threading.Barrier(workers)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pool") as pool:
+        firsts = [
+            pool.submit(_pool_task, pool, book, i, ctx.params["hold_s"], gate)
+            for i in range(workers)
+        ]
+        for future in firsts:
+            try:
+                future.result()
+                outcome["done"] += 1
+            except Deadlocked:
+                outcome["stopped"] += 1
+    # Leaving the with block ran the queued second steps: the pool's threads are all gone.
+
+
 def prepare(ctx: Any) -> None:
     hold = ctx.params["hold_s"]
+    if ctx.strategy == "pool":
+        ctx.note(
+            f"a pool of {max(2, ctx.workers)} threads; each task hands its second step to the same pool "
+            "and waits for it"
+        )
+        return
     ctx.note(
         f"{ctx.workers} threads x {ctx.tasks} transfers between accounts A and B; a transfer holds its "
         f"first lock {hold * 1000:g} ms before taking the second"
@@ -89,6 +133,15 @@ def run(ctx: Any) -> dict:
     locks = (book.lock("A"), book.lock("B"))
     workers = max(2, ctx.workers)
     outcome = {"done": 0, "retries": 0, "stopped": 0}
+    if ctx.strategy == "pool":
+        _run_pool(ctx, book, workers, outcome)
+        return {
+            "transfers": workers,
+            "completed": outcome["done"],
+            "retries": 0,
+            "stopped_threads": outcome["stopped"],
+            "deadlocked": book.report is not None,
+        }
     gate = threading.Barrier(workers)
     threads = [
         threading.Thread(
