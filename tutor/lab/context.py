@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tutor.lab import report
+from tutor.lab.registry import get_scenario
 
 if TYPE_CHECKING:
     from tutor.lab.watchdog import LockBook
@@ -67,7 +68,7 @@ class RunContext:
             # dies_with_runner: the server has no death signal of its own, and its
             # workers never end while it lives (see that module).
             context.set_forkserver_preload(
-                ["tutor.lab.dies_with_runner", "__main__", f"tutor.lab.scenarios.{self.scenario.replace('-', '_')}"]
+                ["tutor.lab.dies_with_runner", "__main__", get_scenario(self.scenario).module]
             )
         return context
 
