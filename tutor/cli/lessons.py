@@ -99,6 +99,8 @@ def lint_command(args: argparse.Namespace) -> int:
 def _fmt(measure: str, value: float) -> str:
     if measure == "peak_mem_bytes":
         return f"{value / 1048576:.1f} MiB"
+    if measure in ("lag_s", "response_s"):
+        return f"{value * 1000:.1f} ms"
     return f"{value:.2f} s"
 
 
@@ -156,7 +158,11 @@ def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, s
         for s, r in results.items()
         if r.get("ok") and r.get(challenge.measure)
     }
-    timings = ", ".join(f"{s} {_fmt(challenge.measure, v)}" for s, v in values.items())
+    timings = ", ".join(
+        [f"{s} {_fmt(challenge.measure, v)}" for s, v in values.items()]
+        # A deadlocked choice has no figure: it never finished.
+        + [f"{s} deadlocked" for s, r in results.items() if r.get("ok") and r.get("deadlock")]
+    )
     line = f"{challenge.id} ({challenge.scenario}): measured winner {verdict.winner} [{timings}]"
     speedups = {s["strategy"]: s["speedup"] for s in summaries if s.get("speedup")}
     if challenge.expect and challenge.expect.speedup and speedups:
