@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from tutor.lessons import Challenge, Include, MarkdownText, QuizQuestion, load_lesson_file
+from tutor.lessons.expression import Situation
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "lesson-format.md"
 
@@ -49,10 +50,13 @@ def test_doc_example_round_trips(tmp_path):
     ]
     assert ch.story.startswith("Four orders arrive at once.")
     assert ch.measure == "wall_s" and ch.predict == "speedup"
-    assert ch.expect.winner == "processes" and ch.expect.speedup == {
-        "threads": 2.1,
-        "processes": 3.0,
-    }
+    assert ch.expect.winner == "processes"
+    # A number stays a number; a formula gives each machine its own textbook figure.
+    assert ch.expect.speedup["threads"].constant == 2.1
+    processes = ch.expect.speedup["processes"]
+    assert processes.constant is None
+    assert round(ch.expect.speedup_at("processes", Situation(cores=2, tasks=4, workers=4)), 1) == 3.0
+    assert round(ch.expect.speedup_at("processes", Situation(cores=8, tasks=4, workers=4)), 1) == 3.8
     assert set(ch.explain) == {"threads", "processes"}
     assert ch.differs and ch.hint
     assert ch.line == example.split("\n").index("```challenge") + 1

@@ -141,6 +141,7 @@ def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, s
     `lint --run` and the game never disagree.
     """
     from tutor.lab.verdict import judge
+    from tutor.lessons.plan import expected_speedups
 
     by_strategy = {s["strategy"]: s for s in summaries}
     results = {s: by_strategy[s] for s in challenge.strategies if s in by_strategy}
@@ -159,12 +160,9 @@ def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, s
     timings = ", ".join(f"{s} {_fmt(challenge.measure, v)}" for s, v in values.items())
     line = f"{challenge.id} ({challenge.scenario}): measured winner {verdict.winner} [{timings}]"
     speedups = {s["strategy"]: s["speedup"] for s in summaries if s.get("speedup")}
-    if challenge.expect and challenge.expect.speedup and speedups:
-        shown = [
-            f"{s} {speedups[s]:.1f}x (textbook {x:.1f}x)"
-            for s, x in challenge.expect.speedup.items()
-            if s in speedups
-        ]
+    textbook = expected_speedups(challenge, by_strategy)
+    if textbook and speedups:
+        shown = [f"{s} {speedups[s]:.1f}x (textbook {x:.1f}x)" for s, x in textbook.items() if s in speedups]
         if shown:
             line += "; speedup " + ", ".join(shown)
     if verdict.winner is None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from tutor.lessons.expression import Situation, SpeedupFormula
+
 Severity = Literal["error", "warning"]
 
 
@@ -68,7 +70,14 @@ class Expectation:
     the right answer is always decided from the measurement."""
 
     winner: str
-    speedup: dict[str, float] = field(default_factory=dict, hash=False)
+    speedup: dict[str, SpeedupFormula] = field(default_factory=dict, hash=False)
+    """strategy -> expected speedup over one at a time: a number or a formula of the
+    machine and the run (`min(tasks, cores)`), evaluated with :meth:`speedup_at`."""
+
+    def speedup_at(self, strategy: str, situation: Situation) -> float | None:
+        """The textbook speedup of `strategy` on this machine, None when the lesson gives none."""
+        formula = self.speedup.get(strategy)
+        return None if formula is None else formula.at(situation)
 
 
 @dataclass(frozen=True)
