@@ -168,6 +168,10 @@ class Lesson:
     """Text, challenges, quiz questions and includes in the order they appear."""
     body_line: int = 1
     """File line where `body` starts."""
+    remember: tuple[str, ...] = ()
+    """The items of the lesson's `## What to remember` section (Markdown, one line each)."""
+    remember_line: int | None = None
+    """File line of that heading; None when the lesson has none."""
 
     @property
     def challenges(self) -> tuple[Challenge, ...]:
