@@ -74,3 +74,26 @@ def test_the_built_in_course_is_lint_clean():
     for lesson in catalog.lessons:
         assert lesson.sections[-1].heading == "What to remember", lesson.id
         assert 3 <= len(lesson.remember) <= 5, lesson.id
+
+
+def test_a_missing_lessons_folder_stops_the_game_with_one_line(tmp_path):
+    for command in ([], ["quiz"]):
+        r = tutor(*command, "--lessons", str(tmp_path / "nonexistent"), "--data-dir", str(tmp_path / "data"))
+        assert r.returncode == 2, r.stderr
+        assert r.stderr.strip().splitlines() == [
+            f"tutor: error: --lessons {tmp_path / 'nonexistent'}: no such folder; "
+            "give a folder that holds lesson .md files"
+        ]
+        assert not (tmp_path / "data").exists()  # nothing was opened
+
+
+def test_the_lint_command_for_a_catalog_finds_its_problems(lessons):
+    lessons.write("---\nid: broken\n---\n", "01-broken.md")
+    catalog = load_catalog([lessons.root])
+    assert catalog.errors and catalog.lint_command() == f"tutor lint --lessons {lessons.root}"
+    only = load_catalog([lessons.root], builtin=False)
+    assert only.lint_command() == f"tutor lint --lessons {lessons.root} --only-lessons"
+    # Run as written, it reports exactly the errors the game left out.
+    r = tutor(*only.lint_command().split()[1:])
+    assert r.returncode == 1 and "01-broken.md:1:1:" in r.stdout
+    assert f"{len(only.errors)} errors" in r.stdout

@@ -33,7 +33,12 @@ def _shown(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def _extra_dirs(args: argparse.Namespace, *, named_paths: bool = False) -> tuple[list[Path], bool]:
+def lesson_dirs(args: argparse.Namespace, *, named_paths: bool = False) -> tuple[list[Path], bool]:
+    """The --lessons folders and whether the built-in lessons are read too.
+
+    The one check for every command that reads lessons (the game included): a
+    folder that does not exist is a usage error, never silently skipped.
+    """
     extra = [Path(d).expanduser() for d in (getattr(args, "lessons", None) or [])]
     for d in extra:
         if not d.is_dir():
@@ -48,7 +53,7 @@ def _extra_dirs(args: argparse.Namespace, *, named_paths: bool = False) -> tuple
 
 def _catalog_for_lint(args: argparse.Namespace) -> Catalog:
     paths = [Path(p) for p in (getattr(args, "paths", None) or [])]
-    extra, builtin = _extra_dirs(args, named_paths=bool(paths))
+    extra, builtin = lesson_dirs(args, named_paths=bool(paths))
     for p in paths:
         if not p.exists():
             raise UsageError(
@@ -308,7 +313,7 @@ def _lesson_row(lesson: Lesson) -> dict[str, Any]:
 
 def lessons_command(args: argparse.Namespace) -> int:
     """List the lessons that load (broken ones are counted on stderr: see `tutor lint`)."""
-    extra, builtin = _extra_dirs(args)
+    extra, builtin = lesson_dirs(args)
     catalog = load_catalog(extra, builtin=builtin)
     rows = [_lesson_row(lesson) for lesson in catalog.lessons]
     if getattr(args, "json", False):

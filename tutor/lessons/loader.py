@@ -264,7 +264,7 @@ def load_catalog(
 
     entries: list[Path] = [builtin_lessons_dir()] if builtin else []
     entries.extend(Path(d).expanduser() for d in extra_dirs)
-    catalog = Catalog()
+    catalog = Catalog(extra_dirs=entries[1:] if builtin else list(entries), builtin=builtin)
     results: list[_FileResult] = []
     seen_files: set[Path] = set()
     for entry in entries:

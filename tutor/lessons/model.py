@@ -196,6 +196,21 @@ class Catalog:
     warnings: list[LessonError] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     """Every lesson file that was read, in reading order."""
+    extra_dirs: list[Path] = field(default_factory=list)
+    """The folders (or files) read besides the built-in lessons, as given."""
+    builtin: bool = True
+    """Whether the built-in lessons were read."""
+
+    def lint_command(self) -> str:
+        """The exact `tutor lint` command that reports this catalog's problems."""
+        import shlex
+
+        words = ["tutor", "lint"]
+        for entry in self.extra_dirs:
+            words += ["--lessons", shlex.quote(str(entry))]
+        if not self.builtin:
+            words.append("--only-lessons")
+        return " ".join(words)
 
     def get(self, lesson_id: str) -> Lesson | None:
         return next((lesson for lesson in self.lessons if lesson.id == lesson_id), None)

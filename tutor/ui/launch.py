@@ -12,13 +12,12 @@ from typing import Any
 
 def _open(args: argparse.Namespace) -> tuple[Any, Any]:
     from tutor.lessons import load_catalog
+    from tutor.lessons.commands import lesson_dirs
     from tutor.paths import data_dir, profile_name
     from tutor.progress import open_store
 
-    catalog = load_catalog(
-        extra_dirs=list(getattr(args, "lessons", None) or []),
-        builtin=not getattr(args, "only_lessons", False),
-    )
+    extra, builtin = lesson_dirs(args)  # a missing folder: one line, exit 2, no game
+    catalog = load_catalog(extra_dirs=extra, builtin=builtin)
     from tutor.errors import UsageError
     from tutor.progress import ProgressStoreError
 

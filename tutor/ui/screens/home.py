@@ -166,13 +166,10 @@ class HomeScreen(TutorScreen):
                 "Run the game without --only-lessons, or pass --lessons DIR with lesson files.",
             ]
         if errors:
-            parts.append(
-                (
-                    "\n"
-                    + f"✗ {count(len(errors), 'problem')} in lesson files: run `tutor lint` to see them",
-                    "$error",
-                )
-            )
+            # The command that finds them (a plain `tutor lint` misses a --lessons folder);
+            # a served game names no path of the host.
+            where = "the host can list them" if self.tutor.served else f"run {self.tutor.catalog.lint_command()}"
+            parts.append(("\n" + f"✗ {count(len(errors), 'problem')} in lesson files: {where}", "$error"))
         # Fixed height in app.tcss: moving through the list repaints, never relayouts.
         details.update(Content.assemble(*parts), layout=False)
 
