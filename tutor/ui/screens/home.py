@@ -43,6 +43,7 @@ class HomeScreen(TutorScreen):
         Binding("enter", "open_lesson", "Open", id="home.open", show=True),
         Binding("z", "quiz", "Quiz", id="home.quiz"),
         Binding("p", "app.progress", "Progress", id="home.progress"),
+        Binding("w", "review", "Review", id="home.review"),
         Binding("r", "reset_lesson", "Reset lesson", id="home.reset_lesson"),
         Binding("R", "reset_all", "Reset all", id="home.reset_all", show=False),
     ]
@@ -194,6 +195,11 @@ class HomeScreen(TutorScreen):
         lesson = self.highlighted_lesson
         if lesson is not None:
             self.tutor.open_quiz(lesson.id)
+
+    def action_review(self) -> None:
+        from tutor.ui.screens.review import ReviewScreen
+
+        self.app.push_screen(ReviewScreen())
 
     def action_reset_lesson(self) -> None:
         lesson = self.highlighted_lesson

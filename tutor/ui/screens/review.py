@@ -1,0 +1,60 @@
+"""Review: every lesson's "What to remember", in course order, on one page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+
+from tutor.ui.screens.base import TutorScreen
+from tutor.ui.widgets.keybar import KeyBar
+from tutor.ui.widgets.lessontext import LessonText
+from tutor.ui.widgets.titlebar import TitleBar
+
+
+def review_markdown(lessons: list[Any]) -> str:
+    """One Markdown page: a heading per lesson, its remember lines as a list.
+
+    A lesson without a "What to remember" (an author's own lesson, say) is
+    named with a note rather than left out, so the page matches the map.
+    """
+    parts: list[str] = []
+    for lesson in lessons:
+        parts.append(f"### {lesson.order}. {lesson.title}")
+        if lesson.remember:
+            parts.append("\n".join(f"- {item}" for item in lesson.remember))
+        else:
+            parts.append("*This lesson has no “What to remember” section.*")
+    return "\n\n".join(parts) if parts else "*No lessons found.*"
+
+
+class ReviewScreen(TutorScreen):
+    """Read-only; opened from the map, Escape goes back to it."""
+
+    CSS_PATH = "review.tcss"
+
+    BINDINGS = [
+        Binding("escape,w", "back", "Map", id="review.back"),
+        Binding("j", "scroll('down')", "Scroll down", show=False, id="review.down"),
+        Binding("k", "scroll('up')", "Scroll up", show=False, id="review.up"),
+        Binding("space", "scroll('page_down')", "Page down", show=False, id="review.page"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield TitleBar()
+        with VerticalScroll(id="review"):
+            yield LessonText(review_markdown(self.tutor.catalog.lessons), id="review-text")
+        yield KeyBar()
+
+    def on_mount(self) -> None:
+        self.sub_title = "what to remember"
+        # The scroll area takes the keys: arrows, Page Up/Down, Home and End scroll it.
+        self.query_one("#review", VerticalScroll).focus()
+
+    def action_scroll(self, where: str) -> None:
+        getattr(self.query_one("#review", VerticalScroll), f"scroll_{where}")(animate=False)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
