@@ -33,9 +33,16 @@ def test_doc_example_round_trips(tmp_path):
         "Where the data lives",
         "Which kitchen is fastest?",
         "Quiz",
+        "What to remember",
     ]
+    assert lesson.remember == (
+        "Waiting overlaps, even on one core.",
+        "Chopping needs more hands: more cores.",
+        "Measure on your own machine.",
+    )
     assert [type(b) for b in lesson.blocks] == [
         MarkdownText, Include, MarkdownText, Challenge, MarkdownText, QuizQuestion, QuizQuestion,
+        MarkdownText,
     ]  # fmt: skip
 
     (inc,) = lesson.includes
@@ -82,3 +89,12 @@ def test_every_key_in_the_doc_tables_is_one_the_validator_knows():
         section = text.split(heading, 1)[1].split("\n#", 1)[0]
         documented = re.findall(r"^\| `(\w+)` \|", section, re.M)
         assert tuple(documented) == tuple(keys), heading
+
+
+def test_doc_example_is_lint_clean(tmp_path):
+    """The example is what an author copies: it has every hint and its "What to remember"."""
+    from tutor.lessons import load_catalog
+
+    (tmp_path / "01-kitchen-demo.md").write_text(_example(), encoding="utf-8")
+    catalog = load_catalog([tmp_path], builtin=False)
+    assert catalog.errors == [] and catalog.warnings == [], [str(w) for w in catalog.warnings]

@@ -180,3 +180,24 @@ def test_the_course_figures_hold_on_2_cores_and_scale_on_8():
             for cores in (2, 8)
         }
         assert on == {2: two, 8: eight}, cid
+
+
+def test_lint_run_gives_the_textbook_for_the_machine_that_measured(lessons):
+    from tests.lessons.test_lint_run import CRUNCH, _summary
+    from tutor.lessons.commands import check_challenge
+
+    text = CRUNCH.replace("TASK_S", "0.1").replace(
+        "  winner: processes\n", "  winner: processes\n  speedup:\n    processes: 0.95 * min(tasks, workers, cores)\n"
+    )
+    (challenge,) = load_lesson_file(lessons.write(text))[0].challenges
+    lines = {}
+    for cores in (2, 8):
+        sizes = {"cores": cores, "tasks": 4, "workers": 4}
+        summaries = [
+            _summary("threads", 2.0, **sizes),
+            _summary("processes", 0.6, speedup=3.3, **sizes),
+            _summary("sequential", 2.0, **sizes),
+        ]
+        lines[cores] = check_challenge(challenge, summaries)[1]
+    assert "speedup processes 3.3x (textbook 1.9x)" in lines[2]
+    assert "speedup processes 3.3x (textbook 3.8x)" in lines[8]
