@@ -355,7 +355,7 @@ def lessons_command(args: argparse.Namespace) -> int:
     if catalog.errors:
         broken = len({e.path for e in catalog.errors})
         print(
-            f"tutor: {count(broken, 'lesson file')} with errors not listed; run 'tutor lint' to see them",
+            f"tutor: {count(broken, 'lesson file')} with errors not listed; run '{catalog.lint_command()}' to see them",
             file=sys.stderr,
         )
     return 0
