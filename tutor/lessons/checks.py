@@ -8,7 +8,7 @@ and the built-in course is kept at zero.
 from __future__ import annotations
 
 from tutor.lessons.markdown import REMEMBER_HEADING
-from tutor.lessons.model import Challenge, Lesson, LessonError
+from tutor.lessons.model import Challenge, Lesson, LessonError, QuizQuestion
 
 REMEMBER_ITEMS = (3, 5)
 """How many lines a "What to remember" section holds: enough to recall, few enough to keep."""
@@ -21,7 +21,8 @@ def course_warnings(lesson: Lesson) -> list[LessonError]:
     def warn(line: int, message: str) -> None:
         warnings.append(LessonError(lesson.path, max(line, 1), 1, message, severity="warning"))
 
-    for block in (*lesson.challenges, *lesson.quiz):
+    blocks: list[Challenge | QuizQuestion] = [*lesson.challenges, *lesson.quiz]
+    for block in blocks:
         if not (block.hint and block.hint.strip()):
             kind = "challenge" if isinstance(block, Challenge) else "quiz question"
             warn(

@@ -162,6 +162,7 @@ class _NeedsFacts(Exception):
 def _evaluate(node: ast.expr, facts: Situation | None) -> float:
     # Only the node types _check let through can be here.
     if isinstance(node, ast.Constant):
+        assert isinstance(node.value, int | float)  # (_check let only numbers through)
         return float(node.value)
     if isinstance(node, ast.Name):
         if facts is None:

@@ -286,8 +286,8 @@ def load_catalog(
     catalog.lessons.sort(key=lambda lesson: (lesson.order, lesson.id))
     catalog.errors.sort(key=_sort_key)
 
-    for lesson in catalog.lessons:
-        catalog.warnings.extend(course_warnings(lesson))
+    for loaded in catalog.lessons:
+        catalog.warnings.extend(course_warnings(loaded))
 
     by_order: dict[int, _FileResult] = {}
     for result in results:
