@@ -21,13 +21,13 @@ CHECK = "import sys, {module}; bad = [m for m in ('textual', 'asyncssh', 'textua
         "tutor.lab.runner",
         "tutor.lab.verdict",
         "tutor.lab.explain",
-        "tutor.lab.commands",
+        "tutor.cli.lab",
         "tutor.lab.benchqueue",
         "tutor.lessons",
-        "tutor.lessons.commands",
+        "tutor.cli.lessons",
         "tutor.progress",
-        "tutor.progress.commands",
-        "tutor.ui.launch",
+        "tutor.cli.progress",
+        "tutor.cli.play",
     ],
 )
 def test_core_modules_do_not_import_ui_or_server_libraries(module):

@@ -9,7 +9,7 @@ import sys
 def test_progress_does_not_import_textual():
     code = (
         "import sys\n"
-        "import tutor.progress, tutor.progress.commands, tutor.progress.schema\n"
+        "import tutor.progress, tutor.cli.progress, tutor.progress.schema\n"
         "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
         "print(','.join(bad))\n"
     )

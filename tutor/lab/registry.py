@@ -15,7 +15,6 @@ STRATEGIES: tuple[str, ...] = ("sequential", "threads", "processes", "asyncio", 
 
 START_METHODS: tuple[str, ...] = ("fork", "forkserver", "spawn")
 
-MAX_TASKS = 1000
 MAX_WORKERS = 256
 
 

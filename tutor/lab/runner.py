@@ -96,8 +96,9 @@ def _read_spec() -> dict:
 def _probe_capacity(cores: int, quick: bool) -> float:
     """What `cores` busy processes get against one: this moment's parallel capacity.
 
-    On shared machines the CPU supply varies run to run (LAB_NOTES: 1.03x to
-    2.28x for the same 2-process probe), so verdicts compare against this.
+    On shared machines the CPU supply varies run to run (the same 2-process
+    probe measured 1.03x to 2.28x in four runs on an idle-looking 2-core
+    machine), so verdicts compare against this.
     """
     from tutor.lab.scenarios.crunch import calibrate
 

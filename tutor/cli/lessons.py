@@ -39,20 +39,20 @@ def lesson_dirs(args: argparse.Namespace, *, named_paths: bool = False) -> tuple
     The one check for every command that reads lessons (the game included): a
     folder that does not exist is a usage error, never silently skipped.
     """
-    extra = [Path(d).expanduser() for d in (getattr(args, "lessons", None) or [])]
+    extra = [Path(d).expanduser() for d in args.lessons]
     for d in extra:
         if not d.is_dir():
             raise UsageError(
                 f"--lessons {d}: no such folder; give a folder that holds lesson .md files"
             )
-    only = bool(getattr(args, "only_lessons", False))
+    only = args.only_lessons
     if only and not extra and not named_paths:
         raise UsageError("--only-lessons needs at least one --lessons DIR to read lessons from")
     return extra, not only
 
 
 def _catalog_for_lint(args: argparse.Namespace) -> Catalog:
-    paths = [Path(p) for p in (getattr(args, "paths", None) or [])]
+    paths = [Path(p) for p in args.paths]
     extra, builtin = lesson_dirs(args, named_paths=bool(paths))
     for p in paths:
         if not p.exists():
@@ -76,7 +76,7 @@ def _print_problems(problems: list[LessonError], stream: Any) -> None:
 
 def lint_command(args: argparse.Namespace) -> int:
     """Check lessons; print `file:line:col: message` per problem. Exit 1 when any error."""
-    repeat = _repeat(getattr(args, "repeat", None))  # bad input fails before any work
+    repeat = _repeat(args.repeat)  # bad input fails before any work
     catalog = _catalog_for_lint(args)
     _print_problems(catalog.errors, sys.stdout)
     _print_problems(catalog.warnings, sys.stdout)
@@ -90,7 +90,7 @@ def lint_command(args: argparse.Namespace) -> int:
     )
     print(summary)
     status = 1 if catalog.errors else 0
-    if getattr(args, "run", False):
+    if args.run:
         sys.stdout.flush()
         failed = run_challenges(catalog, repeat=repeat)
         if failed:
@@ -316,7 +316,7 @@ def lessons_command(args: argparse.Namespace) -> int:
     extra, builtin = lesson_dirs(args)
     catalog = load_catalog(extra, builtin=builtin)
     rows = [_lesson_row(lesson) for lesson in catalog.lessons]
-    if getattr(args, "json", False):
+    if args.json:
         json.dump(rows, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
@@ -332,21 +332,23 @@ def lessons_command(args: argparse.Namespace) -> int:
             ("title", {"min_width": 14}),
             ("challenges", {"justify": "right", "no_wrap": True}),
             ("quiz", {"justify": "right", "no_wrap": True}),
-            # Long paths (a temporary or home folder) fold instead of squeezing the rest.
-            ("path", {"overflow": "fold", "min_width": 12}),
         ):
             table.add_column(name, **kwargs)
-        for row, lesson in zip(rows, catalog.lessons, strict=True):
+        # The folders once below the table, not a path per row: a path column
+        # folds mid-word at 80 columns (`--json` has every file's path).
+        folders = sorted({_shown(lesson.path.parent) for lesson in catalog.lessons})
+        for row in rows:
             table.add_row(
                 str(row["order"]),
                 row["id"],
                 row["title"],
                 str(row["challenges"]),
                 str(row["quiz_questions"]),
-                _shown(lesson.path),
             )
         console = Console()
         console.print(table)
+        for folder in folders:
+            console.print(f"files in {folder}", highlight=False, markup=False, soft_wrap=True)
         console.print(
             f"{len(rows)} lessons, {sum(r['challenges'] for r in rows)} challenges, "
             f"{sum(r['quiz_questions'] for r in rows)} quiz questions",

@@ -11,8 +11,8 @@ from typing import Any
 
 
 def _open(args: argparse.Namespace) -> tuple[Any, Any]:
+    from tutor.cli.lessons import lesson_dirs
     from tutor.lessons import load_catalog
-    from tutor.lessons.commands import lesson_dirs
     from tutor.paths import data_dir, profile_name
     from tutor.progress import open_store
 
@@ -23,7 +23,7 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
 
     try:
         store = open_store(
-            data_dir(getattr(args, "data_dir", None)), profile_name(getattr(args, "profile", None))
+            data_dir(args.data_dir), profile_name(args.profile)
         )
     except ValueError as exc:  # a profile name that is not allowed
         raise UsageError(str(exc)) from None
@@ -55,7 +55,7 @@ def quiz_command(args: argparse.Namespace) -> int:
     from tutor.errors import UsageError
 
     catalog, store = _open(args)
-    lesson_id = getattr(args, "lesson", None)
+    lesson_id = args.lesson
     if lesson_id is not None:
         lesson = catalog.get(lesson_id)
         if lesson is None:
