@@ -87,7 +87,7 @@ SPEEDUP = "  speedup: {threads: 2.0, processes: 3.0}"
         ),
         ("  speedup:\n    processes: 4 / (cores - 1)", ["divides by zero"]),
         ("  speedup:\n    processes: cores - 2", ["gives -1 with cores=1", "above 0"]),
-        ("  speedup:\n    processes: cores * 100", ["gives 1600 with cores=16", "at most 1000"]),
+        ("  speedup:\n    processes: cores * 100", ["gives 6400 with cores=64", "at most 1000"]),
         ("  speedup:\n    processes: [2, 3]", ["must be a number, or an expression"]),
         ("  speedup: {processes: min(tasks, cores)}", ["cut at a comma", "in quotes"]),
     ],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 NAMES = ("cores", "tasks", "workers")
@@ -60,18 +61,22 @@ class SpeedupFormula:
 
     text: str
     tree: ast.expr = field(compare=False, hash=False, repr=False)
+    evaluate: Evaluator = field(init=False, compare=False, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "evaluate", _compile(self.tree))
 
     @property
     def constant(self) -> float | None:
         """The value when it does not depend on the machine (a plain number)."""
         try:
-            return _evaluate(self.tree, None)
+            return self.evaluate(None)
         except _NeedsFacts:
             return None
 
     def at(self, facts: Situation) -> float:
         """The expected speedup on a machine; ExpressionError if it is not a positive number."""
-        value = _evaluate(self.tree, facts)
+        value = self.evaluate(facts)
         if not math.isfinite(value) or value <= 0:
             raise ExpressionError(
                 f"'{self.text}' gives {value:g} with cores={facts.cores}, tasks={facts.tasks}, "
@@ -159,29 +164,49 @@ class _NeedsFacts(Exception):
     """Raised while evaluating without facts when a name is met: not a constant."""
 
 
-def _evaluate(node: ast.expr, facts: Situation | None) -> float:
+Evaluator = Callable[[Situation | None], float]
+
+
+def _compile(node: ast.expr) -> Evaluator:
+    """Turn a checked tree into nested closures once: evaluating it on the many
+    machines the validator tries then costs a few function calls, no tree walk."""
     # Only the node types _check let through can be here.
     if isinstance(node, ast.Constant):
-        assert isinstance(node.value, int | float)  # (_check let only numbers through)
-        return float(node.value)
+        assert isinstance(node.value, int | float)
+        value = float(node.value)
+        return lambda facts: value
     if isinstance(node, ast.Name):
-        if facts is None:
-            raise _NeedsFacts
-        return float(getattr(facts, node.id))
+        name = node.id
+
+        def lookup(facts: Situation | None) -> float:
+            if facts is None:
+                raise _NeedsFacts
+            return float(getattr(facts, name))
+
+        return lookup
     if isinstance(node, ast.UnaryOp):
-        value = _evaluate(node.operand, facts)
-        return -value if isinstance(node.op, ast.USub) else value
+        operand = _compile(node.operand)
+        if isinstance(node.op, ast.USub):
+            return lambda facts: -operand(facts)
+        return operand
     if isinstance(node, ast.Call):
-        values = [_evaluate(arg, facts) for arg in node.args]
-        return min(values) if node.func.id == "min" else max(values)  # type: ignore[attr-defined]
+        args = [_compile(arg) for arg in node.args]
+        pick = min if node.func.id == "min" else max  # type: ignore[attr-defined]
+        return lambda facts: pick(arg(facts) for arg in args)
     assert isinstance(node, ast.BinOp)
-    left, right = _evaluate(node.left, facts), _evaluate(node.right, facts)
+    left, right = _compile(node.left), _compile(node.right)
     if isinstance(node.op, ast.Add):
-        return left + right
+        return lambda facts: left(facts) + right(facts)
     if isinstance(node.op, ast.Sub):
-        return left - right
+        return lambda facts: left(facts) - right(facts)
     if isinstance(node.op, ast.Mult):
-        return left * right
-    if right == 0:
-        raise ExpressionError(f"'{ast.unparse(node)}' divides by zero")
-    return left / right
+        return lambda facts: left(facts) * right(facts)
+    text = ast.unparse(node)
+
+    def divide(facts: Situation | None) -> float:
+        denominator = right(facts)
+        if denominator == 0:
+            raise ExpressionError(f"'{text}' divides by zero")
+        return left(facts) / denominator
+
+    return divide

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -389,8 +389,9 @@ def challenge(doc: Doc, node: Node, open_at: tuple[int, int]) -> Challenge | Non
 
     expect = None
     if "expect" in get:
-        samples = _situations(info, params or {})
-        expect = _expectation(doc, get["expect"], strategies, allowed_strategies, samples)
+        expect = _expectation(
+            doc, get["expect"], strategies, allowed_strategies, lambda: _situations(info, params or {})
+        )
         if expect is None:
             ok = False
 
@@ -516,7 +517,7 @@ def _expectation(
     node: Node,
     strategies: tuple[str, ...],
     allowed: tuple[str, ...],
-    samples: list[Situation],
+    samples: Callable[[], list[Situation]],
 ) -> Expectation | None:
     keys = doc.fields(node, "expect", ("winner", "speedup"), ("winner",))
     if keys is None:
@@ -557,20 +558,20 @@ MAX_SPEEDUP = 1000
 def _situations(info: ScenarioInfo | None, params: dict[str, float | int | str]) -> list[Situation]:
     """Machines and runs an expected speedup must make sense for: from 1 core to 256,
     the challenge's own sizes and the quick ones `tutor lint --run` uses."""
-    sizes: set[int] = {1, 2, 4}
+    tasks: set[int] = {1}
     if info is not None:
-        sizes |= {info.tasks, info.quick_tasks}
         preset = info.presets.get(str(params.get("preset")), {})
-        if "tasks" in preset:
-            sizes.add(int(preset["tasks"]))
-    for key in ("tasks", "workers"):
-        if isinstance(params.get(key), int):
-            sizes.add(int(params[key]))
+        tasks |= {int(preset.get("tasks", info.tasks)), info.quick_tasks}
+    if isinstance(params.get("tasks"), int):
+        tasks.add(int(params["tasks"]))
+    workers = {1, 32, *tasks}
+    if isinstance(params.get("workers"), int):
+        workers.add(int(params["workers"]))
     return [
-        Situation(cores=cores, tasks=tasks, workers=workers)
-        for cores in (1, 2, 3, 4, 8, 16, 64, 256)
-        for tasks in sorted(sizes)
-        for workers in sorted(sizes | {32})
+        Situation(cores=c, tasks=t, workers=w)
+        for c in (1, 2, 3, 4, 8, 64, 256)
+        for t in sorted(tasks)
+        for w in sorted(workers)
     ]
 
 
@@ -591,7 +592,7 @@ def _cut_at_commas(doc: Doc, node: Node) -> bool:
 
 
 def _speedup_formula(
-    doc: Doc, node: Node, strategy: str, samples: list[Situation]
+    doc: Doc, node: Node, strategy: str, samples: Callable[[], list[Situation]]
 ) -> SpeedupFormula | None:
     what = f"expected speedup of {strategy}"
     if isinstance(node, ScalarNode) and node.tag in (_INT, _FLOAT):
@@ -615,7 +616,7 @@ def _speedup_formula(
             column += exc.column + (len(text) - len(text.lstrip()))  # a plain scalar: point into it
         doc.error((line, column), f"{what}: {exc}")
         return None
-    for situation in samples:
+    for situation in samples():  # (only a formula is tried on many machines; a number is checked above)
         try:
             value = formula.at(situation)
         except expression.ExpressionError as exc:
