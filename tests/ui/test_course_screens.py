@@ -181,3 +181,31 @@ async def test_the_map_gives_the_exact_lint_command_for_broken_lessons(store, tm
             details = str(app.screen.query_one("#lesson-details", Static).render())
             assert "problems in lesson files: " + expected in details.replace("\n", " ")
             assert served is False or str(broken) not in details
+
+
+async def test_the_review_opens_at_the_lesson_highlighted_on_the_map(store):
+    from textual.containers import VerticalScroll
+
+    from tutor.ui.app import TutorApp
+    from tutor.ui.screens.review import ReviewScreen
+
+    catalog = load_catalog()
+    target = catalog.lessons[6]
+    app = TutorApp(catalog, store, quick=True, served=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*["down"] * 6, "w")
+        for _ in range(20):  # the Markdown parses in the background: wait for the scroll
+            await pilot.pause(0.05)
+            if app.screen.query_one("#review", VerticalScroll).scroll_y > 0:
+                break
+        assert isinstance(app.screen, ReviewScreen) and app.screen.start is target
+        page = app.screen.query_one("#review", VerticalScroll)
+        heading = next(
+            w
+            for w in app.screen.query("#review-text MarkdownH3")
+            if f"{target.order}. {target.title}" in str(w.render())
+        )
+        assert page.scroll_y > 0
+        assert (
+            page.region.y <= heading.region.y <= page.region.y + 2
+        )  # at the top (the heading's margin above)

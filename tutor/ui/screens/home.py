@@ -199,7 +199,7 @@ class HomeScreen(TutorScreen):
     def action_review(self) -> None:
         from tutor.ui.screens.review import ReviewScreen
 
-        self.app.push_screen(ReviewScreen())
+        self.app.push_screen(ReviewScreen(self.highlighted_lesson))
 
     def action_reset_lesson(self) -> None:
         lesson = self.highlighted_lesson

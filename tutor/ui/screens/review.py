@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.widgets import Markdown
 
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.keybar import KeyBar
@@ -31,7 +33,7 @@ def review_markdown(lessons: list[Any]) -> str:
 
 
 class ReviewScreen(TutorScreen):
-    """Read-only; opened from the map, Escape goes back to it."""
+    """Read-only; opened from the map at the lesson highlighted there, Escape goes back to it."""
 
     CSS_PATH = "review.tcss"
 
@@ -41,6 +43,11 @@ class ReviewScreen(TutorScreen):
         Binding("k", "scroll('up')", "Scroll up", show=False, id="review.up"),
         Binding("space", "scroll('page_down')", "Page down", show=False, id="review.page"),
     ]
+
+    def __init__(self, start: Any | None = None) -> None:
+        super().__init__()
+        self.start = start
+        """The lesson whose lines are shown first (None: the top of the page)."""
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -52,6 +59,20 @@ class ReviewScreen(TutorScreen):
         self.sub_title = "what to remember"
         # The scroll area takes the keys: arrows, Page Up/Down, Home and End scroll it.
         self.query_one("#review", VerticalScroll).focus()
+
+    @on(Markdown.TableOfContentsUpdated)
+    def _go_to_start(self, event: Markdown.TableOfContentsUpdated) -> None:
+        # The headings exist once the Markdown has parsed: only then can the page scroll to one.
+        if self.start is None:
+            return
+        label = f"{self.start.order}. {self.start.title}"
+        block_id = next((b for _, text, b in event.table_of_contents if text == label and b), None)
+        if block_id is not None:
+            heading = self.query_one(f"#review-text #{block_id}")
+            self.call_after_refresh(self._scroll_to, heading)
+
+    def _scroll_to(self, heading: Any) -> None:
+        self.query_one("#review", VerticalScroll).scroll_to_widget(heading, top=True, animate=False)
 
     def action_scroll(self, where: str) -> None:
         getattr(self.query_one("#review", VerticalScroll), f"scroll_{where}")(animate=False)
