@@ -11,9 +11,13 @@ import ipaddress
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tutor.errors import UsageError
 from tutor.paths import data_dir as resolve_data_dir
+
+if TYPE_CHECKING:
+    from tutor.serve.ssh.config import ServeConfig
 
 
 def _app_args(args: argparse.Namespace) -> list[str]:
@@ -131,18 +135,18 @@ def ssh_command(args: argparse.Namespace) -> int:
     return run_ssh(config)
 
 
-def run_ssh(config: object) -> int:
+def run_ssh(config: ServeConfig) -> int:
     import asyncio
 
     from tutor.serve.ssh import serve
 
     try:
-        return asyncio.run(serve(config))  # type: ignore[arg-type]
+        return asyncio.run(serve(config))
     except OSError as exc:
         # Port taken or not allowed: a usage problem, not a crash.
         raise UsageError(
             f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
-        ) from exc  # type: ignore[attr-defined]
+        ) from exc
 
 
 def web_command(args: argparse.Namespace) -> int:
