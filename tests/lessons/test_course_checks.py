@@ -78,7 +78,13 @@ def test_the_built_in_course_is_lint_clean():
 
 def test_a_missing_lessons_folder_stops_the_game_with_one_line(tmp_path):
     for command in ([], ["quiz"]):
-        r = tutor(*command, "--lessons", str(tmp_path / "nonexistent"), "--data-dir", str(tmp_path / "data"))
+        r = tutor(
+            *command,
+            "--lessons",
+            str(tmp_path / "nonexistent"),
+            "--data-dir",
+            str(tmp_path / "data"),
+        )
         assert r.returncode == 2, r.stderr
         assert r.stderr.strip().splitlines() == [
             f"tutor: error: --lessons {tmp_path / 'nonexistent'}: no such folder; "

@@ -187,7 +187,8 @@ def test_lint_run_gives_the_textbook_for_the_machine_that_measured(lessons):
     from tutor.cli.lessons import check_challenge
 
     text = CRUNCH.replace("TASK_S", "0.1").replace(
-        "  winner: processes\n", "  winner: processes\n  speedup:\n    processes: 0.95 * min(tasks, workers, cores)\n"
+        "  winner: processes\n",
+        "  winner: processes\n  speedup:\n    processes: 0.95 * min(tasks, workers, cores)\n",
     )
     (challenge,) = load_lesson_file(lessons.write(text))[0].challenges
     lines = {}

@@ -69,9 +69,9 @@ class ReviewScreen(TutorScreen):
         block_id = next((b for _, text, b in event.table_of_contents if text == label and b), None)
         if block_id is not None:
             heading = self.query_one(f"#review-text #{block_id}")
-            self.call_after_refresh(self._scroll_to, heading)
+            self.call_after_refresh(self._show_heading, heading)
 
-    def _scroll_to(self, heading: Any) -> None:
+    def _show_heading(self, heading: Any) -> None:
         self.query_one("#review", VerticalScroll).scroll_to_widget(heading, top=True, animate=False)
 
     def action_scroll(self, where: str) -> None:
