@@ -138,7 +138,12 @@ def test_lesson_task_block_focused(snap_compare, make_app):
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
 
 
-def test_challenge(snap_compare, make_app):
+def test_challenge(snap_compare, make_app, monkeypatch):
+    from tests.ui.test_course_screens import TWO_CORES
+    from tutor.lab import facts
+
+    monkeypatch.setattr(facts, "machine_facts", lambda: dict(TWO_CORES))  # not this machine's
+
     async def run_before(pilot) -> None:
         await _open_challenge(pilot)
         await pilot.press("h", "down", "enter", "1", ".", "8")

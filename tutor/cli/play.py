@@ -11,14 +11,13 @@ from typing import Any
 
 
 def _open(args: argparse.Namespace) -> tuple[Any, Any]:
+    from tutor.cli.lessons import lesson_dirs
     from tutor.lessons import load_catalog
     from tutor.paths import data_dir, profile_name
     from tutor.progress import open_store
 
-    catalog = load_catalog(
-        extra_dirs=list(args.lessons),
-        builtin=not args.only_lessons,
-    )
+    extra, builtin = lesson_dirs(args)  # a missing folder: one line, exit 2, no game
+    catalog = load_catalog(extra_dirs=extra, builtin=builtin)
     from tutor.errors import UsageError
     from tutor.progress import ProgressStoreError
 

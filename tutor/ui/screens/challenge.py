@@ -33,6 +33,17 @@ def parse_speedup(text: str) -> float | None:
     return value
 
 
+def machine_line(facts: dict[str, Any], challenge: Any) -> str:
+    """'Your machine: 8 cores, Python 3.13.5, start method forkserver': said before the
+    prediction, since the right answer and the speedups depend on all three."""
+    cores = facts.get("cores") or 1
+    python = f"Python {facts.get('python')}"
+    if facts.get("free_threaded_build"):
+        python += " free-threaded, GIL " + ("on" if facts.get("gil_enabled") else "off")
+    method = (challenge.params or {}).get("start_method") or facts.get("default_start_method")
+    return f"Your machine: {cores} core{'s' if cores != 1 else ''}, {python}, start method {method}"
+
+
 class ChallengeScreen(TutorScreen):
     """Nothing runs until the learner has committed to an answer."""
 
@@ -48,17 +59,21 @@ class ChallengeScreen(TutorScreen):
         self.challenge = challenge
 
     def compose(self) -> ComposeResult:
+        from tutor.lab.facts import machine_facts
         from tutor.lab.registry import SCENARIOS
 
         challenge = self.challenge
         info = SCENARIOS.get(challenge.scenario)
         yield TitleBar()
         with VerticalScroll(id="challenge"):
+            machine = machine_line(machine_facts(), challenge)
             if info is not None:
                 yield Static(
-                    Content.assemble(("Lab: ", "bold"), f"{info.title}: {info.summary}"),
+                    Content.assemble(("Lab: ", "bold"), f"{info.title}: {info.summary}\n", machine),
                     id="scenario",
                 )
+            else:
+                yield Static(machine, id="scenario")
             if challenge.story:
                 yield LessonText(challenge.story, id="story")
             yield Static(

@@ -43,6 +43,7 @@ class HomeScreen(TutorScreen):
         Binding("enter", "open_lesson", "Open", id="home.open", show=True),
         Binding("z", "quiz", "Quiz", id="home.quiz"),
         Binding("p", "app.progress", "Progress", id="home.progress"),
+        Binding("w", "review", "Review", id="home.review"),
         Binding("r", "reset_lesson", "Reset lesson", id="home.reset_lesson"),
         Binding("R", "reset_all", "Reset all", id="home.reset_all", show=False),
     ]
@@ -166,13 +167,10 @@ class HomeScreen(TutorScreen):
                 "Run the game without --only-lessons, or pass --lessons DIR with lesson files.",
             ]
         if errors:
-            parts.append(
-                (
-                    "\n"
-                    + f"✗ {count(len(errors), 'problem')} in lesson files: run `tutor lint` to see them",
-                    "$error",
-                )
-            )
+            # The command that finds them (a plain `tutor lint` misses a --lessons folder);
+            # a served game names no path of the host.
+            where = "the host can list them" if self.tutor.served else f"run {self.tutor.catalog.lint_command()}"
+            parts.append(("\n" + f"✗ {count(len(errors), 'problem')} in lesson files: {where}", "$error"))
         # Fixed height in app.tcss: moving through the list repaints, never relayouts.
         details.update(Content.assemble(*parts), layout=False)
 
@@ -197,6 +195,11 @@ class HomeScreen(TutorScreen):
         lesson = self.highlighted_lesson
         if lesson is not None:
             self.tutor.open_quiz(lesson.id)
+
+    def action_review(self) -> None:
+        from tutor.ui.screens.review import ReviewScreen
+
+        self.app.push_screen(ReviewScreen(self.highlighted_lesson))
 
     def action_reset_lesson(self) -> None:
         lesson = self.highlighted_lesson

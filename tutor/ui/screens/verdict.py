@@ -151,6 +151,9 @@ class VerdictScreen(TutorScreen):
                 elif v.prediction_error is not None:
                     line = Content.assemble(line, f" · off by {abs(v.prediction_error) * 100:.0f}%")
                 yield Static(line, id="verdict-prediction")
+            textbook = self._textbook()
+            if textbook is not None:
+                yield Static(textbook, id="verdict-textbook")
             explain = (challenge.explain or {}).get(v.winner) if v.winner else None
             if explain:
                 yield Static(
@@ -187,6 +190,20 @@ class VerdictScreen(TutorScreen):
             if failed:
                 yield Static("\n".join(failed), id="verdict-failed")
         yield KeyBar()
+
+    def _textbook(self) -> Content | None:
+        """The lesson's expected speedups, worked out for the machine that measured."""
+        from tutor.lessons.plan import expected_speedups
+
+        if self.challenge.measure != "wall_s":
+            return None
+        expected = expected_speedups(self.challenge, self.results)
+        if not expected:
+            return None
+        cores = next((r.get("cores") for r in self.results.values() if r.get("cores")), None)
+        where = f" for {cores} core{'s' if cores != 1 else ''}" if cores else ""
+        figures = ", ".join(f"{strategy_label(s)} about {x:.1f}x" for s, x in expected.items())
+        return Content.assemble((f"Textbook{where}: ", "bold"), figures, " faster than one at a time.")
 
     def _headline(self) -> Content:
         v = self.verdict
