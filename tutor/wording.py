@@ -1,6 +1,23 @@
-"""Words shared by every part that talks to people (no imports: the lab, lessons and UI use it)."""
+"""Words shared by every part that talks to people (no imports: the lab, lessons and UI use it).
+
+The same fact reads the same on the map, in a lesson, on the progress screen
+and in `tutor progress show`: each is written by one function here.
+"""
 
 from __future__ import annotations
+
+NONE = "—"
+"""What a figure reads when there is nothing to show yet."""
+
+DONE_RULE = "Done: every challenge tried and every quiz question right once."
+"""The progress rule (tutor.progress.rules.lesson_complete), as the map, lessons and CLI state it."""
+
+DONE_RULE_LONG = (
+    "A lesson is done once you have tried every challenge (whatever this machine "
+    "measured) and answered every quiz question right at least once; a challenge "
+    "keeps its best verdict, and a tie counts as right. Next is the first lesson "
+    "not done, in order."
+)
 
 
 def count(n: int, singular: str, plural: str | None = None) -> str:
@@ -8,7 +25,31 @@ def count(n: int, singular: str, plural: str | None = None) -> str:
     return f"{n} {singular if n == 1 else plural or singular + 's'}"
 
 
-def score(right: int, answered: int, total: int | None, *, none: str = "-") -> str:
+def score(right: int, answered: int, total: int | None, *, none: str = NONE) -> str:
     """`2/3 of 4`: right out of answered, of what there is (wrong and not yet answered differ)."""
     text = f"{right}/{answered}" if answered else none
     return text + (f" of {total}" if total else "")
+
+
+def percent_off(error: float | None) -> str:
+    """A prediction's relative error: `off by 5%` (one rounding for every screen and the CLI)."""
+    if error is None:
+        return NONE
+    return f"off by {abs(error) * 100:.0f}%"
+
+
+def lesson_done(title: str) -> str:
+    """The toast when a lesson has just become done."""
+    return f"✓ “{title}” is done: every challenge tried and every quiz question right."
+
+
+def to_finish(challenges_left: int, questions_left: int) -> str:
+    """What a lesson still needs, by the done rule: `To finish: try 1 challenge, get 2 quiz questions right.`"""
+    parts = []
+    if challenges_left:
+        parts.append(f"try {count(challenges_left, 'challenge')}")
+    if questions_left:
+        parts.append(f"get {count(questions_left, 'quiz question')} right")
+    if not parts:
+        return "✓ Done: every challenge tried and every quiz question right."
+    return "To finish this lesson: " + " and ".join(parts) + "."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -11,12 +11,16 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Static
 
+from tutor.ui.messages import ChallengeCommitted
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.choices import ChoiceList
 from tutor.ui.widgets.keybar import KeyBar
 from tutor.ui.widgets.lessontext import LessonText
 from tutor.ui.widgets.notice import Notice
 from tutor.ui.widgets.titlebar import TitleBar
+
+if TYPE_CHECKING:
+    from tutor.lessons import Challenge, Lesson
 
 
 def parse_speedup(text: str) -> float | None:
@@ -42,7 +46,7 @@ class ChallengeScreen(TutorScreen):
         Binding("ctrl+r", "commit", "Run it", id="challenge.commit"),
     ]
 
-    def __init__(self, lesson: Any, challenge: Any) -> None:
+    def __init__(self, lesson: Lesson, challenge: Challenge) -> None:
         super().__init__()
         self.lesson = lesson
         self.challenge = challenge
@@ -84,6 +88,14 @@ class ChallengeScreen(TutorScreen):
             yield Notice(id="problem")
             yield Button("▶ Commit and run it on this machine", id="commit", variant="primary")
         yield KeyBar()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not super().check_action(action, parameters):
+            return False
+        if action == "hint":
+            # Only advertised when the challenge has one.
+            return bool(self.challenge.hint)
+        return True
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.lesson.title} · challenge"
@@ -130,11 +142,13 @@ class ChallengeScreen(TutorScreen):
                 inputs.first().focus()
                 return
         strategy = self.challenge.choices[chosen[0]].strategy
-        self.tutor.start_lab(self.lesson, self.challenge, strategy, predicted)
+        self.post_message(ChallengeCommitted(self.lesson, self.challenge, strategy, predicted))
 
     def action_hint(self) -> None:
-        hint = self.challenge.hint or "No hint for this one: think about what the work waits for."
-        self.query_one("#hint", Notice).say(Content.assemble(("Hint: ", "bold"), hint))
+        if self.challenge.hint:
+            self.query_one("#hint", Notice).say(
+                Content.assemble(("Hint: ", "bold"), self.challenge.hint)
+            )
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self.dismiss()
