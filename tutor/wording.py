@@ -31,6 +31,21 @@ def score(right: int, answered: int, total: int | None, *, none: str = NONE) -> 
     return text + (f" of {total}" if total else "")
 
 
+def duration(value: float | None) -> str:
+    """A duration the way a person reads it: 0.42 s, 12.3 s, 4 min 05 s, 1 h 02 min."""
+    if value is None:
+        return NONE
+    if value < 10:
+        return f"{value:.2f} s"
+    if value < 60:
+        return f"{value:.1f} s"
+    minutes, rest = divmod(int(round(value)), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
 def percent_off(error: float | None) -> str:
     """A prediction's relative error: `off by 5%` (one rounding for every screen and the CLI)."""
     if error is None:
