@@ -26,7 +26,13 @@ def count(n: int, singular: str, plural: str | None = None) -> str:
 
 
 def score(right: int, answered: int, total: int | None, *, none: str = NONE) -> str:
-    """`2/3 of 4`: right out of answered, of what there is (wrong and not yet answered differ)."""
+    """`2/3 of 4`: right out of answered, of what there is (wrong and not yet answered differ).
+
+    `none` when there is nothing to answer (total 0); a total of None is unknown
+    (a lesson no longer in the catalog) and left out.
+    """
+    if total == 0:
+        return "none"
     text = f"{right}/{answered}" if answered else none
     return text + (f" of {total}" if total else "")
 
@@ -53,12 +59,14 @@ def percent_off(error: float | None) -> str:
     return f"off by {abs(error) * 100:.0f}%"
 
 
-def lesson_done(title: str) -> str:
+def lesson_done(title: str, *, has_tasks: bool = True) -> str:
     """The toast when a lesson has just become done."""
+    if not has_tasks:
+        return f"✓ “{title}” is done: it has nothing to answer."
     return f"✓ “{title}” is done: every challenge tried and every quiz question right."
 
 
-def to_finish(challenges_left: int, questions_left: int) -> str:
+def to_finish(challenges_left: int, questions_left: int, *, has_tasks: bool = True) -> str:
     """What a lesson still needs, by the done rule: `To finish: try 1 challenge, get 2 quiz questions right.`"""
     parts = []
     if challenges_left:
@@ -66,5 +74,7 @@ def to_finish(challenges_left: int, questions_left: int) -> str:
     if questions_left:
         parts.append(f"get {count(questions_left, 'quiz question')} right")
     if not parts:
+        if not has_tasks:
+            return "✓ Done once read: this lesson has nothing to answer."
         return "✓ Done: every challenge tried and every quiz question right."
     return "To finish this lesson: " + " and ".join(parts) + "."

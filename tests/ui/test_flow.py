@@ -442,8 +442,7 @@ async def test_the_whole_loop_with_a_real_run(make_app, store):
         assert set(lab.model.results) == {"processes", "threads", "sequential"}, [
             (s, r.error) for s, r in lab.model.runs.items()
         ]
-        await pilot.pause(0.2)
-        assert "Measured on this machine" in text_of(app, "#lab-title")
+        await wait_for(pilot, lambda: "Measured on this machine" in text_of(app, "#lab-title"))
         # Never auto-advance: the verdict waits for a key.
         assert app.screen is lab
         await pilot.press("left")
@@ -508,8 +507,17 @@ async def test_command_palette_jumps_to_a_lesson(make_app):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+p")
         await pilot.press(*"second test")
-        await wait_for(pilot, lambda: bool(app.screen.query("CommandList Option, CommandList")))
-        await pilot.pause(0.3)
+        from textual.command import CommandList
+
+        def found() -> bool:
+            # The search runs in the background: wait for its hit to be listed and highlighted.
+            lists = app.screen.query(CommandList)
+            if not lists:
+                return False
+            hits = lists.first().options
+            return bool(hits) and "Second test lesson" in str(hits[0].prompt)
+
+        await wait_for(pilot, found, timeout=10)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, LessonScreen), timeout=10)
         assert app.screen.lesson.id == "test-reading"

@@ -442,7 +442,8 @@ class TutorApp(App[int]):
         if self.save(write) is not None or not became[0]:
             return
         if announce:
-            self.notify(lesson_done(lesson.title), title="Progress")
+            has_tasks = bool(lesson.challenges or lesson.quiz)
+            self.notify(lesson_done(lesson.title, has_tasks=has_tasks), title="Progress")
         self._progress_changed(lesson.id)
 
     def _apply_done_rule_everywhere(self) -> None:

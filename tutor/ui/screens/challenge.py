@@ -86,7 +86,10 @@ class ChallengeScreen(TutorScreen):
                 )
             yield Notice(id="hint")
             yield Notice(id="problem")
-            yield Button("▶ Commit and run it on this machine", id="commit", variant="primary")
+        # Outside the scrolling text and one line high: always whole on screen, even at 80x24.
+        yield Button(
+            "▶ Commit and run it on this machine (Ctrl+R)", id="commit", variant="primary", compact=True
+        )
         yield KeyBar()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -88,7 +88,7 @@ class HomeScreen(TutorScreen):
         width = max(self.size.width - 7, 30)
         wide = width >= 70
         state_width = 12 if wide else 2
-        score_width = 24 if width >= 60 else 0
+        score_width = (24 if wide else 21) if width >= 45 else 0
         title_width = max(width - state_width - score_width, 12)
         options: list[Option] = []
         for lesson in lessons:
@@ -102,7 +102,7 @@ class HomeScreen(TutorScreen):
                     len(lesson.challenges),
                 )  # fmt: skip
                 quiz = score(p.quiz_right if p else 0, p.quiz_answered if p else 0, len(lesson.quiz))
-                tally = f"★ {challenges:<9} ? {quiz}"
+                tally = f"★ {challenges:<{9 if wide else 7}} ? {quiz}"
             is_next = lesson.id == next_id
             mark = STATE_MARK.get(state, "·")
             title = f"{lesson.order:>2}. {lesson.title}"
@@ -144,9 +144,12 @@ class HomeScreen(TutorScreen):
             ("Progress ", "bold"),
             "[",
             (bar(fraction, 12, empty="·"), "$success"),
-            f"] {done}/{total} lessons done · challenges {score(right, tried, challenges)}"
-            f" · quiz {score(quiz_right, answered, questions)}",
+            f"] {done}/{total} lessons done",
         )
+        tally = f"challenges {score(right, tried, challenges)} · quiz {score(quiz_right, answered, questions)}"
+        # On one line when it fits, else the tally on a line of its own (never cut mid-figure).
+        fits = line.cell_length + 3 + len(tally) <= self.size.width - 2
+        line = Content.assemble(line, " · " if fits else "\n", tally)
         if next_id is not None:
             nxt = next(lesson for lesson in lessons if lesson.id == next_id)
             line = Content.assemble(line, "\n", ("▶ next: ", "bold $accent"), nxt.title)
@@ -168,12 +171,13 @@ class HomeScreen(TutorScreen):
             left = to_finish(
                 sum(c.id not in states.challenges for c in lesson.challenges),
                 sum(not states.questions.get(q.id, False) for q in lesson.quiz),
+                has_tasks=bool(lesson.challenges or lesson.quiz),
             )
             parts += [
                 (lesson.title, "bold"),
-                f"  ·  {lesson.minutes} min  ·  {count(len(lesson.challenges), 'challenge')}, {count(len(lesson.quiz), 'quiz question')}\n",
+                f"  ·  {lesson.minutes} min",
+                ("  ·  Enter: open\n", "$text-muted"),
                 lesson.summary,
-                ("   Enter: open", "$text-muted"),
                 ("\n" + (left if p.started else DONE_RULE), "$text-muted"),
             ]
             if p.seconds:

@@ -216,6 +216,10 @@ class LabScreen(TutorScreen):
             self._texts[selector] = content
             widget.update(content, layout=False)
 
+    def redraw(self) -> None:
+        """Draw what the model holds now, without waiting for the 10 Hz timer."""
+        self._redraw()
+
     def _redraw(self) -> None:
         model = self.model
         if model.version == self._drawn:

@@ -35,10 +35,18 @@ if TYPE_CHECKING:
 Task = Challenge | QuizQuestion
 
 
-def _first_line(text: str, limit: int = 70) -> str:
-    line = next((part.strip() for part in text.strip().splitlines() if part.strip()), "")
-    line = line.lstrip("#").strip()
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+def _first_paragraph(text: str, limit: int = 200) -> str:
+    """A question's first paragraph as one line (its source lines may break mid-sentence)."""
+    lines: list[str] = []
+    for raw in text.strip().splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("```", "~~~")):
+            break
+        lines.append(line.lstrip("#").strip())
+    paragraph = " ".join(lines)
+    if len(paragraph) <= limit:
+        return paragraph
+    return paragraph[: paragraph.rfind(" ", 0, limit - 1)] + " …"
 
 
 class ContentsScreen(ModalScreen[str | None]):
@@ -161,7 +169,7 @@ class LessonScreen(TutorScreen):
         return ActionBlock(
             "challenge" if is_challenge else "quiz",
             item,
-            item.question if is_challenge else _first_line(item.question),
+            item.question if is_challenge else _first_paragraph(item.question),
             self._status(item),
             id=f"{'challenge' if is_challenge else 'quiz'}-{item.id}",
         )
@@ -193,6 +201,7 @@ class LessonScreen(TutorScreen):
         left = to_finish(
             sum(c.id not in states.challenges for c in self.lesson.challenges),
             sum(not states.questions.get(q.id, False) for q in self.lesson.quiz),
+            has_tasks=bool(self.lesson.challenges or self.lesson.quiz),
         )
         return Content.styled(left, "bold")
 

@@ -39,11 +39,14 @@ def comparison_table(
     speedups = verdict.speedups or {}
     # "x faster than one at a time" only means something for times with a baseline.
     with_speedup = measure == "wall_s" and any(speedups.get(s) for s in order)
-    name_w = 24
-    # 2 (marker) + name + 10 (value) + 2 (+ 16 speedup + 2) before the bar.
-    track = max(width - name_w - (32 if with_speedup else 14), 6)
+    # Every row fits the width (a wrapped row put its bar on a line of its own at
+    # 60 columns): the speedup heading shortens, then the names, then the bar.
+    speed_w = (16 if width >= 70 else 9) if with_speedup else 0
+    fixed = 2 + 10 + 2 + (speed_w + 2 if with_speedup else 0)
+    name_w = max(min(24, width - fixed - 8), 12)
+    track = max(width - fixed - name_w, 4)
     head = f"  {'strategy':<{name_w}}{'measured':>10}  " + (
-        f"{'vs one at a time':>16}  " if with_speedup else ""
+        f"{'vs one at a time' if speed_w == 16 else 'speedup':>{speed_w}}  " if with_speedup else ""
     )
     rows = [Content.styled(head, "bold")]
     tied = verdict.tied
@@ -61,13 +64,17 @@ def comparison_table(
         if strategy == chosen:
             marks.append("you")
         label = f"{strategy_label(strategy)}{' (' + ', '.join(marks) + ')' if marks else ''}"
+        if len(label) > name_w - 1:
+            label = label[: name_w - 2] + "…"
         style = "bold" if strategy == verdict.winner else ""
         rows.append(
             Content.assemble(
                 ("▶ " if strategy == chosen else "  ", "bold $accent"),
                 (f"{label:<{name_w}}", style),
                 f"{shown:>10}  ",
-                f"{_speedup_text(strategy, verdict):>16}  " if with_speedup else "",
+                f"{_speedup_text(strategy, verdict, short=speed_w < 16):>{speed_w}}  "
+                if with_speedup
+                else "",
                 (
                     bar((value or 0.0) / longest, track),
                     "$accent" if strategy == verdict.winner else "$secondary",
@@ -77,11 +84,13 @@ def comparison_table(
     return Content("\n").join(rows)
 
 
-def _speedup_text(strategy: str, verdict: Verdict) -> str:
+def _speedup_text(strategy: str, verdict: Verdict, *, short: bool = False) -> str:
     """A speedup as measured; one the machine cannot give is marked, never shown as plain fact."""
     text = speedup((verdict.speedups or {}).get(strategy))
     limit = verdict.limits.get(strategy)
     if strategy in verdict.implausible:
+        if short:
+            return f"⚠ {text}"
         return f"⚠ {text} (max {limit:g}x)" if limit else f"⚠ {text}"
     return text
 
