@@ -64,7 +64,7 @@ class HomeScreen(TutorScreen):
 
     def on_screen_resume(self) -> None:
         # Coming back from a lesson: states and scores may have changed.
-        if self.is_mounted:
+        if self.is_mounted and self.query("#lessons"):
             self.refresh_map()
 
     @on(ProgressChanged)
@@ -73,7 +73,7 @@ class HomeScreen(TutorScreen):
 
     def on_resize(self) -> None:
         # The rows are laid out for the width: a narrower terminal must not wrap them.
-        if self.is_mounted:
+        if self.is_mounted and self.query("#lessons"):
             self.refresh_map()
 
     def refresh_map(self, select: str | None = None, *, select_next: bool = False) -> None:

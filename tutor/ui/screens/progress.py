@@ -55,7 +55,7 @@ class ProgressScreen(TutorScreen):
         self.fill()
 
     def on_resize(self) -> None:
-        if self.is_mounted:
+        if self.is_mounted and self.query(DataTable):
             self.fill()
 
     def fill(self) -> None:

@@ -224,7 +224,9 @@ class VerdictScreen(TutorScreen):
         self.query_one("#verdict", VerticalScroll).focus()
 
     def on_resize(self) -> None:
-        self._draw_table()
+        # A resize may come before the screen's widgets are there (drawn on mount then).
+        if self.is_mounted and self.query("#verdict-table"):
+            self._draw_table()
 
     def _draw_table(self) -> None:
         # The scroll area's padding and scrollbar take 4 cells of the screen width.
