@@ -16,7 +16,9 @@ from tutor.ui.screens.verdict import VerdictScreen
 from tutor.wording import lesson_done, percent_off
 
 
-def _tried(store, correct: bool = False, *, lesson: str = "test-crunch", predicted=None, measured=None):
+def _tried(
+    store, correct: bool = False, *, lesson: str = "test-crunch", predicted=None, measured=None
+):
     store.record_challenge(
         lesson, "t-crunch", choice="threads", predicted_speedup=predicted,
         measured_speedup=measured, winner="processes", correct=correct, result={},
@@ -100,9 +102,18 @@ async def test_a_retry_never_turns_a_right_challenge_wrong(make_app, store):
         }
         # A retry that picks threads: this one is wrong, the attempt is kept as history.
         app.lab_ended(
-            LabOutcome(lesson, lesson.challenges[0], "threads", None, results, ["threads", "processes", "sequential"])
+            LabOutcome(
+                lesson,
+                lesson.challenges[0],
+                "threads",
+                None,
+                results,
+                ["threads", "processes", "sequential"],
+            )
         )
-        await wait_for(pilot, lambda: isinstance(app.screen, VerdictScreen) and app.screen.is_mounted)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, VerdictScreen) and app.screen.is_mounted
+        )
         assert "✗ Not this time" in text_of(app, "#verdict-headline")
         await pilot.press("enter")
         assert app.screen is lesson_screen
@@ -155,7 +166,9 @@ async def test_a_prediction_reads_the_same_on_the_verdict_and_the_progress_scree
         }
         order = ["processes", "threads", "sequential"]
         app.lab_ended(LabOutcome(lesson, lesson.challenges[0], "processes", 1.5, results, order))
-        await wait_for(pilot, lambda: isinstance(app.screen, VerdictScreen) and app.screen.is_mounted)
+        await wait_for(
+            pilot, lambda: isinstance(app.screen, VerdictScreen) and app.screen.is_mounted
+        )
         verdict = app.screen.verdict
         if verdict.prediction_within:
             pytest.skip("the prediction fell inside the interval: no 'off by' to compare")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tutor.errors import UsageError
+from tutor.progress.rules import next_lesson
 from tutor.progress.store import (
     LessonProgress,
     ProgressImportError,
@@ -19,7 +20,6 @@ from tutor.progress.store import (
     open_store,
     parse_export,
 )
-from tutor.progress.rules import next_lesson
 from tutor.progress.values import printable
 from tutor.wording import DONE_RULE, NONE, duration, percent_off, score
 

@@ -10,8 +10,7 @@ import asyncio
 import contextlib
 import os
 import signal
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from textual import events, on
@@ -31,6 +30,7 @@ from tutor.ui.messages import (
     VerdictClosed,
 )
 from tutor.ui.runs import RunTracker
+from tutor.ui.saving import Saver
 from tutor.ui.screens.base import TutorScreen
 from tutor.wording import lesson_done
 
@@ -41,9 +41,6 @@ if TYPE_CHECKING:
 
 TIME_SAVE_S = 60.0
 """How often the time spent on the open lesson is saved (a crash loses at most this)."""
-
-NOT_SAVED_TOAST_S = 60.0
-"""A store that cannot write says so once a minute, not at every autosave."""
 
 PARENT_CHECK_S = 1.0
 """How often a game served on the web checks that its server is still there."""
@@ -100,7 +97,9 @@ class TutorApp(App[int]):
         """(lesson id, challenge id) -> the work sizes its last comparison measured:
         a retry does the same work, so its figures can be compared with the first play's."""
         self._theme_restored = False
-        self._not_saved_told: dict[str, float] = {}
+        self.saver = Saver(
+            lambda text: self.notify(text, title="Progress", severity="warning")
+        )
         self.leaving = False
         from tutor.ui.memory import IdleCollector
 
@@ -174,7 +173,7 @@ class TutorApp(App[int]):
 
         try:
             if self.store.setting("theme") != theme:
-                self.save(lambda: self.store.set_setting("theme", theme))
+                self.saver.save(lambda: self.store.set_setting("theme", theme))
         except ProgressStoreError as exc:  # the read failed: nothing to save over
             self.notify(f"The theme could not be saved: {exc.reason}.", severity="warning")
 
@@ -335,7 +334,7 @@ class TutorApp(App[int]):
         verdict = outcome.judge()
         saved: str | None = None
         if verdict.winner is not None:
-            not_saved = self.save(lambda: outcome.record(self.store, verdict), quiet=True)
+            not_saved = self.saver.save(lambda: outcome.record(self.store, verdict), quiet=True)
             saved = SAVED if not_saved is None else not_saved
             if not_saved is None:
                 self._apply_done_rule(outcome.lesson.id)
@@ -398,29 +397,6 @@ class TutorApp(App[int]):
             self.push_screen(HelpScreen(self.screen))
 
     # Progress -----------------------------------------------------------
-    def save(self, write: Callable[[], object], *, quiet: bool = False) -> str | None:
-        """Run one store write; None if it was saved, else the short reason it was not.
-
-        A full disk or a locked file must not end the game: the learner keeps
-        playing and is told, in words without any host path, that this was not
-        kept. ``quiet`` callers show the reason where "saved" would have been;
-        the others get a toast, at most one a minute for the same reason.
-        """
-        from tutor.progress import ProgressStoreError
-
-        try:
-            write()
-        except ProgressStoreError as exc:
-            reason = getattr(exc, "reason", None) or "the progress file could not be written"
-            if not quiet:
-                now = time.monotonic()
-                last = self._not_saved_told.get(reason)
-                if last is None or now - last >= NOT_SAVED_TOAST_S:
-                    self._not_saved_told[reason] = now
-                    self.notify(f"Not saved: {reason}.", title="Progress", severity="warning")
-            return reason
-        return None
-
     @on(AnswerRecorded)
     def _answer_recorded(self, message: AnswerRecorded) -> None:
         self._apply_done_rule(message.lesson_id)
@@ -439,7 +415,7 @@ class TutorApp(App[int]):
                 )
             )
 
-        if self.save(write) is not None or not became[0]:
+        if self.saver.save(write) is not None or not became[0]:
             return
         if announce:
             has_tasks = bool(lesson.challenges or lesson.quiz)
@@ -484,7 +460,7 @@ class TutorApp(App[int]):
             if not confirmed:
                 self.notify("Nothing was reset.")
                 return
-            if self.save(lambda: self.store.reset(lesson_id)) is not None:
+            if self.saver.save(lambda: self.store.reset(lesson_id)) is not None:
                 return
             self.notify("✓ Progress reset." if lesson_id is None else "✓ Lesson progress reset.")
             self._progress_changed(lesson_id)

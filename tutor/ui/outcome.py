@@ -49,7 +49,11 @@ class LabOutcome:
         """Keep this attempt (one transaction; raises ProgressStoreError if it cannot)."""
         if verdict.winner is None:
             raise ValueError("a verdict without a winner measured nothing to record")
-        measured = None if self.choice in verdict.implausible else (verdict.speedups or {}).get(self.choice)
+        measured = (
+            None
+            if self.choice in verdict.implausible
+            else (verdict.speedups or {}).get(self.choice)
+        )
         store.record_challenge(
             self.lesson.id,
             self.challenge.id,

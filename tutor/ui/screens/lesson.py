@@ -12,9 +12,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.content import Content
 from textual.widgets import Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -207,7 +207,7 @@ class LessonScreen(TutorScreen):
 
     def on_mount(self) -> None:
         self.sub_title = self.lesson.title
-        self.tutor.save(lambda: self.tutor.store.set_position(self.lesson.id, self.resume_at))
+        self.tutor.saver.save(lambda: self.tutor.store.set_position(self.lesson.id, self.resume_at))
         self._since = monotonic()
         self.call_after_refresh(self._start_filling)
 
@@ -275,7 +275,7 @@ class LessonScreen(TutorScreen):
             spent = now - self._since
             if spent >= 1:
                 self._since = now
-                self.tutor.save(lambda: self.tutor.store.add_time(self.lesson.id, spent))
+                self.tutor.saver.save(lambda: self.tutor.store.add_time(self.lesson.id, spent))
 
     # Table of contents -------------------------------------------------
     def _contents(self) -> list[tuple[str, str]]:
@@ -339,7 +339,7 @@ class LessonScreen(TutorScreen):
     @on(ActionBlock.Opened)
     def _open_block(self, event: ActionBlock.Opened) -> None:
         item = event.block.item
-        self.tutor.save(lambda: self.tutor.store.set_position(self.lesson.id, item.id))
+        self.tutor.saver.save(lambda: self.tutor.store.set_position(self.lesson.id, item.id))
         if isinstance(item, Challenge):
             self.post_message(ChallengeChosen(self.lesson, item))
         else:

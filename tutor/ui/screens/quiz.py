@@ -168,7 +168,7 @@ class QuizScreen(TutorScreen):
         self.answered.add(key)
         if correct:
             self.right.add(key)
-        not_saved = self.tutor.save(
+        not_saved = self.tutor.saver.save(
             lambda: self.tutor.store.record_quiz(
                 self.lesson.id, q.id, chosen=chosen, correct=correct, hint_used=self.hint_used
             ),
