@@ -199,3 +199,18 @@ async def test_overall_accuracy_is_over_every_prediction_as_in_the_cli(make_app,
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("p")
         assert f"predictions {overall}" in text_of(app, "#progress-overall")
+
+
+async def test_a_finished_quiz_goes_again_from_the_first_question_not_yet_right(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter", "z")
+        quiz = app.screen
+        await pilot.press("enter", "n")  # t-q1 wrong, skipped
+        await pilot.press(
+            "space", "down", "down", "space", "enter", "enter"
+        )  # t-q2 right: finished
+        assert quiz.state == "finished"
+        assert "again, from the first of the 1 not yet right" in text_of(app, "#quiz-done")
+        await pilot.press("r")
+        assert quiz.state == "asking" and quiz.question.id == "t-q1"

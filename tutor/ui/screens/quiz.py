@@ -95,7 +95,9 @@ class QuizScreen(TutorScreen):
         if action == "quit_quiz":
             return self.quiz_only
         if action == "retry":
-            return self.state == "wrong"
+            return self.state == "wrong" or (
+                self.state == "finished" and self._first_not_right() is not None
+            )
         if action == "hint":
             # Not advertised for a question without one.
             return self.state in ("asking", "wrong") and bool(self.question.hint)
@@ -194,9 +196,7 @@ class QuizScreen(TutorScreen):
         if not correct and q.kind == "multiple":
             missed = [c for i, c in enumerate(q.choices) if c.correct and i not in chosen]
             if missed:
-                lines.append(
-                    (f"You missed {count(len(missed), 'right answer')}: ", "italic")
-                )
+                lines.append((f"You missed {count(len(missed), 'right answer')}: ", "italic"))
                 lines.append("; ".join(f"“{c.text}”" for c in missed) + ".\n")
         if correct:
             last = self.index + 1 >= len(self.items)
@@ -217,7 +217,21 @@ class QuizScreen(TutorScreen):
         self.hint_used = True
         self.query_one("#quiz-hint", Notice).say(Content.assemble(("Hint: ", "bold"), hint))
 
-    def action_retry(self) -> None:
+    def _first_not_right(self) -> int | None:
+        return next(
+            (i for i, (lesson, q) in enumerate(self.items) if (lesson.id, q.id) not in self.right),
+            None,
+        )
+
+    async def action_retry(self) -> None:
+        if self.state == "finished":
+            # Again, from the first question not yet answered right.
+            start = self._first_not_right()
+            if start is not None:
+                self.index = start
+                self.query_one("#quiz", VerticalScroll).focus()
+                await self.show_question()
+            return
         if self.state != "wrong":
             return
         self.state = "asking"
@@ -261,7 +275,10 @@ class QuizScreen(TutorScreen):
             + (" (at least once).\n" if right < total else ": all of them.\n"),
         ]
         if right < total:
-            lines.append(f"Open the quiz again to start at the first of the {total - right} not yet right.\n")
+            lines += [
+                ("r", "bold reverse"),
+                f": again, from the first of the {total - right} not yet right\n",
+            ]
         if self.go_on_to is not None:
             title = self.tutor.catalog.get(self.go_on_to)
             what = "its quiz" if self.quiz_only else "it"
