@@ -474,6 +474,7 @@ class Store:
         """
         clean = validate_export(data)
         with self._write() as (conn, pid):
+            assert pid is not None  # _write created the profile
             return merge_export(conn, pid, clean)
 
     # -- lifetime
