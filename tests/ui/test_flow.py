@@ -354,6 +354,10 @@ async def test_progress_screen_and_help(make_app, store):
         assert row[4] == "— of 2"
         overall = str(app.screen.query_one("#progress-overall").render())
         assert "challenges 0/1 of 1" in overall and "quiz — of 2" in overall
+        # The rule, stated where progress is shown (the same words as the map and the CLI).
+        from tutor.wording import DONE_RULE
+
+        assert DONE_RULE in text_of(app, "#progress-legend")
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         help_text = text_of(app, "#help-text")
