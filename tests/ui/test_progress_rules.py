@@ -130,7 +130,7 @@ async def test_a_finished_run_left_with_escape_records_its_verdict(make_app, sto
         for message in messages:
             screen.post_message(message)
         await _drawn(pilot, screen)
-        assert "the verdict is saved either way" in text_of(app, "#lab-status")
+        assert "Escape: back (saved either way)" in text_of(app, "#lab-status")
         await pilot.press("escape")
         await wait_for(pilot, lambda: len(store.challenge_attempts()) == 1, timeout=5)
         assert isinstance(app.screen, HomeScreen)  # not shown: recorded, and said so

@@ -282,7 +282,7 @@ class LabScreen(TutorScreen):
                     "#lab-status",
                     Content.assemble(
                         ("Enter", "bold reverse"),
-                        ": see the verdict   Escape: back (the verdict is saved either way)",
+                        ": see the verdict · Escape: back (saved either way)",
                     ),
                 )
             else:
