@@ -340,11 +340,14 @@ class TutorApp(App[int]):
                 self._apply_done_rule(outcome.lesson.id)
         if outcome.see_verdict:
             self.push_screen(VerdictScreen(outcome, verdict, saved=saved))
-        elif saved == SAVED:
-            mark = "✓ right" if verdict.correct else "✗ not right"
+        elif saved == SAVED and verdict.winner is not None:
+            from tutor.ui.format import strategy_label
+
+            # Left with Escape: the measurement still counts, and the learner is told how.
+            mark = "✓ right" if verdict.correct else "✗ not right this time"
             self.notify(
-                f"Verdict saved ({mark}) without showing it: open the challenge again to see "
-                "the measurement or try again.",
+                f"Verdict saved without showing it: {mark} "
+                f"({strategy_label(verdict.winner)} measured best).",
                 title="Progress",
             )
         elif saved is not None:
