@@ -214,3 +214,14 @@ async def test_a_finished_quiz_goes_again_from_the_first_question_not_yet_right(
         assert "again, from the first of the 1 not yet right" in text_of(app, "#quiz-done")
         await pilot.press("r")
         assert quiz.state == "asking" and quiz.question.id == "t-q1"
+
+
+async def test_tutor_quiz_passes_over_lessons_without_a_quiz(make_app):
+    # The only other lesson has no quiz: `tutor quiz` has no next lesson to offer.
+    app = make_app(quiz_only=True, quiz_lesson="test-crunch")
+    async with app.run_test(size=SIZE) as pilot:
+        quiz = app.screen
+        await pilot.press("down", "enter", "enter", "space", "down", "down", "space", "enter")
+        await pilot.press("enter")
+        assert quiz.state == "finished" and quiz.go_on_to is None
+        assert "Escape or q: quit" in text_of(app, "#quiz-done")

@@ -264,7 +264,10 @@ class QuizScreen(TutorScreen):
         right = len(self.right & keys)
         total = len(keys)
         lessons = list(dict.fromkeys(lesson.id for lesson, _ in self.items))
-        catalog = [lesson.id for lesson in self.tutor.catalog.lessons]
+        # `tutor quiz` only has quizzes to offer: lessons without one are passed over.
+        catalog = [
+            lesson.id for lesson in self.tutor.catalog.lessons if lesson.quiz or not self.quiz_only
+        ]
         done = {k for k, p in self.tutor.store.all_progress().items() if p.done}
         # One lesson's quiz offers the next lesson not done (its quiz in `tutor quiz`);
         # the quiz of every lesson has no "next", only what is still to get right.
@@ -287,7 +290,7 @@ class QuizScreen(TutorScreen):
                 ("Enter", "bold reverse"),
                 f": next lesson, “{title.title if title else self.go_on_to}” (opens {what})\n",
             ]
-        elif len(lessons) == 1:
+        elif len(lessons) == 1 and not self.quiz_only and done >= set(catalog):
             lines.append(("\n✓ Every lesson is done.\n", "bold $success"))
         back = "Escape or q: quit" if self.quiz_only else "Escape: back to the lesson"
         lines.append((back, "$text-muted"))
