@@ -117,6 +117,7 @@ def _results(cores: int) -> dict:
 async def test_the_verdict_gives_the_textbook_for_the_machine_that_measured(
     make_app, cores, figures
 ):
+    from tutor.ui.outcome import LabOutcome
     from tutor.ui.screens.verdict import VerdictScreen
 
     app = make_app()
@@ -125,9 +126,7 @@ async def test_the_verdict_gives_the_textbook_for_the_machine_that_measured(
         challenge = lesson.challenges[0]
         order = ["processes", "threads", "sequential"]
         await app.push_screen(
-            VerdictScreen(
-                lesson, challenge, "processes", None, _results(cores), order, record=False
-            )
+            VerdictScreen(LabOutcome(lesson, challenge, "processes", None, _results(cores), order))
         )
         await pilot.pause()
         text = str(app.screen.query_one("#verdict-textbook", Static).render())
@@ -137,6 +136,7 @@ async def test_the_verdict_gives_the_textbook_for_the_machine_that_measured(
 async def test_the_verdict_textbook_scales_with_the_cores(store):
     """A formula (the review lesson's `0.95 * min(tasks, workers, cores)`) on 2 and on 8 cores."""
     from tutor.ui.app import TutorApp
+    from tutor.ui.outcome import LabOutcome
     from tutor.ui.screens.verdict import VerdictScreen
 
     catalog = load_catalog([REVIEW_LESSONS], builtin=False)
@@ -154,7 +154,7 @@ async def test_the_verdict_textbook_scales_with_the_cores(store):
             }
             await app.push_screen(
                 VerdictScreen(
-                    lesson, challenge, "processes", None, results, list(results), record=False
+                    LabOutcome(lesson, challenge, "processes", None, results, list(results))
                 )
             )
             await pilot.pause()

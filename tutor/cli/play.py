@@ -7,10 +7,15 @@ level: Textual, the app and its screens are imported inside the functions.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tutor.lessons import Catalog
+    from tutor.progress import Store
+    from tutor.ui.app import TutorApp
 
 
-def _open(args: argparse.Namespace) -> tuple[Any, Any]:
+def _open(args: argparse.Namespace) -> tuple[Catalog, Store]:
     from tutor.cli.lessons import lesson_dirs
     from tutor.lessons import load_catalog
     from tutor.paths import data_dir, profile_name
@@ -33,7 +38,7 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
     return catalog, store
 
 
-def _run(app: Any, store: Any) -> int:
+def _run(app: TutorApp, store: Store) -> int:
     try:
         app.run()
     finally:
