@@ -14,6 +14,9 @@ from typing import Literal
 from tutor.lessons.expression import Situation, SpeedupFormula
 
 Severity = Literal["error", "warning"]
+Measure = Literal["wall_s", "peak_mem_bytes", "lag_s", "response_s"]
+Prediction = Literal["speedup"]
+QuizKind = Literal["single", "multiple"]
 
 
 @dataclass(frozen=True)
@@ -93,10 +96,10 @@ class Challenge:
     params: dict[str, float | int | str] = field(default_factory=dict, hash=False)
     """Lab parameters: tasks, workers, start_method, preset or scenario ParamSpec names."""
     story: str | None = None
-    measure: Literal["wall_s", "peak_mem_bytes", "lag_s", "response_s"] = "wall_s"
+    measure: Measure = "wall_s"
     """One of tutor.lab.registry.MEASURES that the scenario reports."""
     """The result field compared between strategies; lower wins."""
-    predict: Literal["speedup"] | None = None
+    predict: Prediction | None = None
     expect: Expectation | None = None
     differs: str | None = None
     hint: str | None = None
@@ -122,7 +125,7 @@ class QuizQuestion:
     id: str
     question: str
     choices: tuple[QuizChoice, ...]
-    kind: Literal["single", "multiple"] = "single"
+    kind: QuizKind = "single"
     hint: str | None = None
     line: int = 0
 

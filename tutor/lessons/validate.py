@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar, cast
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -34,9 +35,14 @@ from tutor.lessons.model import (
     Expectation,
     Include,
     LessonError,
+    Measure,
+    Prediction,
     QuizChoice,
+    QuizKind,
     QuizQuestion,
 )
+
+T = TypeVar("T")
 
 try:  # libyaml is several times faster; the pure-Python loader gives the same marks
     from yaml import CSafeLoader as _Loader
@@ -348,7 +354,7 @@ def challenge(doc: Doc, node: Node, open_at: tuple[int, int]) -> Challenge | Non
     get = {k: v for k, (_, v) in keys.items()}
     ok = True
 
-    def need(value: object) -> object:
+    def need(value: T) -> T:
         nonlocal ok
         if value is None:
             ok = False
@@ -419,8 +425,8 @@ def challenge(doc: Doc, node: Node, open_at: tuple[int, int]) -> Challenge | Non
         explain=explain,
         params=params or {},
         story=story,
-        measure=measure,  # type: ignore[arg-type]
-        predict=predict,  # type: ignore[arg-type]
+        measure=cast(Measure, measure),  # one of MEASURES: doc.choice checked it
+        predict=cast(Prediction | None, predict),
         expect=expect,
         differs=differs,
         hint=hint,
@@ -689,9 +695,9 @@ def quiz(doc: Doc, node: Node, open_at: tuple[int, int]) -> QuizQuestion | None:
         id=qid,
         question=question,
         choices=choices,
-        kind=kind,
+        kind=cast(QuizKind, kind),  # one of QUIZ_KINDS: doc.choice checked it
         hint=hint,
-        line=open_at[0],  # type: ignore[arg-type]
+        line=open_at[0],
     )
 
 
