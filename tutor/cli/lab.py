@@ -281,6 +281,11 @@ class _HumanOutput:
                 notes.append(f"noisy {s.get('foreign_load_percent'):.0f}%")
             if s.get("spread") and s["spread"] > 0.25:
                 notes.append(f"runs differ {s['spread']:.0%}")
+            if s.get("deadlock"):
+                notes.append(f"deadlocked: stopped after {s['deadlock']['after_s']:.1f} s")
+            for figure, words in (("lag_s", "lag"), ("response_s", "response")):
+                if s.get(figure) is not None:
+                    notes.append(f"{words} {s[figure] * 1000:.1f} ms")
             if not s.get("ok"):
                 notes.append(f"failed: {s.get('error')}")
             if notes:

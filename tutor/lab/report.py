@@ -60,10 +60,15 @@ def lane_key() -> str:
     return f"t{threading.get_native_id()}"
 
 
-def phase(name: str, task: int | None = None, lane: str | None = None) -> None:
-    """Report that the current worker now computes, waits or idles."""
+def phase(name: str, task: int | None = None, lane: str | None = None, detail: str | None = None) -> None:
+    """Report that the current worker now computes, waits or idles.
+
+    ``detail`` says in a few words what it holds or waits for ("has A wants B");
+    "" clears an earlier one.
+    """
     if _queue is not None:
-        _queue.put(("phase", lane or lane_key(), name, task, time.monotonic()))
+        message = ("phase", lane or lane_key(), name, task, time.monotonic())
+        _queue.put(message if detail is None else (*message, detail))
 
 
 def run_dying_with_runner(target: Any, *args: Any) -> Any:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from tutor.wording import duration
+
 STRATEGY_LABELS: dict[str, str] = {
     "sequential": "one at a time",
     "threads": "threads",
     "processes": "processes",
     "asyncio": "asyncio",
     "hybrid": "threads + processes",
+    "opposite": "opposite orders",
+    "ordered": "one order",
+    "timeout": "time-outs",
+    "pool": "same pool",
+    "blocking": "time.sleep",
+    "awaiting": "asyncio.sleep",
+    "to_thread": "to_thread",
 }
 
 
@@ -23,18 +32,8 @@ def strategy_label(strategy: str) -> str:
 
 
 def seconds(value: float | None) -> str:
-    """A duration the way a person reads it: 0.42 s, 12.3 s, 4 min 05 s."""
-    if value is None:
-        return "—"
-    if value < 10:
-        return f"{value:.2f} s"
-    if value < 60:
-        return f"{value:.1f} s"
-    minutes, rest = divmod(int(round(value)), 60)
-    if minutes < 60:
-        return f"{minutes} min {rest:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    """A duration the way a person reads it (`tutor.wording.duration`, shared with the CLI)."""
+    return duration(value)
 
 
 def mebibytes(value: float | None) -> str:
@@ -71,3 +70,16 @@ def cpu_line(cpu_percent: float | None, cores: int | None) -> str:
     if cpu_percent is None:
         return f"CPU —  of {cores * 100}% ({cores} core{'s' if cores != 1 else ''})"
     return f"CPU {cpu_percent:3.0f}% of {cores * 100}% ({cores} core{'s' if cores != 1 else ''})"
+
+
+FIGURE_MEASURES = ("lag_s", "response_s")
+"""Measures that are short durations, shown in milliseconds."""
+
+
+def measured(measure: str, value: float | None) -> str:
+    """A challenge's figure the way it reads best: seconds, MiB, or milliseconds for lag and response."""
+    if measure == "peak_mem_bytes":
+        return mebibytes(value)
+    if measure in FIGURE_MEASURES:
+        return "—" if value is None else f"{value * 1000:.1f} ms"
+    return seconds(value)
