@@ -61,6 +61,15 @@ def _common(parser: argparse.ArgumentParser, *, lessons: bool = False, data: boo
         )
 
 
+def _room_options(parser: argparse.ArgumentParser, *, join_flag: bool) -> None:
+    """How to reach a workshop room: `tutor join` and `tutor run --join`."""
+    if join_flag:
+        parser.add_argument("--join", metavar="HOST[:PORT]", help="also report the results to this workshop room")
+    parser.add_argument("--name", metavar="NAME", help="how the room shows you (with --join)" if join_flag else "how the room shows you")
+    parser.add_argument("--fingerprint", metavar="SHA256:...", help="the room's host key, from the instructor's banner")
+    parser.add_argument("--identity", metavar="FILE", help="log in with this SSH key instead of the room password")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tutor import __version__
 
@@ -99,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quick", action="store_true", help="small sizes (seconds, for tests and demos)")
     run.add_argument("--json", action="store_true", help="print the JSON Lines event stream")
     run.add_argument("--no-probe", action="store_true", help="skip the parallel-capacity probe")
+    _room_options(run, join_flag=True)
     run.set_defaults(handler="tutor.lab.commands:run_command")
 
     doctor = sub.add_parser("doctor", help="machine facts and what they mean for the lessons")
@@ -117,6 +127,17 @@ def build_parser() -> argparse.ArgumentParser:
     lessons.add_argument("--json", action="store_true")
     _common(lessons, lessons=True)
     lessons.set_defaults(handler="tutor.lessons.commands:lessons_command")
+
+    join = sub.add_parser(
+        "join",
+        help="play on this machine and report to a workshop room",
+        description="Play here, measure on this machine, and report each verdict to the instructor's room "
+        "(the room password comes from TUTOR_ROOM_PASSWORD or is asked for).",
+    )
+    join.add_argument("room", metavar="HOST[:PORT]", help="the room's address, as the instructor's banner shows it")
+    _room_options(join, join_flag=False)
+    _common(join, lessons=True, data=True)
+    join.set_defaults(handler="tutor.ui.launch:join_command")
 
     quiz = sub.add_parser("quiz", help="quiz-only mode (workshop warm-ups)")
     quiz.add_argument("lesson", nargs="?", metavar="LESSON", help="a lesson id (default: all)")

@@ -52,6 +52,7 @@ def run_command(args: argparse.Namespace) -> int:
     workers = _count(args.workers, "--workers", MAX_WORKERS)
     repeat = _count(args.repeat, "--repeat", 50) or 1
     params = _params(args)
+    room = _room_target(args)
     comparison: Comparison | None = None
     single: LabRun | None = None
     try:
@@ -103,7 +104,26 @@ def run_command(args: argparse.Namespace) -> int:
         return 143 if isinstance(exc, _Terminated) else 130
     output.close()
     output.finish(summaries, compared=bool(args.compare))
-    return 0 if all(s.get("ok") for s in summaries) else 1
+    status = 0 if all(s.get("ok") for s in summaries) else 1
+    if room is not None:
+        from tutor.room.headless import report_comparison
+
+        # Shown and kept first; the room only gets a copy (exit 1 if it did not).
+        status = max(status, 0 if report_comparison(room, summaries) else 1)
+    return status
+
+
+def _room_target(args: argparse.Namespace) -> Any:
+    """`--join HOST[:PORT] --name NAME`: checked, and the password asked for, before any run."""
+    if getattr(args, "join", None) is None:
+        if getattr(args, "name", None) or getattr(args, "fingerprint", None) or getattr(args, "identity", None):
+            raise UsageError("--name, --fingerprint and --identity go with --join HOST[:PORT]")
+        return None
+    if not args.compare:
+        raise UsageError("--join reports a comparison: add --compare")
+    from tutor.room.headless import target_from_args
+
+    return target_from_args(args)
 
 
 class _JsonOutput:

@@ -75,3 +75,28 @@ def quiz_command(args: argparse.Namespace) -> int:
     from tutor.ui.app import TutorApp
 
     return _run(TutorApp(catalog, store, quiz_lesson=lesson_id, quiz_only=True), store)
+
+
+def join_command(args: argparse.Namespace) -> int:
+    """`tutor join HOST[:PORT] --name NAME`: the game here, its verdicts mirrored to the room."""
+    import sys
+
+    from tutor.room.headless import target_from_args
+
+    target = target_from_args(args)  # usage errors and the password before any screen
+    catalog, store = _open(args)
+    from tutor.ui.joined import joined_app
+
+    app, client = joined_app(catalog, store, target)
+    try:
+        return _run(app, store)
+    finally:
+        client.close()
+        client.outbox.close()
+        state = client.state
+        if state.waiting:
+            print(
+                f"tutor: {state.waiting} result{'s' if state.waiting != 1 else ''} not yet sent to the room "
+                f"at {target.room}: kept, and sent the next time you join",
+                file=sys.stderr,
+            )
