@@ -221,10 +221,7 @@ def summary_lines(view: ChallengeView, width: int = 78) -> list[str]:
     if view.outliers:
         lines.append("measured otherwise:")
         for o in view.outliers[:20]:
-            lines.append(
-                printable(f"  {o.name}: {o.winner or 'none'} ({o.cores} core{'s' if o.cores != 1 else ''}; "
-                          f"{', '.join(o.reasons)})")[: width]
-            )
+            lines.append(printable(f"  {o.name}: {o.winner or 'none'} won; {', '.join(o.reasons)}")[:width])
         if len(view.outliers) > 20:
             lines.append(f"  ... and {len(view.outliers) - 20} more (see the export)")
     if view.unusual:
