@@ -154,10 +154,11 @@ class RoomClient:
 
     def close(self, timeout: float = 3.0) -> None:
         self._closing = True
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None:
-            with contextlib.suppress(RuntimeError):
+        loop, stop, wake = self._loop, self._stop, self._wake
+        if loop is not None and stop is not None and wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop already ended
                 loop.call_soon_threadsafe(stop.set)
+                loop.call_soon_threadsafe(wake.set)
         if self._thread is not None:
             self._thread.join(timeout)
 
