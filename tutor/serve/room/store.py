@@ -134,13 +134,16 @@ def open_reader(data_dir: Path) -> sqlite3.Connection | None:
 def learners(conn: sqlite3.Connection, now: float | None = None) -> list[dict[str, Any]]:
     """Who joined: name, state (joined / playing / left), lesson, reports, last activity."""
     now = time.time() if now is None else now
+    counts = dict(
+        conn.execute("SELECT name, count(*) FROM reports WHERE kind = 'verdict' GROUP BY name").fetchall()
+    )
     rows = conn.execute(
-        """SELECT l.name, l.connected, l.first_joined, l.last_seen, l.last_activity, l.lesson,
-                  (SELECT count(*) FROM reports r WHERE r.name = l.name AND r.kind = 'verdict')
-           FROM learners l ORDER BY l.name"""
+        """SELECT name, connected, first_joined, last_seen, last_activity, lesson
+           FROM learners ORDER BY name"""
     ).fetchall()
     out = []
-    for name, connected, first, last_seen, activity, lesson, verdicts in rows:
+    for name, connected, first, last_seen, activity, lesson in rows:
+        verdicts = counts.get(name, 0)
         if not connected:
             state = "left"
         elif activity is not None and now - activity <= PLAYING_S:
@@ -173,6 +176,21 @@ def verdicts(conn: sqlite3.Connection, challenge: str | None = None) -> list[dic
         {"name": name, "id": rid, "at": at, "received_at": received, **json.loads(data)}
         for name, rid, at, received, data in rows
     ]
+
+
+def latest_verdicts(conn: sqlite3.Connection) -> tuple[list[dict[str, Any]], int]:
+    """Each learner's latest verdict per challenge (one machine counts once), and how many there are in all."""
+    rows = conn.execute(
+        """SELECT name, id, at, received_at, data FROM reports WHERE seq IN (
+               SELECT max(seq) FROM reports WHERE kind = 'verdict' GROUP BY challenge, name)
+           ORDER BY seq"""
+    ).fetchall()
+    (total,) = conn.execute("SELECT count(*) FROM reports WHERE kind = 'verdict'").fetchone()
+    latest = [
+        {"name": name, "id": rid, "at": at, "received_at": received, **json.loads(data)}
+        for name, rid, at, received, data in rows
+    ]
+    return latest, int(total)
 
 
 def data_version(conn: sqlite3.Connection) -> int:

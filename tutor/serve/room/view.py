@@ -142,20 +142,17 @@ def read_view(data_dir: Path) -> RoomView | None:
         conn.execute("BEGIN")  # one snapshot for everything below
         version = store.data_version(conn)
         learners = store.learners(conn)
-        every = store.verdicts(conn)
+        latest, total = store.latest_verdicts(conn)
         conn.execute("COMMIT")
     finally:
         conn.close()
-    latest: dict[tuple[str, str], dict[str, Any]] = {}
-    for v in every:
-        latest[(v["challenge"], v["name"])] = v  # oldest first: the last one wins
     per: dict[str, list[dict[str, Any]]] = {}
-    for (challenge, _), v in latest.items():
-        per.setdefault(challenge, []).append(v)
+    for v in latest:
+        per.setdefault(v["challenge"], []).append(v)
     return RoomView(
         learners=learners,
         challenges=[challenge_view(c, vs) for c, vs in sorted(per.items())],
-        reports=len(every),
+        reports=total,
         version=version,
         read_at=time.time(),
     )
