@@ -8,6 +8,7 @@ this only shows its state: the title bar reads "room: joined as ada",
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from tutor.room.client import JOINED, OFFLINE, RECONNECTING, RoomClient, RoomState, RoomTarget
@@ -43,6 +44,10 @@ class JoinedTutorApp(TutorApp):
         self._show_room(self.room.state)
 
     def _from_room_thread(self, state: RoomState) -> None:
+        # Also called on the app's own thread: a verdict saved there queues a report.
+        if threading.get_ident() == getattr(self, "_thread_id", None):
+            self._show_room(state)
+            return
         try:
             self.call_from_thread(self._show_room, state)
         except RuntimeError:  # not running (yet, or any more): nothing to show

@@ -174,7 +174,7 @@ def dot_plot(view: ChallengeView, width: int = 78) -> list[str]:
     each row ends with its median. Fits ``width`` columns (at least 40).
     """
     if not view.by_cores:
-        return ["no speedups measured yet"]
+        return ["no speedup within what the machines can give, yet"]
     top = max(max(g.speedups) for g in view.by_cores)
     top = max(2.0, float(int(top) + 1))
     label_w, tail_w = 14, 8
