@@ -99,27 +99,59 @@ def verdict_data(rng: random.Random) -> dict:
     cores = rng.choice([1, 2, 4, 4, 8, 8, 8, 16])
     speed = min(cores, 4) * rng.uniform(0.7, 0.95) if cores > 1 else rng.uniform(0.85, 1.0)
     results = {
-        "sequential": {"strategy": "sequential", "scenario": "crunch", "ok": True, "wall_s": 2.0, "speedup": 1.0,
-                       "cores": cores, "python": "3.12.1", "gil_enabled": True},
-        "threads": {"strategy": "threads", "scenario": "crunch", "ok": True, "wall_s": 2.1, "speedup": 0.95,
-                    "speedup_low": 0.9, "speedup_high": 1.0, "cores": cores},
-        "processes": {"strategy": "processes", "scenario": "crunch", "ok": True, "wall_s": 2.0 / speed,
-                      "speedup": speed, "speedup_low": speed * 0.92, "speedup_high": speed * 1.05,
-                      "start_method": rng.choice(["fork", "fork", "spawn"]), "cores": cores},
+        "sequential": {
+            "strategy": "sequential",
+            "scenario": "crunch",
+            "ok": True,
+            "wall_s": 2.0,
+            "speedup": 1.0,
+            "cores": cores,
+            "python": "3.12.1",
+            "gil_enabled": True,
+        },
+        "threads": {
+            "strategy": "threads",
+            "scenario": "crunch",
+            "ok": True,
+            "wall_s": 2.1,
+            "speedup": 0.95,
+            "speedup_low": 0.9,
+            "speedup_high": 1.0,
+            "cores": cores,
+        },
+        "processes": {
+            "strategy": "processes",
+            "scenario": "crunch",
+            "ok": True,
+            "wall_s": 2.0 / speed,
+            "speedup": speed,
+            "speedup_low": speed * 0.92,
+            "speedup_high": speed * 1.05,
+            "start_method": rng.choice(["fork", "fork", "spawn"]),
+            "cores": cores,
+        },
     }
     winner = "processes" if cores > 1 else "sequential"
     return dict(
         protocol.verdict_data(
-            challenge=rng.choice(["gil/crunch-1", "gil/crunch-2", "io/downloads-1"]), lesson="gil",
-            results=results, order=list(results), choice="processes", predicted_speedup=2.0,
-            correct=winner == "processes", winner=winner, tied=[],
+            challenge=rng.choice(["gil/crunch-1", "gil/crunch-2", "io/downloads-1"]),
+            lesson="gil",
+            results=results,
+            order=list(results),
+            choice="processes",
+            predicted_speedup=2.0,
+            correct=winner == "processes",
+            winner=winner,
+            tied=[],
             facts={"platform": "linux", "cores": cores, "logical_cpus": cores},
         )
     )
 
 
 class Learner:
-    def __init__(self, index: int, port: int, sent: dict[str, float], acked: dict[str, float]) -> None:
+    def __init__(
+        self, index: int, port: int, sent: dict[str, float], acked: dict[str, float]
+    ) -> None:
         self.index = index
         self.port = port
         self.sent = sent
@@ -141,10 +173,18 @@ class Learner:
                 learner.received(data)
 
         self.conn = await asyncssh.connect(
-            "127.0.0.1", self.port, username=f"learner{self.index}", password=PASSWORD,
-            known_hosts=None, config=[], client_keys=None, agent_path=None,
+            "127.0.0.1",
+            self.port,
+            username=f"learner{self.index}",
+            password=PASSWORD,
+            known_hosts=None,
+            config=[],
+            client_keys=None,
+            agent_path=None,
         )
-        self.chan, _ = await self.conn.create_session(Session, subsystem=protocol.SUBSYSTEM, encoding=None)
+        self.chan, _ = await self.conn.create_session(
+            Session, subsystem=protocol.SUBSYSTEM, encoding=None
+        )
         self.chan.write(protocol.encode({"type": "hello", "client": "room_load"}))
 
     def received(self, data: bytes) -> None:
@@ -163,7 +203,13 @@ class Learner:
         await asyncio.sleep(self.rng.uniform(0, interval))
         while time.monotonic() < until:
             rid = os.urandom(16).hex()
-            message = {"type": "report", "id": rid, "at": time.time(), "kind": "verdict", "data": verdict_data(self.rng)}
+            message = {
+                "type": "report",
+                "id": rid,
+                "at": time.time(),
+                "kind": "verdict",
+                "data": verdict_data(self.rng),
+            }
             self.sent[rid] = time.time()
             self.chan.write(protocol.encode(message))
             await asyncio.sleep(interval * self.rng.uniform(0.8, 1.2))
@@ -190,7 +236,9 @@ async def run_clients(args: argparse.Namespace, port: int, server: psutil.Proces
     memory: list[tuple[int, int]] = []
     server.cpu_percent(None)
     until = time.monotonic() + args.seconds
-    reporters = [asyncio.ensure_future(learner.report_every(args.interval, until)) for learner in learners]
+    reporters = [
+        asyncio.ensure_future(learner.report_every(args.interval, until)) for learner in learners
+    ]
 
     async def sample() -> None:
         while time.monotonic() < until:
@@ -221,21 +269,43 @@ async def run_clients(args: argparse.Namespace, port: int, server: psutil.Proces
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=300)
-    parser.add_argument("--interval", type=float, default=3.0, help="seconds between one client's verdicts")
+    parser.add_argument(
+        "--interval", type=float, default=3.0, help="seconds between one client's verdicts"
+    )
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the room reports")
-    parser.add_argument("--board", nargs=3, metavar=("DATA", "OUT", "SECONDS"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--board", nargs=3, metavar=("DATA", "OUT", "SECONDS"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.board:
         board_main(Path(args.board[0]), Path(args.board[1]), float(args.board[2]))
         return 0
-    if not 1 <= args.clients <= 1000 or not 1 <= args.seconds <= 600 or not 0.5 <= args.interval <= 60:
+    if (
+        not 1 <= args.clients <= 1000
+        or not 1 <= args.seconds <= 600
+        or not 0.5 <= args.interval <= 60
+    ):
         parser.error("--clients 1-1000, --seconds 1-600, --interval 0.5-60")
     tmp = Path(tempfile.mkdtemp(prefix="room-load-"))
     data = tmp / "server"
     server_cmd = [
-        sys.executable, "-m", "tutor", "serve", "ssh", "--port", "0", "--password", PASSWORD,
-        "--data-dir", str(data), "--spares", "0",
-        "--max-per-address", str(args.clients + 10), "--max-logging-in", str(max(100, args.clients)),
+        sys.executable,
+        "-m",
+        "tutor",
+        "serve",
+        "ssh",
+        "--port",
+        "0",
+        "--password",
+        PASSWORD,
+        "--data-dir",
+        str(data),
+        "--spares",
+        "0",
+        "--max-per-address",
+        str(args.clients + 10),
+        "--max-logging-in",
+        str(max(100, args.clients)),
     ]
     server = subprocess.Popen(server_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     board = None
@@ -259,9 +329,11 @@ def main() -> int:
         board_out.with_suffix(".stop").touch()  # the board takes one last look, then writes
         board.wait(60)
         seen = json.loads(board_out.read_text())
-        stored = sqlite3.connect(data / "room.sqlite3").execute(
-            "SELECT count(*), count(DISTINCT name || id) FROM reports"
-        ).fetchone()
+        stored = (
+            sqlite3.connect(data / "room.sqlite3")
+            .execute("SELECT count(*), count(DISTINCT name || id) FROM reports")
+            .fetchone()
+        )
     finally:
         if board is not None and board.poll() is None:
             board.kill()
@@ -270,7 +342,11 @@ def main() -> int:
     sent, acked = result["sent"], result["acked"]
     board_lat = [seen["seen"][rid] - t for rid, t in sent.items() if rid in seen["seen"]]
     ack_lat = [acked[rid] - t for rid, t in sent.items() if rid in acked]
-    facts = {"cores": os.cpu_count(), "usable": len(os.sched_getaffinity(0)), "python": sys.version.split()[0]}
+    facts = {
+        "cores": os.cpu_count(),
+        "usable": len(os.sched_getaffinity(0)),
+        "python": sys.version.split()[0],
+    }
     report = {
         "machine": facts,
         "clients": args.clients,
@@ -284,12 +360,22 @@ def main() -> int:
         "stored": stored[0],
         "stored_distinct": stored[1],
         "board_seen": len(board_lat),
-        "board_latency_s": {"p50": round(percentile(board_lat, 50), 3), "p95": round(percentile(board_lat, 95), 3),
-                            "max": round(max(board_lat, default=float("nan")), 3)},
-        "ack_latency_s": {"p50": round(percentile(ack_lat, 50), 3), "p95": round(percentile(ack_lat, 95), 3),
-                          "max": round(max(ack_lat, default=float("nan")), 3)},
-        "board_read_s": {"median": round(statistics.median(seen["read_times"]), 4) if seen["read_times"] else None,
-                         "max": round(max(seen["read_times"], default=0), 4)},
+        "board_latency_s": {
+            "p50": round(percentile(board_lat, 50), 3),
+            "p95": round(percentile(board_lat, 95), 3),
+            "max": round(max(board_lat, default=float("nan")), 3),
+        },
+        "ack_latency_s": {
+            "p50": round(percentile(ack_lat, 50), 3),
+            "p95": round(percentile(ack_lat, 95), 3),
+            "max": round(max(ack_lat, default=float("nan")), 3),
+        },
+        "board_read_s": {
+            "median": round(statistics.median(seen["read_times"]), 4)
+            if seen["read_times"]
+            else None,
+            "max": round(max(seen["read_times"], default=0), 4),
+        },
         "server_idle_rss_mb": round(idle_rss / MB, 1),
         "server_rss_max_mb": round(result["rss_max"] / MB, 1),
         "server_uss_max_mb": round(result["uss_max"] / MB, 1),

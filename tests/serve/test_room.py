@@ -32,7 +32,9 @@ def room_server(server_factory, **overrides):
     return server_factory(auth="password", password=PASSWORD, **overrides)
 
 
-def tutor(*args: str, data: Path, password: str | None = PASSWORD, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def tutor(
+    *args: str, data: Path, password: str | None = PASSWORD, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "TUTOR_ROOM_PASSWORD"}
     env["TUTOR_DATA_DIR"] = str(data)
     if password is not None:
@@ -49,28 +51,57 @@ def tutor(*args: str, data: Path, password: str | None = PASSWORD, timeout: floa
 
 def verdict(challenge: str = "gil/crunch-2", cores: int = 4, winner: str = "processes") -> dict:
     results = {
-        "sequential": {"strategy": "sequential", "scenario": "crunch", "ok": True, "wall_s": 2.0, "speedup": 1.0,
-                       "cores": cores, "python": "3.12.1", "gil_enabled": True, "free_threaded_build": False},
-        "processes": {"strategy": "processes", "scenario": "crunch", "ok": True, "wall_s": 0.7, "speedup": 2.8,
-                      "speedup_low": 2.6, "speedup_high": 3.0, "start_method": "fork", "cores": cores},
+        "sequential": {
+            "strategy": "sequential",
+            "scenario": "crunch",
+            "ok": True,
+            "wall_s": 2.0,
+            "speedup": 1.0,
+            "cores": cores,
+            "python": "3.12.1",
+            "gil_enabled": True,
+            "free_threaded_build": False,
+        },
+        "processes": {
+            "strategy": "processes",
+            "scenario": "crunch",
+            "ok": True,
+            "wall_s": 0.7,
+            "speedup": 2.8,
+            "speedup_low": 2.6,
+            "speedup_high": 3.0,
+            "start_method": "fork",
+            "cores": cores,
+        },
     }
     return dict(
         protocol.verdict_data(
-            challenge=challenge, lesson=challenge.split("/")[0], results=results, order=list(results),
-            choice="processes", predicted_speedup=2.0, correct=winner == "processes", winner=winner, tied=[],
+            challenge=challenge,
+            lesson=challenge.split("/")[0],
+            results=results,
+            order=list(results),
+            choice="processes",
+            predicted_speedup=2.0,
+            correct=winner == "processes",
+            winner=winner,
+            tied=[],
             facts={"platform": "linux", "cores": cores, "logical_cpus": cores},
         )
     )
 
 
-def client_for(port: int, data: Path, name: str = "ada", password: str = PASSWORD, **kw) -> RoomClient:
+def client_for(
+    port: int, data: Path, name: str = "ada", password: str = PASSWORD, **kw
+) -> RoomClient:
     target = RoomTarget("127.0.0.1", port, name, password=password, data_dir=data, **kw)
     return RoomClient(target, Outbox(data))
 
 
 def export(server_data: Path, tmp_path: Path) -> dict:
     out = tmp_path / "room.json"
-    proc = tutor("board", "--data-dir", str(server_data), "--export", str(out), data=tmp_path / "board")
+    proc = tutor(
+        "board", "--data-dir", str(server_data), "--export", str(out), data=tmp_path / "board"
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(out.read_text())["room"]
 
@@ -81,15 +112,28 @@ def export(server_data: Path, tmp_path: Path) -> dict:
 def test_run_join_reports_crunch_with_machine_facts(server_factory, tmp_path):
     server = room_server(server_factory)
     proc = tutor(
-        "run", "crunch", "--compare", "--quick", "--repeat", "1",
-        "--join", f"127.0.0.1:{server.port}", "--name", "ada", data=tmp_path / "ada",
+        "run",
+        "crunch",
+        "--compare",
+        "--quick",
+        "--repeat",
+        "1",
+        "--join",
+        f"127.0.0.1:{server.port}",
+        "--name",
+        "ada",
+        data=tmp_path / "ada",
     )
     assert proc.returncode == 0, proc.stderr
     assert "Number crunching" in proc.stdout  # the local result is shown as always
     assert f"room 127.0.0.1:{server.port}: crunch results sent as ada" in proc.stderr
     room = export(server.data_dir, tmp_path)
     [result] = room["results"]
-    assert result["name"] == "ada" and result["challenge"] == "run:crunch" and result["scenario"] == "crunch"
+    assert (
+        result["name"] == "ada"
+        and result["challenge"] == "run:crunch"
+        and result["scenario"] == "crunch"
+    )
     machine = result["machine"]
     assert machine["cores"] >= 1 and machine["python"].count(".") == 2
     assert isinstance(machine["gil_enabled"], bool)
@@ -105,8 +149,18 @@ def test_run_join_reports_crunch_with_machine_facts(server_factory, tmp_path):
 def test_wrong_password_one_line_result_still_shown_and_kept(server_factory, tmp_path):
     server = room_server(server_factory)
     proc = tutor(
-        "run", "crunch", "--compare", "--quick", "--repeat", "1",
-        "--join", f"127.0.0.1:{server.port}", "--name", "ada", data=tmp_path / "ada", password="nope-nope",
+        "run",
+        "crunch",
+        "--compare",
+        "--quick",
+        "--repeat",
+        "1",
+        "--join",
+        f"127.0.0.1:{server.port}",
+        "--name",
+        "ada",
+        data=tmp_path / "ada",
+        password="nope-nope",
     )
     assert proc.returncode == 1
     assert "Number crunching" in proc.stdout  # the local result is shown as always
@@ -127,13 +181,24 @@ def test_wrong_password_one_line_result_still_shown_and_kept(server_factory, tmp
 def test_server_down_one_line_and_kept(tmp_path):
     port = free_port()
     proc = tutor(
-        "run", "crunch", "--compare", "--quick", "--repeat", "1",
-        "--join", f"127.0.0.1:{port}", "--name", "ada", data=tmp_path / "ada",
+        "run",
+        "crunch",
+        "--compare",
+        "--quick",
+        "--repeat",
+        "1",
+        "--join",
+        f"127.0.0.1:{port}",
+        "--name",
+        "ada",
+        data=tmp_path / "ada",
     )
     assert proc.returncode == 1
     assert "Number crunching" in proc.stdout  # the local result is shown as always
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "cannot reach the room" in lines[0] and "kept" in lines[0], proc.stderr
+    assert len(lines) == 1 and "cannot reach the room" in lines[0] and "kept" in lines[0], (
+        proc.stderr
+    )
     assert Outbox(tmp_path / "ada").count(f"127.0.0.1:{port}") == 1
 
 
@@ -170,7 +235,10 @@ def test_changed_or_unexpected_host_key_is_refused_before_login(server_factory, 
         assert client.flush(20) and client.state.status == JOINED
     finally:
         client.close()
-    assert (tmp_path / "cy" / "room_known_hosts").read_text().split() == [f"127.0.0.1:{server.port}", fingerprint]
+    assert (tmp_path / "cy" / "room_known_hosts").read_text().split() == [
+        f"127.0.0.1:{server.port}",
+        fingerprint,
+    ]
     # With the banner's fingerprint pinned, it joins.
     client = client_for(server.port, tmp_path / "dee", name="dee", fingerprint=fingerprint)
     client.start()
@@ -187,12 +255,28 @@ def test_run_join_usage_errors(tmp_path):
         (["run", "crunch", "--compare", "--join", "h:1", "--name", "a b"], "--name must be"),
         (["run", "crunch", "--strategy", "threads", "--join", "h:1", "--name", "ada"], "--compare"),
         (["run", "crunch", "--compare", "--name", "ada"], "go with --join"),
-        (["run", "crunch", "--compare", "--join", "h:1", "--name", "ada", "--fingerprint", "MD5:xx"], "SHA256"),
+        (
+            [
+                "run",
+                "crunch",
+                "--compare",
+                "--join",
+                "h:1",
+                "--name",
+                "ada",
+                "--fingerprint",
+                "MD5:xx",
+            ],
+            "SHA256",
+        ),
         (["join", "h:1"], "--name"),
     ]:
         proc = tutor(*args, data=tmp_path)
         assert proc.returncode == 2, (args, proc.stderr)
-        assert needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, (args, proc.stderr)
+        assert needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, (
+            args,
+            proc.stderr,
+        )
 
 
 # -- reliability ------------------------------------------------------------------------------
@@ -227,11 +311,25 @@ def test_a_report_sent_twice_is_stored_once_and_identity_is_the_login(server_fac
 
     async def talk() -> list[dict]:
         async with asyncssh.connect(
-            "127.0.0.1", server.port, username="ada", password=PASSWORD, known_hosts=None, config=[],
-            client_keys=None, agent_path=None,
+            "127.0.0.1",
+            server.port,
+            username="ada",
+            password=PASSWORD,
+            known_hosts=None,
+            config=[],
+            client_keys=None,
+            agent_path=None,
         ) as conn:
-            chan, session = await conn.create_session(Collect, subsystem=protocol.SUBSYSTEM, encoding=None)
-            report = {"type": "report", "id": "ab" * 16, "at": time.time(), "kind": "verdict", "data": verdict()}
+            chan, session = await conn.create_session(
+                Collect, subsystem=protocol.SUBSYSTEM, encoding=None
+            )
+            report = {
+                "type": "report",
+                "id": "ab" * 16,
+                "at": time.time(),
+                "kind": "verdict",
+                "data": verdict(),
+            }
             chan.write(protocol.encode({"type": "hello", "client": "test"}))
             chan.write(protocol.encode(report))
             chan.write(protocol.encode(report))  # an acknowledgement lost: sent again
@@ -284,10 +382,18 @@ def test_oversized_or_garbled_messages_end_the_channel(server_factory):
 
     async def send(payload: bytes) -> list[dict]:
         async with asyncssh.connect(
-            "127.0.0.1", server.port, username="eve", password=PASSWORD, known_hosts=None, config=[],
-            client_keys=None, agent_path=None,
+            "127.0.0.1",
+            server.port,
+            username="eve",
+            password=PASSWORD,
+            known_hosts=None,
+            config=[],
+            client_keys=None,
+            agent_path=None,
         ) as conn:
-            chan, session = await conn.create_session(Collect, subsystem=protocol.SUBSYSTEM, encoding=None)
+            chan, session = await conn.create_session(
+                Collect, subsystem=protocol.SUBSYSTEM, encoding=None
+            )
             chan.write(payload)
             got = await session.messages(5, timeout=5)
             return got if session.closed else got + [{"type": "still open"}]
@@ -332,7 +438,9 @@ def test_a_joined_game_starts_nothing_on_the_host(server_factory, tmp_path):
     stop(server.proc)
 
 
-def wait_for_states(data: Path, state: str = "joined", timeout: float = 10) -> list[tuple[str, str]]:
+def wait_for_states(
+    data: Path, state: str = "joined", timeout: float = 10
+) -> list[tuple[str, str]]:
     """The room's learners and states, once every one is in ``state`` (or the time is up)."""
     deadline = time.monotonic() + timeout
     while True:

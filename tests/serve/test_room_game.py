@@ -37,7 +37,9 @@ class Terminal:
         self.tmux("new-session", "-d", "-s", "t", "-x", "80", "-y", "24", line)
 
     def tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True).stdout
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True
+        ).stdout
 
     def screen(self) -> str:
         return self.tmux("capture-pane", "-p", "-t", "t")
@@ -79,7 +81,9 @@ def play(game: Terminal, *, first: bool) -> None:
 def test_joined_game_reports_to_the_board_and_survives_a_server_kill(server_factory, tmp_path):
     port = free_port()
     server_data = tmp_path / "server"
-    server = server_factory(auth="password", password=PASSWORD, port=port, data_dir=str(server_data))
+    server = server_factory(
+        auth="password", password=PASSWORD, port=port, data_dir=str(server_data)
+    )
     base = {"TERM": "xterm-256color", "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
     game_env = base | {
         "TUTOR_DATA_DIR": str(tmp_path / "ada"),
@@ -89,12 +93,24 @@ def test_joined_game_reports_to_the_board_and_survives_a_server_kill(server_fact
     terminals: list[Terminal] = []
     try:
         game = Terminal(
-            [sys.executable, "-m", "tutor", "join", f"127.0.0.1:{port}", "--name", "ada",
-             "--lessons", str(LESSONS), "--only-lessons"],
+            [
+                sys.executable,
+                "-m",
+                "tutor",
+                "join",
+                f"127.0.0.1:{port}",
+                "--name",
+                "ada",
+                "--lessons",
+                str(LESSONS),
+                "--only-lessons",
+            ],
             game_env,
         )
         terminals.append(game)
-        board = Terminal([sys.executable, "-m", "tutor", "board", "--data-dir", str(server_data)], base)
+        board = Terminal(
+            [sys.executable, "-m", "tutor", "board", "--data-dir", str(server_data)], base
+        )
         terminals.append(board)
         game.wait_for("room: joined as ada")
         board.wait_for("Leaderboard")

@@ -174,10 +174,9 @@ class RoomClient:
             state = self._state
             self._changed.notify_all()
         if self.on_state is not None:
-            try:
+            # A display that went away must not stop the reports.
+            with contextlib.suppress(Exception):
                 self.on_state(state)
-            except Exception:  # a display that went away must not stop the reports
-                pass
 
     # -- the client's own thread ---------------------------------------------------
     def _thread_main(self) -> None:
@@ -198,7 +197,9 @@ class RoomClient:
                 delay = RETRY_FIRST_S
                 if self._stop.is_set():
                     break
-                self._set(status=RECONNECTING, detail=f"lost the room at {self.target.room}: reconnecting")
+                self._set(
+                    status=RECONNECTING, detail=f"lost the room at {self.target.room}: reconnecting"
+                )
             except _Refused as exc:
                 self._set(status=OFFLINE, detail=str(exc))
                 return
@@ -243,7 +244,9 @@ class RoomClient:
                 "(ask the instructor; set TUTOR_ROOM_PASSWORD or type it when asked)"
             ) from None
         except asyncssh.HostKeyNotVerifiable:
-            raise _Refused(client.problem or f"the room at {target.room} has a host key we do not trust") from None
+            raise _Refused(
+                client.problem or f"the room at {target.room} has a host key we do not trust"
+            ) from None
         except asyncssh.DisconnectError as exc:
             if exc.code == asyncssh.DISC_ILLEGAL_USER_NAME:
                 raise _Refused(f"the room refused the name {target.name!r}: {exc.reason}") from None
@@ -255,7 +258,9 @@ class RoomClient:
                     lambda: session, subsystem=protocol.SUBSYSTEM, encoding=None
                 )
             except asyncssh.ChannelOpenError as exc:
-                raise _Refused(f"the room at {target.room} does not take joined games: {exc.reason}") from None
+                raise _Refused(
+                    f"the room at {target.room} does not take joined games: {exc.reason}"
+                ) from None
             session.chan = chan
             await session.run()
 
@@ -275,7 +280,9 @@ class _HostKeyCheck(asyncssh.SSHClient):
     def validate_host_public_key(self, host: str, addr: str, port: int, key: Any) -> bool:
         fingerprint = key.get_fingerprint("sha256")
         try:
-            new = hostkeys.verify(self.target.data_dir, self.target.room, fingerprint, self.target.fingerprint)
+            new = hostkeys.verify(
+                self.target.data_dir, self.target.room, fingerprint, self.target.fingerprint
+            )
         except hostkeys.HostKeyError as exc:
             self.problem = str(exc)
             return False
@@ -283,7 +290,9 @@ class _HostKeyCheck(asyncssh.SSHClient):
             self.problem = f"cannot remember the room's host key: {exc.strerror}"
             return False
         if new:
-            self.owner._set(detail=f"remembered the room's host key {fingerprint} (the instructor's banner shows it)")
+            self.owner._set(
+                detail=f"remembered the room's host key {fingerprint} (the instructor's banner shows it)"
+            )
         return True
 
 
@@ -353,10 +362,14 @@ class _RoomChannel(asyncssh.SSHClientSession):  # type: ignore[type-arg]
 
         owner = self.owner
         assert owner._wake is not None and owner._stop is not None
-        self.chan.write(protocol.encode({"type": "hello", "client": f"concurrency-tutor {__version__}"}))
+        self.chan.write(
+            protocol.encode({"type": "hello", "client": f"concurrency-tutor {__version__}"})
+        )
         waiter = asyncio.ensure_future(self.welcomed.wait())
         closer = asyncio.ensure_future(self.closed.wait())
-        await asyncio.wait([waiter, closer], timeout=CONNECT_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            [waiter, closer], timeout=CONNECT_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
+        )
         waiter.cancel()
         closer.cancel()
         if not self.welcomed.is_set():

@@ -16,7 +16,9 @@ from typing import Any
 from tutor.errors import UsageError
 
 PASSWORD_ENV = "TUTOR_ROOM_PASSWORD"
-NAME_RULE = "--name must be 1-32 characters: letters, digits, '.', '_' or '-' (how the room shows you)"
+NAME_RULE = (
+    "--name must be 1-32 characters: letters, digits, '.', '_' or '-' (how the room shows you)"
+)
 SEND_WAIT_S = 15.0
 
 
@@ -70,7 +72,9 @@ def _password(name: str, host: str, port: int, *, has_key: bool) -> str | None:
     import getpass
 
     try:
-        typed = getpass.getpass(f"Room password for {name}@{host}:{port} (Enter if the room needs none): ")
+        typed = getpass.getpass(
+            f"Room password for {name}@{host}:{port} (Enter if the room needs none): "
+        )
     except (EOFError, KeyboardInterrupt):
         raise UsageError("no room password given") from None
     return typed or None
@@ -111,13 +115,19 @@ def report_comparison(target: Any, summaries: list[dict[str, Any]]) -> bool:
 
     data = comparison_report(summaries)
     if data is None:
-        print(f"tutor: room {target.room}: nothing was measured, so nothing was reported", file=sys.stderr)
+        print(
+            f"tutor: room {target.room}: nothing was measured, so nothing was reported",
+            file=sys.stderr,
+        )
         return False
     scenario = summaries[0].get("scenario")
     try:
         outbox = Outbox(target.data_dir)
     except (OSError, Exception) as exc:  # sqlite3.Error too: the local result is still shown
-        print(f"tutor: room {target.room}: cannot keep the result for the room: {exc}", file=sys.stderr)
+        print(
+            f"tutor: room {target.room}: cannot keep the result for the room: {exc}",
+            file=sys.stderr,
+        )
         return False
     client = RoomClient(target, outbox)
     try:
@@ -129,7 +139,10 @@ def report_comparison(target: Any, summaries: list[dict[str, Any]]) -> bool:
         client.close()
         outbox.close()
     if sent:
-        print(f"tutor: room {target.room}: {scenario} results sent as {state.name or target.name}", file=sys.stderr)
+        print(
+            f"tutor: room {target.room}: {scenario} results sent as {state.name or target.name}",
+            file=sys.stderr,
+        )
         return True
     why = state.detail or "no answer in time"
     kept = "" if "kept" in why else "; the results are kept and sent the next time you join"

@@ -8,6 +8,7 @@ room never writes to the store: the mirror only reads what the game wrote.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from tutor.room import protocol
@@ -27,12 +28,10 @@ class MirroredStore:
         return getattr(self._store, name)
 
     def _report(self, kind: str, data: Any) -> None:
-        try:
+        # The outbox is a convenience for the room; the learner's own record is
+        # already saved, and a room problem must never cost them a game.
+        with contextlib.suppress(Exception):
             self._client.report(kind, dict(data))
-        except Exception:
-            # The outbox is a convenience for the room; the learner's own record is
-            # already saved, and a room problem must never cost them a game.
-            pass
 
     def record_challenge(self, lesson_id: str, challenge_id: str, **kwargs: Any) -> None:
         self._store.record_challenge(lesson_id, challenge_id, **kwargs)
@@ -61,7 +60,10 @@ class MirroredStore:
 
     def record_quiz(self, lesson_id: str, question_id: str, **kwargs: Any) -> None:
         self._store.record_quiz(lesson_id, question_id, **kwargs)
-        self._report("progress", protocol.progress_data("quiz", lesson_id, question_id, bool(kwargs.get("correct"))))
+        self._report(
+            "progress",
+            protocol.progress_data("quiz", lesson_id, question_id, bool(kwargs.get("correct"))),
+        )
 
     def mark_done(self, lesson_id: str) -> None:
         self._store.mark_done(lesson_id)

@@ -50,7 +50,9 @@ class Outbox:
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         self.path = path
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+        self._conn = sqlite3.connect(
+            path, timeout=10, isolation_level=None, check_same_thread=False
+        )
         self._conn.execute("PRAGMA journal_mode=WAL")
         # Once add() returns, the report survives the process being killed.
         self._conn.execute("PRAGMA synchronous=FULL")
@@ -89,7 +91,9 @@ class Outbox:
 
     def count(self, room: str) -> int:
         with self._lock:
-            (n,) = self._conn.execute("SELECT count(*) FROM outbox WHERE room = ?", (room,)).fetchone()
+            (n,) = self._conn.execute(
+                "SELECT count(*) FROM outbox WHERE room = ?", (room,)
+            ).fetchone()
         return int(n)
 
     def done(self, report_id: str) -> None:

@@ -138,7 +138,9 @@ def decode(line: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ProtocolError("message must be a JSON object")
     if value.get("v") != VERSION:
-        raise ProtocolError(f"protocol version {value.get('v')!r} is not {VERSION}: update the tutor")
+        raise ProtocolError(
+            f"protocol version {value.get('v')!r} is not {VERSION}: update the tutor"
+        )
     if not isinstance(value.get("type"), str):
         raise ProtocolError("message has no type")
     return value
@@ -167,7 +169,9 @@ class LineReader:
 # -- validation (the server's side) ------------------------------------------------
 
 
-def _field(where: Mapping[str, Any], key: str, kinds: tuple[type, ...], *, none: bool = False) -> Any:
+def _field(
+    where: Mapping[str, Any], key: str, kinds: tuple[type, ...], *, none: bool = False
+) -> Any:
     value = where.get(key)
     if value is None and none:
         return None
@@ -179,7 +183,9 @@ def _field(where: Mapping[str, Any], key: str, kinds: tuple[type, ...], *, none:
     return value
 
 
-def _number(where: Mapping[str, Any], key: str, low: float, high: float, *, none: bool = True) -> float | None:
+def _number(
+    where: Mapping[str, Any], key: str, low: float, high: float, *, none: bool = True
+) -> float | None:
     value = _field(where, key, (int, float), none=none)
     if value is None:
         return None
@@ -189,7 +195,9 @@ def _number(where: Mapping[str, Any], key: str, low: float, high: float, *, none
     return value
 
 
-def _token(where: Mapping[str, Any], key: str, *, none: bool = False, pattern: re.Pattern[str] = TOKEN_RE) -> str | None:
+def _token(
+    where: Mapping[str, Any], key: str, *, none: bool = False, pattern: re.Pattern[str] = TOKEN_RE
+) -> str | None:
     value = _field(where, key, (str,), none=none)
     if value is None:
         return None
@@ -321,7 +329,12 @@ def machine_data(results: list[Mapping[str, Any]], facts: Mapping[str, Any]) -> 
     first = next((r for r in results if r.get("ok")), results[0] if results else {})
     method = next((r.get("start_method") for r in results if r.get("start_method")), None)
     capacity = next(
-        (_finite(r.get("parallel_capacity")) for r in results if _finite(r.get("parallel_capacity"))), None
+        (
+            _finite(r.get("parallel_capacity"))
+            for r in results
+            if _finite(r.get("parallel_capacity"))
+        ),
+        None,
     )
     return Machine(
         cores=int(first.get("cores") or facts.get("cores") or 1),
@@ -329,7 +342,9 @@ def machine_data(results: list[Mapping[str, Any]], facts: Mapping[str, Any]) -> 
         parallel_capacity=capacity,
         python=str(first.get("python") or facts.get("python")),
         implementation=facts.get("implementation"),
-        free_threaded_build=bool(first.get("free_threaded_build", facts.get("free_threaded_build", False))),
+        free_threaded_build=bool(
+            first.get("free_threaded_build", facts.get("free_threaded_build", False))
+        ),
         gil_enabled=bool(first.get("gil_enabled", facts.get("gil_enabled", True))),
         start_method=method or facts.get("default_start_method"),
         os=str(facts.get("platform") or "unknown"),
@@ -386,5 +401,7 @@ def verdict_data(
     )
 
 
-def progress_data(event: str, lesson: str, item: str | None = None, correct: bool | None = None) -> ProgressData:
+def progress_data(
+    event: str, lesson: str, item: str | None = None, correct: bool | None = None
+) -> ProgressData:
     return ProgressData(event=event, lesson=lesson, item=item, correct=correct)

@@ -16,9 +16,9 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Static
 
 from tutor.progress.values import printable

@@ -8,6 +8,7 @@ this only shows its state: the title bar reads "room: joined as ada",
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -48,10 +49,8 @@ class JoinedTutorApp(TutorApp):
         if threading.get_ident() == getattr(self, "_thread_id", None):
             self._show_room(state)
             return
-        try:
+        with contextlib.suppress(RuntimeError):  # not running (yet, or any more)
             self.call_from_thread(self._show_room, state)
-        except RuntimeError:  # not running (yet, or any more): nothing to show
-            pass
 
     def _show_room(self, state: RoomState) -> None:
         from tutor.ui.widgets.titlebar import TitleBar
@@ -61,7 +60,11 @@ class JoinedTutorApp(TutorApp):
         for screen in self.screen_stack:
             for bar in screen.query(TitleBar):
                 bar.refresh()
-        news = state.detail if state.status == OFFLINE or state.detail.startswith("remembered") else None
+        news = (
+            state.detail
+            if state.status == OFFLINE or state.detail.startswith("remembered")
+            else None
+        )
         if news and news != self._told:
             self._told = news
             self.notify(

@@ -55,7 +55,9 @@ class RoomRecorder:
     def start(self) -> None:
         self._task = asyncio.ensure_future(self._run())
 
-    def submit(self, name: str, report: protocol.Report, done: Callable[[bool | None], None]) -> None:
+    def submit(
+        self, name: str, report: protocol.Report, done: Callable[[bool | None], None]
+    ) -> None:
         """``done(True)`` once stored, ``done(False)`` if it was there already, ``done(None)`` on failure."""
         self._reports.append((name, report, done))
         self._wake.set()

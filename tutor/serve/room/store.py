@@ -75,7 +75,9 @@ class RoomStore:
         """Nobody is connected to a server that just started (a killed one could not say so)."""
         self.conn.execute("UPDATE learners SET connected = 0 WHERE connected != 0")
 
-    def write(self, reports: Iterable[tuple[str, Report]], presence: Iterable[tuple[str, int]]) -> list[bool]:
+    def write(
+        self, reports: Iterable[tuple[str, Report]], presence: Iterable[tuple[str, int]]
+    ) -> list[bool]:
         """One transaction: presence changes (name, +1/-1) and reports; per report, new or not."""
         now = time.time()
         fresh: list[bool] = []
@@ -94,8 +96,15 @@ class RoomStore:
                 cur = conn.execute(
                     """INSERT OR IGNORE INTO reports (name, id, kind, challenge, at, received_at, data)
                        VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                    (name, report["id"], report["kind"], challenge, report["at"], now,
-                     json.dumps(data, separators=(",", ":"))),
+                    (
+                        name,
+                        report["id"],
+                        report["kind"],
+                        challenge,
+                        report["at"],
+                        now,
+                        json.dumps(data, separators=(",", ":")),
+                    ),
                 )
                 fresh.append(cur.rowcount == 1)
                 lesson = data.get("lesson")
@@ -135,7 +144,9 @@ def learners(conn: sqlite3.Connection, now: float | None = None) -> list[dict[st
     """Who joined: name, state (joined / playing / left), lesson, reports, last activity."""
     now = time.time() if now is None else now
     counts = dict(
-        conn.execute("SELECT name, count(*) FROM reports WHERE kind = 'verdict' GROUP BY name").fetchall()
+        conn.execute(
+            "SELECT name, count(*) FROM reports WHERE kind = 'verdict' GROUP BY name"
+        ).fetchall()
     )
     rows = conn.execute(
         """SELECT name, connected, first_joined, last_seen, last_activity, lesson

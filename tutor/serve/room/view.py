@@ -112,7 +112,9 @@ def challenge_view(challenge: str, latest: list[dict[str, Any]]) -> ChallengeVie
     for v in latest:
         value = _speedup(v, plotted)
         if value is not None:
-            groups.setdefault(int((v.get("machine") or {}).get("cores") or 1), []).append(float(value))
+            groups.setdefault(int((v.get("machine") or {}).get("cores") or 1), []).append(
+                float(value)
+            )
     view = ChallengeView(
         challenge=challenge,
         machines=len(latest),
@@ -184,10 +186,10 @@ def dot_plot(view: ChallengeView, width: int = 78) -> list[str]:
         bins = [0] * cells
         for value in group.speedups:
             bins[min(cells - 1, int(value / top * cells))] += 1
-        row = "".join(
-            "·" if n == 0 else "●" if n == 1 else str(n) if n < 10 else "+" for n in bins
+        row = "".join("·" if n == 0 else "●" if n == 1 else str(n) if n < 10 else "+" for n in bins)
+        label = (
+            f"{group.cores:>3} core{'s' if group.cores != 1 else ' '} ({len(group.speedups):>3})"
         )
-        label = f"{group.cores:>3} core{'s' if group.cores != 1 else ' '} ({len(group.speedups):>3})"
         lines.append(f"{label:<{label_w}}|{row}| {group.median:.2f}x")
     return lines
 
@@ -208,17 +210,21 @@ def _axis(top: float, cells: int) -> str:
 
 def summary_lines(view: ChallengeView, width: int = 78) -> list[str]:
     """The challenge as text: winners, the dot plot, outliers. Names are made printable."""
-    lines = [f"{challenge_title(view.challenge)}: {view.machines} machine{'s' if view.machines != 1 else ''}"]
-    lines.append(
-        "winners: " + ", ".join(f"{w} on {n}" for w, n in view.winners)
-    )
+    lines = [
+        f"{challenge_title(view.challenge)}: {view.machines} machine{'s' if view.machines != 1 else ''}"
+    ]
+    lines.append("winners: " + ", ".join(f"{w} on {n}" for w, n in view.winners))
     if view.plotted:
-        lines.append(f"{view.plotted} speedup over one at a time, by usable cores (median at the right):")
+        lines.append(
+            f"{view.plotted} speedup over one at a time, by usable cores (median at the right):"
+        )
         lines += dot_plot(view, width)
     if view.outliers:
         lines.append("measured otherwise:")
         for o in view.outliers[:20]:
-            lines.append(printable(f"  {o.name}: {o.winner or 'none'} won; {', '.join(o.reasons)}")[:width])
+            lines.append(
+                printable(f"  {o.name}: {o.winner or 'none'} won; {', '.join(o.reasons)}")[:width]
+            )
         if len(view.outliers) > 20:
             lines.append(f"  ... and {len(view.outliers) - 20} more (see the export)")
     if view.unusual:
