@@ -28,6 +28,13 @@ CHECK = "import sys, {module}; bad = [m for m in ('textual', 'asyncssh', 'textua
         "tutor.progress",
         "tutor.progress.commands",
         "tutor.ui.launch",
+        # The room's plain parts: the protocol, the outbox, host keys, the room view.
+        "tutor.room.protocol",
+        "tutor.room.outbox",
+        "tutor.room.hostkeys",
+        "tutor.room.headless",
+        "tutor.serve.room.store",
+        "tutor.serve.room.view",
     ],
 )
 def test_core_modules_do_not_import_ui_or_server_libraries(module):
