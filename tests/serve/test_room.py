@@ -449,3 +449,29 @@ def wait_for_states(
         if (states and all(s == state for _, s in states)) or time.monotonic() > deadline:
             return states
         time.sleep(0.05)
+
+
+def test_join_with_a_key_in_a_keys_room(server_factory, tmp_path):
+    key = asyncssh.generate_private_key("ssh-ed25519")
+    identity = tmp_path / "id_ed25519"
+    identity.write_bytes(key.export_private_key())
+    identity.chmod(0o600)
+    authorized = tmp_path / "authorized_keys"
+    authorized.write_bytes(key.export_public_key())
+    server = server_factory(auth="keys", authorized_keys=str(authorized))
+    client = client_for(server.port, tmp_path / "ada", password=None, identity=identity)
+    client.start()
+    try:
+        assert client.flush(20), client.state
+        # In key mode two people may pick one name: the key's tag tells them apart.
+        tag = key.get_fingerprint("sha256").partition(":")[2]
+        assert client.state.name.startswith("ada-") and client.state.name[4:] in tag.replace("+", "").replace("/", "")
+    finally:
+        client.close()
+    other = client_for(server.port, tmp_path / "bob", name="bob", password="whatever")
+    other.start()
+    try:
+        assert not other.flush(20, until_unreachable=False)
+        assert other.state.status == OFFLINE and "refused the login" in other.state.detail
+    finally:
+        other.close()
