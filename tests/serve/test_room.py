@@ -465,7 +465,9 @@ def test_join_with_a_key_in_a_keys_room(server_factory, tmp_path):
         assert client.flush(20), client.state
         # In key mode two people may pick one name: the key's tag tells them apart.
         tag = key.get_fingerprint("sha256").partition(":")[2]
-        assert client.state.name.startswith("ada-") and client.state.name[4:] in tag.replace("+", "").replace("/", "")
+        assert client.state.name.startswith("ada-") and client.state.name[4:] in tag.replace(
+            "+", ""
+        ).replace("/", "")
     finally:
         client.close()
     other = client_for(server.port, tmp_path / "bob", name="bob", password="whatever")
@@ -475,3 +477,53 @@ def test_join_with_a_key_in_a_keys_room(server_factory, tmp_path):
         assert other.state.status == OFFLINE and "refused the login" in other.state.detail
     finally:
         other.close()
+
+
+@pytest.mark.timeout(60)
+async def test_joined_game_shows_the_room_state_and_why_it_is_offline(server_factory, tmp_path):
+    import asyncio
+
+    from tutor.lessons import load_catalog
+    from tutor.progress import open_store
+    from tutor.ui.joined import joined_app
+    from tutor.ui.widgets.titlebar import TitleBar
+
+    server = room_server(server_factory)
+    catalog = load_catalog(
+        extra_dirs=[Path(__file__).parent.parent / "ui" / "lessons"], builtin=False
+    )
+
+    async def title_when(app, needle: str) -> str:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            title = str(app.screen.query_one(TitleBar).render())
+            if needle in title:
+                return title
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"title never showed {needle!r}: {title!r}")
+
+    for password, expected in [(PASSWORD, "room: joined as ada"), ("wrong-one", "room: offline")]:
+        data = tmp_path / password
+        store = open_store(data, "ada")
+        target = RoomTarget("127.0.0.1", server.port, "ada", password=password, data_dir=data)
+        app, client = joined_app(catalog, store, target)
+        try:
+            async with app.run_test(size=(80, 24)) as pilot:
+                await title_when(app, expected)
+                if expected == "room: offline":
+                    await pilot.pause()
+                    notes = [str(n.message) for n in app._notifications]
+                    assert any("wrong password" in n for n in notes), notes
+                # What the game saves is mirrored: a finished lesson becomes a report.
+                app.store.mark_done("test-crunch")
+                if expected.startswith("room: joined"):
+                    assert await asyncio.to_thread(client.flush, 10)
+                else:
+                    await title_when(app, "1 to send")
+        finally:
+            client.close()
+            store.close()
+    with open_store(tmp_path / "wrong-one", "ada") as store:
+        assert (
+            store.lesson_progress("test-crunch").state == "done"
+        )  # kept locally, whatever the room said

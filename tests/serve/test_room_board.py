@@ -16,22 +16,53 @@ from tutor.serve.room.store import RoomStore
 SIZE = (80, 24)
 
 
-def verdict(challenge: str, cores: int, speedup: float, winner: str = "processes", **extra) -> protocol.Report:
+def verdict(
+    challenge: str, cores: int, speedup: float, winner: str = "processes", **extra
+) -> protocol.Report:
     results = {
-        "sequential": {"strategy": "sequential", "scenario": "crunch", "ok": True, "wall_s": 2.0,
-                       "speedup": 1.0, "cores": cores, "python": "3.12.1", "gil_enabled": True},
-        "processes": {"strategy": "processes", "scenario": "crunch", "ok": True, "wall_s": 2 / speedup,
-                      "speedup": speedup, "speedup_low": speedup * 0.9, "speedup_high": speedup * 1.1,
-                      "start_method": extra.get("start_method", "fork"), "cores": cores,
-                      "foreign_load_percent": extra.get("load", 3.0)},
+        "sequential": {
+            "strategy": "sequential",
+            "scenario": "crunch",
+            "ok": True,
+            "wall_s": 2.0,
+            "speedup": 1.0,
+            "cores": cores,
+            "python": "3.12.1",
+            "gil_enabled": True,
+        },
+        "processes": {
+            "strategy": "processes",
+            "scenario": "crunch",
+            "ok": True,
+            "wall_s": 2 / speedup,
+            "speedup": speedup,
+            "speedup_low": speedup * 0.9,
+            "speedup_high": speedup * 1.1,
+            "start_method": extra.get("start_method", "fork"),
+            "cores": cores,
+            "foreign_load_percent": extra.get("load", 3.0),
+        },
     }
     data = protocol.verdict_data(
-        challenge=challenge, lesson=None if ":" in challenge else challenge.split("/")[0], results=results, order=list(results),
-        choice="processes", predicted_speedup=2.0, correct=winner == "processes", winner=winner, tied=[],
+        challenge=challenge,
+        lesson=None if ":" in challenge else challenge.split("/")[0],
+        results=results,
+        order=list(results),
+        choice="processes",
+        predicted_speedup=2.0,
+        correct=winner == "processes",
+        winner=winner,
+        tied=[],
         facts={"platform": "linux"},
     )
-    message = {"v": 1, "type": "report", "id": os.urandom(16).hex(), "at": time.time(), "kind": "verdict",
-               "data": dict(data)}
+    message = {
+        "v": 1,
+        "type": "report",
+        "id": os.urandom(16).hex(),
+        "at": time.time(),
+        "kind": "verdict",
+        "data": dict(data),
+    }
     return protocol.validate_report(message)
 
 
@@ -42,7 +73,10 @@ def seed_room(data: Path) -> None:
         ("bob", verdict("gil/crunch-2", 8, 3.3)),
         ("cy", verdict("gil/crunch-2", 4, 3.1)),
         ("dee", verdict("gil/crunch-2", 1, 0.95, winner="sequential")),
-        ("eve", verdict("gil/crunch-2", 4, 0.9, winner="sequential", start_method="spawn", load=60.0)),
+        (
+            "eve",
+            verdict("gil/crunch-2", 4, 0.9, winner="sequential", start_method="spawn", load=60.0),
+        ),
         ("ada", verdict("run:crunch", 8, 3.5)),
     ]
     store.write(reports, [("ada", 1), ("bob", 1), ("zed", 1)])
