@@ -127,6 +127,8 @@ def test_run_join_reports_crunch_with_machine_facts(server_factory, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "Number crunching" in proc.stdout  # the local result is shown as always
     assert f"room 127.0.0.1:{server.port}: crunch results sent as ada" in proc.stderr
+    assert "remembered the room's host key SHA256:" in proc.stderr  # first use: accept-new
+    assert len(proc.stderr.strip().splitlines()) == 1
     room = export(server.data_dir, tmp_path)
     [result] = room["results"]
     assert (

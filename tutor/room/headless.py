@@ -139,8 +139,9 @@ def report_comparison(target: Any, summaries: list[dict[str, Any]]) -> bool:
         client.close()
         outbox.close()
     if sent:
+        news = f"; {state.detail}" if state.detail.startswith("remembered") else ""
         print(
-            f"tutor: room {target.room}: {scenario} results sent as {state.name or target.name}",
+            f"tutor: room {target.room}: {scenario} results sent as {state.name or target.name}{news}",
             file=sys.stderr,
         )
         return True
