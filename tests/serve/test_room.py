@@ -408,6 +408,9 @@ def test_oversized_or_garbled_messages_end_the_channel(server_factory):
     assert garbled[-1]["type"] == "bye"
     early = asyncio.run(send(protocol.encode({"type": "report", "id": "ab" * 16})))
     assert early[-1]["type"] == "bye" and "hello" in early[-1]["reason"]
+    hello = protocol.encode({"type": "hello", "client": "test"})
+    twice = asyncio.run(send(hello + hello))
+    assert [m["type"] for m in twice] == ["welcome", "bye"]
 
 
 def test_rate_limit_answers_busy_and_loses_nothing(server_factory, tmp_path):

@@ -225,6 +225,22 @@ def test_room_store_dedups_and_tracks_presence(tmp_path):
         ("ada", "playing", 1),
         ("bob", "left", 1),
     ]
+    progress = [
+        protocol.validate_report(
+            dict(report({}), kind="progress", data=dict(protocol.progress_data(*args)))
+        )
+        for args in [
+            ("quiz", "gil", "q1", False),
+            ("quiz", "gil", "q1", True),
+            ("quiz", "gil", "q2", False),
+            ("done", "gil"),
+            ("done", "gil"),
+        ]
+    ]
+    store.write([("ada", p) for p in progress], [])
+    [ada] = [x for x in read_view(tmp_path).learners if x["name"] == "ada"]
+    # The latest answer per question counts; a lesson is done once.
+    assert (ada["quiz_right"], ada["quiz_answered"], ada["lessons_done"]) == (1, 2, 1)
     store.write([], [("ada", -1)])
     store.server_started()
     assert {x["state"] for x in read_view(tmp_path).learners} == {"left"}

@@ -166,12 +166,15 @@ class RoomPeer:
         recorder = self.w.room
         assert recorder is not None
         if kind == "hello":
-            if not self.greeted:
-                if recorder.joined >= self.w.config.room_max_joined:
-                    self._bye(f"the room is full ({self.w.config.room_max_joined} joined games)")
-                    return
-                self.greeted = True
-                recorder.presence(self.name, +1)
+            if self.greeted:
+                # Once per channel: a flood of hellos would cost a reply each.
+                self._bye("hello was already said on this channel")
+                return
+            if recorder.joined >= self.w.config.room_max_joined:
+                self._bye(f"the room is full ({self.w.config.room_max_joined} joined games)")
+                return
+            self.greeted = True
+            recorder.presence(self.name, +1)
             self._send({"type": "welcome", "name": self.name, "room": "concurrency-tutor"})
             return
         if kind != "report" or not self.greeted:

@@ -148,6 +148,22 @@ def learners(conn: sqlite3.Connection, now: float | None = None) -> list[dict[st
             "SELECT name, count(*) FROM reports WHERE kind = 'verdict' GROUP BY name"
         ).fetchall()
     )
+    # The progress the games mirrored: lessons done, quiz answers (the latest per question).
+    done = dict(
+        conn.execute(
+            """SELECT name, count(DISTINCT json_extract(data, '$.lesson')) FROM reports
+               WHERE kind = 'progress' AND json_extract(data, '$.event') = 'done' GROUP BY name"""
+        ).fetchall()
+    )
+    quiz: dict[str, tuple[int, int]] = {}
+    for name, right, answered in conn.execute(
+        """SELECT name, sum(correct), count(*) FROM (
+               SELECT name, json_extract(data, '$.correct') AS correct, max(seq) FROM reports
+               WHERE kind = 'progress' AND json_extract(data, '$.event') = 'quiz'
+               GROUP BY name, json_extract(data, '$.lesson'), json_extract(data, '$.item'))
+           GROUP BY name"""
+    ):
+        quiz[name] = (int(right or 0), int(answered))
     rows = conn.execute(
         """SELECT name, connected, first_joined, last_seen, last_activity, lesson
            FROM learners ORDER BY name"""
@@ -167,6 +183,9 @@ def learners(conn: sqlite3.Connection, now: float | None = None) -> list[dict[st
                 "state": state,
                 "lesson": lesson,
                 "verdicts": verdicts,
+                "lessons_done": done.get(name, 0),
+                "quiz_right": quiz.get(name, (0, 0))[0],
+                "quiz_answered": quiz.get(name, (0, 0))[1],
                 "first_joined": first,
                 "last_seen": last_seen,
                 "last_activity": activity,
