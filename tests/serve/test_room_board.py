@@ -113,3 +113,27 @@ def test_room_view_snapshot(tmp_path: Path, snap_compare) -> None:
         await pilot.pause()
 
     assert snap_compare(BoardApp(tmp_path), terminal_size=SIZE, run_before=show)
+
+
+@pytest.mark.timeout(30)
+async def test_joined_learners_are_rows_of_the_board_and_the_export(tmp_path: Path) -> None:
+    from textual.widgets import DataTable
+
+    from tutor.serve.export import collect
+
+    seed_room(tmp_path)
+    rows = {r["profile"]: r for r in collect(tmp_path)}
+    assert set(rows) == {"ada", "bob", "cy", "dee", "eve", "zed"}
+    ada = rows["ada"]
+    assert ada["joined"] is True and ada["connected"] is True
+    # run:crunch is no challenge; gil/crunch-2 was right, predicted 2.0 against 3.6 measured.
+    assert (ada["challenges_right"], ada["challenges_answered"]) == (1, 1)
+    assert ada["prediction_accuracy"] == round(100 * (1 - 1.6 / 3.6))
+    assert rows["dee"]["challenges_right"] == 0 and rows["dee"]["connected"] is False
+    app = BoardApp(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.query_one("#learners", DataTable).row_count == 6
+        summary = str(app.screen.query_one("#summary", Static).render())
+        assert "3 joined · 6 learners" in summary

@@ -63,6 +63,13 @@ def _names_line(state: str, names: list[str], width: int) -> str:
     return line
 
 
+def _presence(row: dict[str, Any]) -> Text:
+    """● connected over SSH, ⇄ joined from their own machine (and still there), · gone."""
+    if not row["connected"]:
+        return Text("·", style="dim")
+    return Text("⇄", style="cyan") if row.get("joined") else Text("●", style="green")
+
+
 def _fraction(right: Any, answered: Any) -> str:
     return f"{right or 0}/{answered or 0}"
 
@@ -209,8 +216,10 @@ class BoardScreen(Screen[None]):
         # Re-arm after each load so slow reads never pile up (STYLE.md).
         self.set_timer(REFRESH_S, self.load)
         q = message.queue
+        joined = sum(1 for r in message.rows if r.get("joined") and r["connected"])
+        joined_part = f"{joined} joined · " if any(r.get("joined") for r in message.rows) else ""
         summary = (
-            f"{message.sessions} connected · {len(message.rows)} learners · "
+            f"{message.sessions} connected · {joined_part}{len(message.rows)} learners · "
             f"bench queue: {q.get('running', 0)}/{q.get('slots', 0)} running, {q.get('waiting', 0)} waiting"
         )
         if message.error:
@@ -225,7 +234,7 @@ class BoardScreen(Screen[None]):
             table.add_row(
                 str(row["rank"]),
                 _plain(row["profile"]),
-                Text("●", style="green") if row["connected"] else Text("·", style="dim"),
+                _presence(row),
                 _plain(row["lesson"] or "-"),
                 str(row["lessons_done"]),
                 _fraction(row["challenges_right"], row["challenges_answered"]),

@@ -24,6 +24,7 @@ FIELDS = [
     "quiz_answered",
     "score",
     "last_activity",
+    "joined",
 ]
 
 
@@ -69,6 +70,63 @@ def _iso(epoch: float | None) -> str | None:
     return dt.datetime.fromtimestamp(float(epoch), dt.UTC).isoformat(timespec="seconds")
 
 
+def joined_rows(data_dir: Path) -> list[dict[str, Any]]:
+    """Board rows for games joined from learners' machines, from what they mirrored.
+
+    The same rules as the store's: the latest verdict per challenge counts for
+    right/answered, every prediction for the accuracy, the latest answer per
+    question for the quiz. ``tutor run --join`` results are no challenge.
+    """
+    from tutor.serve.room import store
+
+    conn = store.open_reader(data_dir)
+    if conn is None:
+        return []
+    try:
+        learners = store.learners(conn)
+        verdicts = store.verdicts(conn)
+    finally:
+        conn.close()
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    errors: dict[str, list[float]] = {}
+    for v in verdicts:
+        if v.get("lesson") is None:
+            continue
+        latest[(v["name"], v["challenge"])] = v
+        measured = next(
+            (
+                s.get("speedup")
+                for s in v.get("strategies") or []
+                if s.get("strategy") == v.get("choice") and not s.get("implausible")
+            ),
+            None,
+        )
+        predicted = v.get("predicted_speedup")
+        if predicted is not None and measured:
+            errors.setdefault(v["name"], []).append(abs(predicted - measured) / measured)
+    rows = []
+    for learner in learners:
+        name = learner["name"]
+        mine = [v for (who, _), v in latest.items() if who == name]
+        error = errors.get(name)
+        row = {
+            "profile": _shown(name),
+            "connected": learner["state"] != "left",
+            "lesson": _shown(learner["lesson"]),
+            "lessons_done": learner["lessons_done"],
+            "challenges_right": sum(1 for v in mine if v.get("correct")),
+            "challenges_answered": len(mine),
+            "prediction_accuracy": prediction_accuracy(sum(error) / len(error) if error else None),
+            "quiz_right": learner["quiz_right"],
+            "quiz_answered": learner["quiz_answered"],
+            "last_activity": _iso(learner["last_activity"]),
+            "joined": True,
+        }
+        row["score"] = score(row)
+        rows.append(row)
+    return rows
+
+
 def collect(data_dir: Path) -> list[dict[str, Any]]:
     """One row per learner, ranked: progress joined with who is connected now."""
     from tutor.progress import board_rows
@@ -87,6 +145,7 @@ def collect(data_dir: Path) -> list[dict[str, Any]]:
             "quiz_right": raw.get("quiz_right") or 0,
             "quiz_answered": raw.get("quiz_answered") or 0,
             "last_activity": _iso(raw.get("last_activity")),
+            "joined": False,
         }
         row["score"] = score(row)
         rows.append(row)
@@ -107,8 +166,10 @@ def collect(data_dir: Path) -> list[dict[str, Any]]:
                     "quiz_right": 0,
                     "quiz_answered": 0,
                     "score": 0,
+                    "joined": False,
                 }
             )
+    rows += joined_rows(data_dir)
     rows.sort(key=lambda r: (-r["score"], -(r["prediction_accuracy"] or 0), str(r["profile"])))
     for rank, row in enumerate(rows, 1):
         row["rank"] = rank
@@ -116,12 +177,36 @@ def collect(data_dir: Path) -> list[dict[str, Any]]:
 
 
 ROOM_FIELDS = [
-    "name", "challenge", "scenario", "lesson", "received_at", "choice", "predicted_speedup",
-    "correct", "winner", "tied", "quick",
-    "cores", "logical_cpus", "parallel_capacity", "python", "implementation",
-    "free_threaded_build", "gil_enabled", "start_method", "os",
-    "strategy", "workers", "strategy_start_method", "ok", "wall_s", "speedup",
-    "speedup_low", "speedup_high", "implausible", "foreign_load_percent",
+    "name",
+    "challenge",
+    "scenario",
+    "lesson",
+    "received_at",
+    "choice",
+    "predicted_speedup",
+    "correct",
+    "winner",
+    "tied",
+    "quick",
+    "cores",
+    "logical_cpus",
+    "parallel_capacity",
+    "python",
+    "implementation",
+    "free_threaded_build",
+    "gil_enabled",
+    "start_method",
+    "os",
+    "strategy",
+    "workers",
+    "strategy_start_method",
+    "ok",
+    "wall_s",
+    "speedup",
+    "speedup_low",
+    "speedup_high",
+    "implausible",
+    "foreign_load_percent",
 ]
 
 
