@@ -532,3 +532,21 @@ async def test_joined_game_shows_the_room_state_and_why_it_is_offline(server_fac
         assert (
             store.lesson_progress("test-crunch").state == "done"
         )  # kept locally, whatever the room said
+
+
+def test_a_full_room_says_so_and_takes_the_game_once_there_is_room(server_factory, tmp_path):
+    server = room_server(server_factory, room_max_joined=1)
+    first = client_for(server.port, tmp_path / "ada")
+    first.start()
+    second = client_for(server.port, tmp_path / "bob", name="bob")
+    try:
+        assert first.flush(20)
+        second.report("verdict", verdict())
+        second.start()
+        assert not second.flush(20)
+        assert "room is full" in second.state.detail and second.state.status != OFFLINE
+        first.close()  # a place frees up: bob's next attempt gets in and sends
+        assert second.flush(60, until_unreachable=False), second.state
+    finally:
+        first.close()
+        second.close()

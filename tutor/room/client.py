@@ -375,6 +375,8 @@ class _RoomChannel(asyncssh.SSHClientSession):  # type: ignore[type-arg]
         if not self.welcomed.is_set():
             reason = self.refusal or "no answer"
             self.chan.close()
+            if self.refusal is None or "full" in reason:
+                raise ConnectionError(reason)  # a busy or full room may take us later
             raise _Refused(f"the room at {owner.target.room} did not take this game: {reason}")
         owner._set(status=JOINED, failures=0, waiting=owner.outbox.count(owner.target.room))
         while not self.closed.is_set() and not owner._stop.is_set():

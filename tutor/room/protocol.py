@@ -43,7 +43,8 @@ MAX_LINE = 16 * 1024
 """Bytes in one message, newline included; a longer line ends the channel."""
 
 ID_RE = re.compile(r"^[0-9a-f]{32}$")
-TOKEN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,79}$")
+# Lesson and challenge ids are slugs of up to 200 characters; a challenge is "lesson/challenge".
+TOKEN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,400}$")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 VERSION_RE = re.compile(r"^[0-9]{1,2}\.[0-9]{1,3}\.[0-9]{1,3}[a-z0-9+]{0,12}$")
 KINDS = ("verdict", "progress")
