@@ -40,7 +40,25 @@ PLAN = {
         ("processes", "spawn"),
     ],
     "pipeline": [("sequential", None), ("threads", None), ("processes", None), ("hybrid", None)],
+    # The hazard scenarios (no bare twin: their figure is not a speedup, so they get
+    # no overhead column; the "figure" column shows what they measure).
+    "deadlock": [("opposite", None), ("ordered", None), ("timeout", None), ("pool", None)],
+    "producer-consumer": [("sequential", None), ("threads", None), ("processes", None)],
+    "event-loop-lag": [("blocking", None), ("awaiting", None), ("to_thread", None)],
+    "convoy": [("sequential", None), ("threads", None), ("processes", None)],
 }
+NO_BARE = {"deadlock", "producer-consumer", "event-loop-lag", "convoy"}
+
+
+def figure_cell(result: dict) -> str:
+    """What a hazard scenario measures besides wall time, in one cell."""
+    if result.get("deadlock"):
+        return f"deadlocked, stopped after {result['deadlock']['after_s']:.2f} s"
+    if result.get("lag_s") is not None:
+        return f"lag {result['lag_s'] * 1000:.1f} ms"
+    if result.get("response_s") is not None:
+        return f"response {result['response_s'] * 1000:.2f} ms"
+    return ""
 
 
 def bare_args(result: dict) -> list[str]:
@@ -83,9 +101,13 @@ def main() -> int:
         f"default start method {facts['default_start_method']}; repeats {a.repeat}{', quick' if a.quick else ''}"
     )
     rows = []
+    data_by: dict[tuple[str, str], dict[str, list]] = {}
     for scenario, variants in plan.items():
         data: dict[tuple, dict[str, list]] = {
-            v: {"lab": [], "bare": [], "ratio": [], "sampler": [], "load": [], "cap": []}
+            v: {
+                "lab": [], "bare": [], "ratio": [], "sampler": [], "load": [], "cap": [],
+                "figure": [], "lag": [], "response": [], "deadlocks": [],
+            }
             for v in variants
         }
         for k in range(a.repeat):
@@ -97,19 +119,47 @@ def main() -> int:
                 if not result["ok"]:
                     print(f"  {scenario}/{strategy}: FAILED {result['error']}")
                     continue
-                bare = run_bare(result)
                 d = data[(strategy, method)]
+                d["figure"].append(figure_cell(result))
+                d["lag"].append(result.get("lag_s"))
+                d["response"].append(result.get("response_s"))
+                if result.get("deadlock"):
+                    d["deadlocks"].append(result["deadlock"]["after_s"])
+                    continue
                 d["lab"].append(result["wall_s"])
-                d["bare"].append(bare)
-                d["ratio"].append(result["wall_s"] / bare)
+                if scenario not in NO_BARE:
+                    bare = run_bare(result)
+                    d["bare"].append(bare)
+                    d["ratio"].append(result["wall_s"] / bare)
                 d["sampler"].append(result.get("sampler_cpu_percent") or 0.0)
                 d["load"].append(result.get("foreign_load_percent") or 0.0)
                 d["cap"].append(result.get("parallel_capacity") or 0.0)
         base = None
+        data_by.update({(scenario, strategy): d for (strategy, method), d in data.items() if method is None})
         for (strategy, method), d in data.items():
+            if d["deadlocks"] and not d["lab"]:
+                rows.append(
+                    {
+                        "scenario": scenario, "strategy": strategy, "lab_s": None, "bare_s": None,
+                        "overhead": None, "speedup": None, "sampler": None, "load": None, "capacity": None,
+                        "runs": len(d["deadlocks"]),
+                        "figure": f"deadlocked in {len(d['deadlocks'])}/{len(d['deadlocks'])} runs, "
+                        f"stopped after {statistics.median(d['deadlocks']):.2f} s (median)",
+                    }
+                )
+                continue
             if not d["lab"]:
                 continue
             lab = statistics.median(d["lab"])
+            lags = [v for v in d["lag"] if v is not None]
+            responses = [v for v in d["response"] if v is not None]
+            shown = (
+                f"lag {statistics.median(lags) * 1000:.1f} ms (median)"
+                if lags
+                else f"response {statistics.median(responses) * 1000:.2f} ms (median)"
+                if responses
+                else ""
+            )
             if strategy == "sequential":
                 base = lab
             rows.append(
@@ -117,11 +167,12 @@ def main() -> int:
                     "scenario": scenario,
                     "strategy": strategy + (f" ({method})" if method else ""),
                     "lab_s": lab,
-                    "bare_s": statistics.median(d["bare"]),
-                    "overhead": statistics.median(d["ratio"]) - 1,
+                    "bare_s": statistics.median(d["bare"]) if d["bare"] else None,
+                    "overhead": statistics.median(d["ratio"]) - 1 if d["ratio"] else None,
+                    "figure": shown,
                     "speedup": (base / lab)
-                    if base and strategy != "sequential"
-                    else (1.0 if strategy == "sequential" else None),
+                    if base and strategy != "sequential" and scenario != "convoy"
+                    else (1.0 if strategy == "sequential" and scenario != "convoy" else None),
                     "sampler": statistics.median(d["sampler"]),
                     "load": max(d["load"]),
                     "capacity": statistics.median(d["cap"]),
@@ -130,14 +181,18 @@ def main() -> int:
             )
     print()
     print(
-        "| scenario | strategy | lab wall (median) | bare wall (median) | lab overhead | speedup vs sequential | sampler (% of a core) | max foreign load | capacity |"
+        "| scenario | strategy | lab wall (median) | bare wall (median) | lab overhead | speedup vs sequential | sampler (% of a core) | max foreign load | capacity | figure |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         sp = f"{r['speedup']:.2f}x" if r["speedup"] else "-"
+        lab = f"{r['lab_s']:.3f} s" if r["lab_s"] is not None else "-"
+        bare = f"{r['bare_s']:.3f} s" if r["bare_s"] is not None else "-"
+        overhead = f"{r['overhead']:+.1%}" if r["overhead"] is not None else "-"
         print(
-            f"| {r['scenario']} | {r['strategy']} | {r['lab_s']:.3f} s | {r['bare_s']:.3f} s | {r['overhead']:+.1%} | {sp} | "
-            f"{r['sampler']:.2f}% | {r['load']:.0f}% | {r['capacity']:.2f}x |"
+            f"| {r['scenario']} | {r['strategy']} | {lab} | {bare} | {overhead} | {sp} | "
+            + (f"{r['sampler']:.2f}% | {r['load']:.0f}% | {r['capacity']:.2f}x | " if r["sampler"] is not None else "- | - | - | ")
+            + f"{r['figure']} |"
         )
     print()
     get = {(r["scenario"], r["strategy"]): r for r in rows}
@@ -146,17 +201,21 @@ def main() -> int:
         r = get.get((s, st))
         return r["speedup"] if r and r["speedup"] else float("nan")
 
-    overheads = [r["overhead"] for r in rows]
+    overheads = [r["overhead"] for r in rows if r["overhead"] is not None]
+    samplers = [r["sampler"] for r in rows if r["sampler"] is not None] or [0.0]
     checks = [
         (
             "lab overhead median <= 5%",
-            statistics.median(overheads) <= 0.05,
-            f"{statistics.median(overheads):+.1%} (worst {max(overheads):+.1%})",
+            statistics.median(overheads) <= 0.05 if overheads else None,
+            # Only scenarios with a bare twin have an overhead; without any, say so.
+            f"{statistics.median(overheads):+.1%} (worst {max(overheads):+.1%})"
+            if overheads
+            else "no scenario with a bare twin was run",
         ),
         (
             "sampler <= 2% of one core",
-            statistics.median(r["sampler"] for r in rows) <= 2.0,
-            f"{statistics.median(r['sampler'] for r in rows):.2f}%",
+            statistics.median(samplers) <= 2.0,
+            f"{statistics.median(samplers):.2f}%",
         ),
         (
             "crunch processes >= 1.8x",
@@ -189,6 +248,41 @@ def main() -> int:
             f"{sp('compress', 'threads'):.2f}x",
         ),
     ]
+    def median_of(scenario: str, strategy: str, key: str) -> float | None:
+        values = [v for v in (data_by.get((scenario, strategy)) or {}).get(key, []) if v is not None]
+        return statistics.median(values) if values else None
+
+    opposite = data_by.get(("deadlock", "opposite"))
+    if opposite:
+        caught = len(opposite["deadlocks"])
+        total = caught + len(opposite["lab"])
+        checks.append(("deadlock opposite orders deadlock every run", caught == total, f"{caught}/{total} runs"))
+    if ("producer-consumer", "processes") in get:
+        checks.append(
+            (
+                "producer-consumer processes >= 1.5x",
+                sp("producer-consumer", "processes") >= 1.5,
+                f"{sp('producer-consumer', 'processes'):.2f}x",
+            )
+        )
+    blocking, awaiting = median_of("event-loop-lag", "blocking", "lag"), median_of("event-loop-lag", "awaiting", "lag")
+    if blocking and awaiting:
+        checks.append(
+            (
+                "event loop lag: blocking >= 10x awaiting",
+                blocking >= 10 * awaiting,
+                f"{blocking * 1000:.1f} ms vs {awaiting * 1000:.1f} ms",
+            )
+        )
+    threads, procs = median_of("convoy", "threads", "response"), median_of("convoy", "processes", "response")
+    if threads and procs:
+        checks.append(
+            (
+                "convoy: response beside threads >= 2x beside processes",
+                threads >= 2 * procs,
+                f"{threads * 1000:.2f} ms vs {procs * 1000:.2f} ms",
+            )
+        )
     t, s = get.get(("startup", "threads")), get.get(("startup", "processes (spawn)"))
     if t and s:
         checks.append(

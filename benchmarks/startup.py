@@ -13,15 +13,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
+from pathlib import Path
 
 import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.terminal import Terminal  # noqa: E402 - the one terminal helper, shared with the tests
 
 HELLO = """
 from textual.app import App, ComposeResult
@@ -42,43 +43,32 @@ MAP_MARKER = "lessons done"
 HELLO_MARKER = "hello-marker"
 
 
-class Tmux:
-    def __init__(self) -> None:
-        self.socket = f"tutor-bench-{uuid.uuid4().hex[:8]}"
-        # A long-lived idle session keeps the tmux server up, so its start is never timed.
-        self.run("new-session", "-d", "-s", "idle", "-x", "80", "-y", "24", "sleep 3600")
+class Launcher:
+    """Launches on one tmux server, kept up by an idle pane so its start is never timed."""
 
-    def run(self, *args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True
-        ).stdout
+    def __init__(self) -> None:
+        self.idle = Terminal("idle").start(["sleep", "3600"])
 
     def time_to_marker(
         self, command: list[str], env: dict[str, str], marker: str, timeout: float = 30
     ) -> tuple[float, float]:
         """(wall seconds, CPU seconds of the program) from launch to the marker on screen."""
-        line = "exec env " + shlex.join([f"{k}={v}" for k, v in env.items()] + command)
+        pane = Terminal("bench", socket=self.idle.socket)
         start = time.perf_counter()
-        self.run("new-session", "-d", "-s", "bench", "-x", "80", "-y", "24", line)
-        pid = int(self.run("display-message", "-p", "-t", "bench", "#{pane_pid}").strip())
+        pane.start(command, env=env)
         try:
-            while time.perf_counter() - start < timeout:
-                screen = self.run("capture-pane", "-p", "-t", "bench")
-                if marker in screen:
-                    wall = time.perf_counter() - start
-                    # CPU time barely depends on what else the shared machine does.
-                    cpu = psutil.Process(pid).cpu_times()
-                    return wall, cpu.user + cpu.system
-                time.sleep(0.005)
-            raise RuntimeError(f"never saw {marker!r}:\n{screen}")
+            pane.wait_for(marker, timeout=timeout, poll=0.005)
+            wall = time.perf_counter() - start
+            # CPU time barely depends on what else the shared machine does.
+            assert pane.pid is not None
+            cpu = psutil.Process(pane.pid).cpu_times()
+            return wall, cpu.user + cpu.system
         finally:
-            subprocess.run(
-                ["tmux", "-L", self.socket, "kill-session", "-t", "bench"], capture_output=True
-            )
+            pane.end()
             time.sleep(0.2)  # let the killed program go before the next launch
 
     def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+        self.idle.close()
 
 
 def main() -> int:
@@ -104,7 +94,7 @@ def main() -> int:
         "hello": ([sys.executable, hello], HELLO_MARKER),
         "tutor": ([sys.executable, "-m", "tutor"], MAP_MARKER),
     }
-    tmux = Tmux()
+    tmux = Launcher()
     times: dict[str, list[float]] = {name: [] for name in programs}
     cpus: dict[str, list[float]] = {name: [] for name in programs}
     try:

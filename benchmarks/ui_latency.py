@@ -25,14 +25,15 @@ import json
 import os
 import random
 import selectors
-import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.terminal import Terminal  # noqa: E402 - the one terminal helper, shared with the tests
 
 LESSON = """---
 id: bench-latency
@@ -65,7 +66,7 @@ explain:
 HELP_MARKER = "On this screen"
 
 
-class Game:
+class Game(Terminal):
     """The game in a detached tmux session, watched through a tmux control-mode client.
 
     The control client reports each piece of output the game writes (`%output`),
@@ -75,11 +76,8 @@ class Game:
     """
 
     def __init__(self, command: list[str], env: dict[str, str], cwd: str) -> None:
-        self.socket = f"tutor-latency-{uuid.uuid4().hex[:8]}"
-        line = f"cd {shlex.quote(cwd)} && exec env " + shlex.join(
-            [f"{k}={v}" for k, v in env.items()] + command
-        )
-        self.tmux("new-session", "-d", "-s", "game", "-x", "80", "-y", "24", line)
+        super().__init__("game")
+        self.start(command, env=env, cwd=cwd)
         self.tmux("set-option", "-t", "game", "window-size", "manual")
         self.control = subprocess.Popen(
             ["tmux", "-L", self.socket, "-C", "attach-session", "-t", "game"],
@@ -91,18 +89,9 @@ class Game:
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.control.stdout, selectors.EVENT_READ)
 
-    def tmux(self, *args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True
-        ).stdout
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "game")
-
     def memory_mb(self) -> float:
         """The game's resident memory (its process is the pane's: `exec env ...`)."""
-        pid = int(self.tmux("display-message", "-p", "-t", "game", "#{pane_pid}").strip())
-        with open(f"/proc/{pid}/status") as status:
+        with open(f"/proc/{self.pane_pid()}/status") as status:
             kb = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
         return kb / 1024
 
@@ -118,7 +107,7 @@ class Game:
                 self.control.stdout.read()
 
     def key(self, key: str) -> None:
-        self.tmux("send-keys", "-t", "game", key)
+        self.keys(key, pause=0)
 
     def _output_arrived(self, timeout: float) -> float | None:
         """The moment the game wrote something (None if it did not within `timeout`)."""
@@ -157,7 +146,7 @@ class Game:
     def close(self) -> None:
         self.control.kill()
         self.control.wait()
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+        super().close()
 
 
 def percentile(values: list[float], fraction: float) -> float:

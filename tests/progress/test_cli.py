@@ -252,25 +252,24 @@ def test_missing_action_is_a_usage_error(run_tutor):
     _one_line_error(run_tutor("progress"))
 
 
-def test_handler_without_data_dir_or_profile_in_namespace(filled, capsys):
-    """Other commands may call the handler with a bare namespace: env and defaults apply."""
-    import argparse
+def test_handler_without_data_dir_or_profile_options(filled, capsys):
+    """Without --data-dir and --profile, the environment and defaults apply."""
+    from tutor.cli import parse
+    from tutor.cli.progress import progress_command
 
-    from tutor.progress.commands import progress_command
-
-    assert progress_command(argparse.Namespace(action="show", json=True)) == 0
+    assert progress_command(parse(["progress", "show", "--json"])) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["profile"] == "tester"
     assert data["database"] == str(filled / "progress.sqlite3")
 
 
 def test_show_falls_back_to_ids_when_lessons_cannot_load(filled, capsys, monkeypatch):
-    import argparse
+    from tutor.cli import parse
+    from tutor.cli.progress import progress_command
 
-    from tutor.progress.commands import progress_command
-
+    args = parse(["progress", "show", "--json"])
     monkeypatch.setitem(sys.modules, "tutor.lessons", None)  # makes the import fail
-    assert progress_command(argparse.Namespace(action="show", json=True)) == 0
+    assert progress_command(args) == 0
     rows = json.loads(capsys.readouterr().out)["lessons"]
     assert {(r["id"], r["title"]) for r in rows} == {
         ("gil", "gil"),

@@ -43,7 +43,7 @@ def test_round_trip_into_another_machine_and_profile(tmp_path, store, challenge)
     _fill(store, challenge)
     data = json.loads(json.dumps(store.export()))  # through real JSON text
     with open_store(tmp_path / "laptop", "amy") as other:
-        other.import_(data)
+        other.merge(data)
         assert other.all_progress() == store.all_progress()
         assert other.position() == store.position()
         assert other.export()["challenge_attempts"] == data["challenge_attempts"]
@@ -58,7 +58,7 @@ def test_reimport_is_idempotent(store, challenge):
     summary = store.merge(data)
     assert (summary.challenge_attempts_added, summary.quiz_attempts_added) == (0, 0)
     assert (summary.challenge_attempts_seen, summary.quiz_attempts_seen) == (2, 2)
-    store.import_(data)
+    store.merge(data)
     assert store.all_progress() == before
     assert len(store.export()["challenge_attempts"]) == 2
 
@@ -70,9 +70,9 @@ def test_merge_from_two_machines_keeps_the_union(tmp_path, challenge):
         challenge(b, cid="c2", correct=True)
         b.add_time("gil", 5)
         b.mark_done("gil")
-        a.import_(b.export())
-        b.import_(a.export())  # and back: nothing doubles on either side
-        a.import_(b.export())
+        a.merge(b.export())
+        b.merge(a.export())  # and back: nothing doubles on either side
+        a.merge(b.export())
         for s in (a, b):
             lp = s.lesson_progress("gil")
             assert (lp.challenges_answered, lp.challenges_right) == (2, 1)
@@ -85,13 +85,13 @@ def test_latest_position_wins(tmp_path):
     with open_store(tmp_path / "a", "amy") as a, open_store(tmp_path / "b", "amy") as b:
         a.set_position("old")
         b.set_position("new", "quiz")
-        a.import_(b.export())
+        a.merge(b.export())
         assert a.position() == ("new", "quiz")
-        b.import_(a.export())
+        b.merge(a.export())
         assert b.position() == ("new", "quiz")
         old = a.export()
         old["position"]["updated_at"] = 1.0
-        a.import_(old)
+        a.merge(old)
         assert a.position() == ("new", "quiz")
 
 
@@ -106,7 +106,7 @@ def test_imported_attempts_keep_their_order_and_time(store):
              "correct": False, "hint_used": False, "created_at": 1000.0},
         ],
     }  # fmt: skip
-    store.import_(data)
+    store.merge(data)
     lp = store.lesson_progress("gil")
     # The attempt made later (created_at) is the latest, whatever the file order.
     assert (lp.quiz_right, lp.first_try_right) == (1, 0)
@@ -183,7 +183,7 @@ def _drop(path):
 def test_bad_exports_are_refused_with_one_line_and_nothing_written(store, mutate, message):
     data = mutate(copy.deepcopy(_valid()))
     with pytest.raises(ProgressImportError, match=message) as info:
-        store.import_(data)
+        store.merge(data)
     assert "\n" not in str(info.value)
     assert store.all_progress() == {}
     assert store.position() is None
@@ -191,9 +191,9 @@ def test_bad_exports_are_refused_with_one_line_and_nothing_written(store, mutate
 
 def test_valid_minimal_exports_are_accepted(store):
     validate_export(_valid())
-    store.import_({"format": EXPORT_FORMAT, "version": 1})  # nothing to merge is fine
+    store.merge({"format": EXPORT_FORMAT, "version": 1})  # nothing to merge is fine
     assert store.all_progress() == {}
-    store.import_(_valid())
+    store.merge(_valid())
     lp = store.lesson_progress("gil")
     assert (lp.challenges_right, lp.quiz_answered, lp.seconds) == (1, 1, 3.0)
     assert store.position() == ("gil", None)
@@ -237,8 +237,8 @@ def test_any_history_round_trips(tmp_path_factory, history):
                 a.add_time(lesson, step[2])
             else:
                 a.mark_done(lesson)
-        b.import_(json.loads(json.dumps(a.export())))
-        b.import_(a.export())
+        b.merge(json.loads(json.dumps(a.export())))
+        b.merge(a.export())
         expected, got = a.all_progress(), b.all_progress()
         assert expected.keys() == got.keys()
         for lesson, lp in expected.items():

@@ -177,9 +177,12 @@ def test_cancel_leaves_the_queue(runs: Runs) -> None:
 
 
 def test_position_and_estimate_while_waiting(runs: Runs) -> None:
-    for _ in range(2):  # history: runs of about 0.3 s
+    held: list[float] = []
+    for _ in range(2):  # history: runs of about 0.3 s (longer on a loaded machine)
         with acquire(runs.bench, slots=1):
+            started = time.monotonic()
             time.sleep(0.3)
+            held.append(time.monotonic() - started)
     runs.start("holder", runs.until_released, 1)
     runs.wait_for("start", "holder")
     # Long enough (5 polls) that our place 1 behind it is seen, even on a busy machine.
@@ -190,9 +193,10 @@ def test_position_and_estimate_while_waiting(runs: Runs) -> None:
     with acquire(runs.bench, slots=1, on_wait=lambda p, e: reports.append((p, e))):
         pass
     assert reports[0][0] == 2  # "second" was in line first
-    # Two runs of ~0.3 s ahead of us (the holder's remaining time is unknown, its
-    # typical duration is the guess): about 0.3-0.6 s.
-    assert reports[0][1] is not None and 0 <= reports[0][1] <= 0.7
+    # Two runs ahead of us (the holder's remaining time is unknown, its typical
+    # duration is the guess): at most two of the runs recorded, with slack for
+    # the bookkeeping around them, however slow this machine is today.
+    assert reports[0][1] is not None and 0 <= reports[0][1] <= 2 * max(held) * 1.5
     assert any(p == 1 for p, _ in reports)
     assert runs.order() == ["holder", "second"]
     runs.finish()
@@ -260,7 +264,13 @@ def test_a_full_line_costs_the_measured_run_little(tmp_path: Path, monkeypatch) 
         while len(list((bench / "tickets").glob("T-*"))) < waiters:
             assert time.monotonic() < deadline
             time.sleep(0.05)
-        time.sleep(1.0)  # everyone has scanned once
+        # Everyone has scanned the line once and knows their place.
+        while len(reports) < waiters:
+            assert time.monotonic() < deadline, sorted(reports)
+            time.sleep(0.05)
+        # Under test is the steady line: arrivals change the folder and everyone
+        # looks again once, which is by design. Let that settle, then count.
+        time.sleep(1.0)
         attempts[0] = 0
         time.sleep(3.0)
         per_second = attempts[0] / 3.0

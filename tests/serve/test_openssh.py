@@ -14,72 +14,23 @@ import psutil
 import pytest
 from serve_helpers import SSH_OPTS, RunningServer, wait_gone
 
+from tests.terminal import Terminal
+
 pytestmark = pytest.mark.skipif(
     not (shutil.which("ssh") and shutil.which("tmux")), reason="needs the OpenSSH client and tmux"
 )
 
 
-class Terminal:
-    """One tmux pane on a private tmux server, running ssh."""
-
-    def __init__(self) -> None:
-        self.socket = f"tutor-serve-{uuid.uuid4().hex[:8]}"
-        self.name = "t"
-
-    def tmux(self, *args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True
-        ).stdout
-
-    def start(self, command: list[str], size: str = "80x24") -> None:
-        cols, rows = size.split("x")
-        import shlex
-
-        self.tmux(
-            "new-session",
-            "-d",
-            "-s",
-            self.name,
-            "-x",
-            cols,
-            "-y",
-            rows,
-            "env TERM=xterm-256color COLORTERM=truecolor "
-            + shlex.join(command)
-            + "; echo '[ssh exited' $?']'; sleep 600",
-        )
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", self.name)
-
-    def wait(self, text: str, timeout: float = 15) -> str:
-        deadline = time.monotonic() + timeout
-        shown = ""
-        while time.monotonic() < deadline:
-            shown = self.screen()
-            if text in shown:
-                return shown
-            time.sleep(0.05)
-        raise AssertionError(f"{text!r} not on screen after {timeout} s:\n{shown}")
-
-    def keys(self, *keys: str) -> None:
-        self.tmux("send-keys", "-t", self.name, *keys)
-
-    def resize(self, cols: int, rows: int) -> None:
-        self.tmux("resize-window", "-t", self.name, "-x", str(cols), "-y", str(rows))
-
-    def pane_pid(self) -> int:
-        return int(self.tmux("display-message", "-p", "-t", self.name, "#{pane_pid}").strip())
-
-    def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+SSH_TERM = {"TERM": "xterm-256color", "COLORTERM": "truecolor"}
+# The pane outlives ssh and says how it ended.
+AFTER_SSH = "echo '[ssh exited' $?']'; sleep 600"
 
 
 @pytest.fixture
 def terminal() -> Iterator[Terminal]:
-    term = Terminal()
+    term = Terminal("ssh")
     yield term
-    term.kill()
+    term.close()
 
 
 def ssh_command(server: RunningServer, user: str = "alice", *extra: str) -> list[str]:
@@ -96,19 +47,19 @@ def ssh_client_pid(term: Terminal) -> int:
 
 def test_play_resize_and_drop(server_factory, terminal: Terminal) -> None:
     server = server_factory()
-    terminal.start(ssh_command(server, "alice", "-o", "SendEnv=COLORTERM"))
-    terminal.wait("Lessons")
+    terminal.start(ssh_command(server, "alice", "-o", "SendEnv=COLORTERM"), env=SSH_TERM, then=AFTER_SSH)
+    terminal.wait_for("Lessons")
     # The child's environment was built from scratch: profile from the SSH user,
     # served flag set, and nothing of the server's own environment.
-    screen = terminal.wait("TUTOR_PROFILE=alice")
+    screen = terminal.wait_for("TUTOR_PROFILE=alice")
     assert "TUTOR_SERVED=1" in screen and "LANG=C.UTF-8" in screen
     assert "COLORTERM=truecolor" in screen  # passed on from the client
     assert "leak=none" in screen
 
     terminal.keys("a", "b", "Down")
-    terminal.wait("keys: a b down")
+    terminal.wait_for("keys: a b down")
     terminal.resize(100, 30)
-    terminal.wait("size: 100x30")
+    terminal.wait_for("size: 100x30")
 
     (session,) = server.wait_sessions(1)
     assert session["user"] == "alice"
@@ -128,8 +79,8 @@ def test_a_client_that_stops_answering_is_dropped_by_keepalives(
     # A laptop lid closed or a network gone: no FIN, no RST, the TCP connection
     # just goes quiet. A stopped ssh client is that, on one machine.
     server = server_factory(keepalive_interval=0.5, keepalive_count_max=2)
-    terminal.start(ssh_command(server))
-    terminal.wait("Lessons")
+    terminal.start(ssh_command(server), env=SSH_TERM, then=AFTER_SSH)
+    terminal.wait_for("Lessons")
     (session,) = server.wait_sessions(1)
     leader = session["pid"]
     tree = [leader, *[p.pid for p in psutil.Process(leader).children(recursive=True)]]
@@ -146,11 +97,11 @@ def test_a_client_that_stops_answering_is_dropped_by_keepalives(
 
 def test_quit_ends_the_connection(server_factory, terminal: Terminal) -> None:
     server = server_factory()
-    terminal.start(ssh_command(server, "bob"))
-    terminal.wait("Lessons")
+    terminal.start(ssh_command(server, "bob"), env=SSH_TERM, then=AFTER_SSH)
+    terminal.wait_for("Lessons")
     (session,) = server.wait_sessions(1)
     terminal.keys("q")
-    terminal.wait("[ssh exited 0]")
+    terminal.wait_for("[ssh exited 0]")
     wait_gone([session["pid"]])
 
 
@@ -217,9 +168,9 @@ def test_openssh_password_wrong_user_name(server_factory) -> None:
 def test_the_real_game_over_openssh(server_factory, terminal: Terminal) -> None:
     """The main end-to-end check: the real ``python -m tutor`` behind the real server."""
     server = server_factory(session_command=None)  # the default: the game itself
-    terminal.start(ssh_command(server, "carol"))
-    terminal.wait("lesson map", timeout=20)
-    terminal.wait("The restaurant kitchen")
+    terminal.start(ssh_command(server, "carol"), env=SSH_TERM, then=AFTER_SSH)
+    terminal.wait_for("lesson map", timeout=20)
+    terminal.wait_for("The restaurant kitchen")
     assert terminal.screen().count("Threads for waiting") == 1  # in the list only
     terminal.keys("Down")
     # The selection moved, so lesson 2 is also described below the list: keys arrive intact.
@@ -350,9 +301,9 @@ def test_idle_warning_over_openssh_then_the_game_redraws(
     server_factory, terminal: Terminal
 ) -> None:
     server = server_factory(session_command=None, idle_timeout=8, idle_warning=6)
-    terminal.start(ssh_command(server, "dozy"))
-    terminal.wait("lesson map", timeout=20)
-    screen = terminal.wait("this session ends in", timeout=10)
+    terminal.start(ssh_command(server, "dozy"), env=SSH_TERM, then=AFTER_SSH)
+    terminal.wait_for("lesson map", timeout=20)
+    screen = terminal.wait_for("this session ends in", timeout=10)
     assert "this session ends in" in screen.splitlines()[-1]  # on the last row
     terminal.keys("Down")
     deadline = time.monotonic() + 5

@@ -49,6 +49,12 @@ class Browser:
             else:
                 raise AssertionError(f"the connection ended before {text!r} showed")
 
+    async def press_then_wait(self, text: str, *keys: str, timeout: float = 30) -> None:
+        """Press keys, then wait for text that shows only after them."""
+        self.seen = b""
+        await self.press(*keys)
+        await self.wait_for(text, timeout)
+
     async def press(self, *keys: str) -> None:
         for key in keys:
             await self.ws.send_str(json.dumps(["stdin", key]))
@@ -87,7 +93,11 @@ async def open_tab(
 async def start_a_lab_run(browser: Browser, server: subprocess.Popen[bytes]) -> list[int]:
     """Map -> lesson -> challenge -> a processes run; returns the processes under the server."""
     await browser.wait_for("lessons done")
-    await browser.press("\r", "n", "\r", "\r", "\r")  # open, next task, open, pick, run
+    # Each screen is seen before the next key: on a loaded machine a key sent
+    # early lands on the screen before.
+    await browser.press_then_wait("finishes first", "\r")  # open the lesson
+    await browser.press_then_wait("Lab:", "n", "\r")  # the challenge: focus it, open it
+    await browser.press("\r", "\r")  # pick, run
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         procs = tree(server.pid)

@@ -6,58 +6,18 @@ Slow-ish (real quick lab runs); skipped only when tmux is missing, and says so.
 from __future__ import annotations
 
 import os
-import shlex
-import shutil
-import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import psutil
 import pytest
 
+from tests.terminal import HAVE_TMUX, Terminal
 from tutor.progress import open_store
 
 LESSONS = Path(__file__).parent / "lessons"
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
-
-
-class Terminal:
-    """One tmux server of our own (private socket), one pane running the game."""
-
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
-        self.socket = f"tutor-e2e-{uuid.uuid4().hex[:8]}"
-        assignments = [f"{k}={v}" for k, v in env.items()]
-        line = "exec env " + shlex.join(assignments + command)
-        self.tmux("new-session", "-d", "-s", "game", "-x", "80", "-y", "24", line)
-        self.tmux("set-option", "-t", "game", "remain-on-exit", "on")
-        self.pid = int(self.tmux("display-message", "-p", "-t", "game", "#{pane_pid}").strip())
-
-    def tmux(self, *args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True
-        ).stdout
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "game")
-
-    def keys(self, *keys: str) -> None:
-        for key in keys:
-            self.tmux("send-keys", "-t", "game", key)
-            time.sleep(0.15)  # a person's pace; Textual reads Escape sequences with a delay
-
-    def wait_for(self, text: str, timeout: float = 60.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            time.sleep(0.1)
-        raise AssertionError(f"never saw {text!r}; the screen shows:\n{self.screen()}")
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
+pytestmark = pytest.mark.skipif(not HAVE_TMUX, reason="tmux is not installed")
 
 
 def family(pid: int) -> list[psutil.Process]:
@@ -99,7 +59,7 @@ def game(tmp_path):
     terminals: list[Terminal] = []
 
     def start() -> Terminal:
-        terminal = Terminal(command, env)
+        terminal = Terminal("e2e").start(command, env=env)
         terminals.append(terminal)
         return terminal
 

@@ -17,7 +17,8 @@ from tutor.ui.screens.lab import LabScreen
 from tutor.ui.screens.lesson import ContentsScreen, LessonScreen
 from tutor.ui.screens.progress import ProgressScreen
 from tutor.ui.screens.quiz import QuizScreen
-from tutor.ui.widgets import ActionBlock, ChoiceList
+from tutor.ui.widgets.blocks import ActionBlock
+from tutor.ui.widgets.choices import ChoiceList
 from tutor.ui.widgets.lessontext import LessonText
 
 SIZE = (80, 24)
@@ -495,7 +496,7 @@ def test_launch_does_not_import_textual():
     import subprocess
     import sys
 
-    code = "import sys, tutor.ui.launch; assert 'textual' not in sys.modules, 'textual imported'"
+    code = "import sys, tutor.cli.play; assert 'textual' not in sys.modules, 'textual imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -504,7 +505,7 @@ def test_quiz_command_names_what_is_allowed(tmp_path):
 
     from tests.ui.conftest import LESSONS
     from tutor.cli import UsageError
-    from tutor.ui.launch import quiz_command
+    from tutor.cli.play import quiz_command
 
     args = argparse.Namespace(
         lessons=[str(LESSONS)],

@@ -291,3 +291,65 @@ def test_without_per_thread_times_lanes_stay_as_reported_and_the_note_says_so_on
     # asyncio tasks never get shares, and need none: no note.
     model, _ = _drawn("asyncio", None)
     assert model.runs["asyncio"].note == ""
+
+
+def test_a_lane_shows_what_its_worker_holds_and_waits_for():
+    model = LabModel(["opposite"])
+    events = [
+        {
+            "event": "started",
+            "t": 1.0,
+            "scenario": "deadlock",
+            "strategy": "opposite",
+            "tasks": 1,
+            "workers": 2,
+            "start_method": None,
+            "facts": {"cores": 2},
+            "params": {},
+        },
+        {"event": "worker_started", "t": 1.0, "worker": "w1", "label": "thread 1"},
+        {
+            "event": "phase",
+            "t": 1.0,
+            "worker": "w1",
+            "phase": "wait",
+            "task": None,
+            "detail": "has A wants B",
+        },
+    ]
+    for event in events:
+        model.apply("opposite", event)
+    assert model.runs["opposite"].lanes["w1"].detail == "has A wants B"
+    model.apply(
+        "opposite",
+        {"event": "phase", "t": 2.0, "worker": "w1", "phase": "idle", "task": None, "detail": ""},
+    )
+    assert model.runs["opposite"].lanes["w1"].detail == ""
+
+
+def test_a_deadlocked_run_counts_as_a_finished_round_without_a_time():
+    model = LabModel(["opposite", "ordered"])
+    deadlock = {
+        "after_s": 1.0,
+        "stalled_s": 1.0,
+        "cycle": [],
+        "text": "w1 holds A and waits for B, held by w2",
+    }
+    model.finish(
+        "opposite",
+        {"event": "result", "ok": True, "error": None, "wall_s": None, "deadlock": deadlock},
+    )
+    model.finish(
+        "ordered", {"event": "result", "ok": True, "error": None, "wall_s": 0.1, "deadlock": None}
+    )
+    assert model.rounds_done == 1
+    assert model.estimate("opposite") is None and model.estimate("ordered") == 0.1
+
+
+def test_figures_read_in_their_units():
+    from tutor.ui.format import measured
+
+    assert measured("lag_s", 0.0123) == "12.3 ms"
+    assert measured("response_s", None) == "—"
+    assert measured("wall_s", 1.5) == "1.50 s"
+    assert measured("peak_mem_bytes", 20 * 2**20) == "20 MiB"

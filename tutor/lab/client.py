@@ -107,7 +107,7 @@ class RunRequest:
                 raise ValueError(f"{info.name} starts one worker per task: set --tasks, not --workers")
             workers = tasks
         elif workers is None:
-            workers = default_workers(self.strategy, tasks)
+            workers = info.default_workers or default_workers(self.strategy, tasks)
         if info.kind != "cost" and not (1 <= workers <= MAX_WORKERS):
             raise ValueError(f"workers must be from 1 to {MAX_WORKERS}, not {workers}")
         if self.strategy == "sequential":

@@ -30,7 +30,7 @@ from typing import Any
 
 from tutor.lab import stats
 from tutor.lab.client import LabRun, RunRequest
-from tutor.lab.events import Result, Summary
+from tutor.lab.events import FIGURES, Result, Summary
 from tutor.lab.registry import SCENARIOS, get_scenario
 
 GAME_BUDGET_S = 12.0
@@ -59,6 +59,8 @@ class ComparisonPlan:
     """Sizes calibrated by an earlier comparison of the same challenge (a retry)."""
     contenders: list[str] | None = None
     """The strategies that may win (a challenge's choices); None: all of them."""
+    measure: str | None = None
+    """The figure that decides (a challenge's ``measure``); None: the scenario's headline."""
 
     def request(self, strategy: str, probe: bool, work: dict[str, int] | None) -> RunRequest:
         return RunRequest(
@@ -175,8 +177,7 @@ class Comparison:
         contenders = {s: summaries[s] for s in (self.plan.contenders or self.plan.strategies) if s in summaries}
         if len(contenders) < 2:
             return True
-        measure = "peak_mem_bytes" if self.info.name == "memory" else "wall_s"
-        return judge(contenders, next(iter(contenders)), measure=measure).settled
+        return judge(contenders, next(iter(contenders)), measure=self.plan.measure or self.info.headline).settled
 
     def summaries(self) -> list[Summary]:
         return summarize(self.runs, self._errors, rounds=self.rounds)
@@ -214,6 +215,16 @@ def summarize(
         summary["peak_mem_bytes_runs"] = mems
         summary["wall_s"] = round(stats.estimate(ok_times, how), 4) if ok_times else None
         summary["peak_mem_bytes"] = int(statistics.median(ok_mems)) if ok_mems else None
+        for figure in FIGURES:
+            # Lag and response times vary both ways (the scheduler, the server): the median.
+            values: list[float | None] = [_figure(r, figure) for r in results]
+            summary[f"{figure}_runs"] = values
+            known = [v for v in values if v is not None]
+            summary[figure] = round(statistics.median(known), 6) if known else None
+        # A deadlock in any round is what the strategy does: it is never hidden by a lucky round.
+        summary["deadlock"] = next((r["deadlock"] for r in reversed(good) if r.get("deadlock")), None)
+        if summary["deadlock"]:
+            summary["wall_s"] = None
         spread = stats.spread(ok_times)
         summary["spread"] = round(spread, 3) if spread is not None else None
         summary["estimator"] = how
@@ -243,6 +254,11 @@ def summarize(
         low, point, high, s["implausible"] = measured
         s["speedup"], s["speedup_low"], s["speedup_high"] = round(point, 3), round(low, 3), round(high, 3)
     return summaries
+
+
+def _figure(result: Result | None, key: str) -> float | None:
+    value = result.get(key) if result is not None else None
+    return float(value) if isinstance(value, (int, float)) else None
 
 
 def gain(

@@ -22,9 +22,13 @@ import queue
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tutor.lab import report
+from tutor.lab.registry import get_scenario
+
+if TYPE_CHECKING:
+    from tutor.lab.watchdog import LockBook
 
 
 @dataclass
@@ -45,6 +49,8 @@ class RunContext:
     """Scenario-private values set in prepare() (server port, sizes)."""
     work: dict[str, int] = field(default_factory=dict)
     """Calibrated sizes: given by the comparison, or measured here and reported."""
+    locks: LockBook | None = None
+    """Tracked locks watched for deadlocks (set by the runner; see :mod:`tutor.lab.watchdog`)."""
 
     def sized(self, key: str, calibrate: Callable[[], int]) -> int:
         """The comparison's size ``key``, calibrating it only if no earlier run did."""
@@ -62,7 +68,7 @@ class RunContext:
             # dies_with_runner: the server has no death signal of its own, and its
             # workers never end while it lives (see that module).
             context.set_forkserver_preload(
-                ["tutor.lab.dies_with_runner", "__main__", f"tutor.lab.scenarios.{self.scenario}"]
+                ["tutor.lab.dies_with_runner", "__main__", get_scenario(self.scenario).module]
             )
         return context
 

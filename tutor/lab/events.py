@@ -58,6 +58,8 @@ class Phase(TypedDict):
     phase: str  # "compute" | "wait" | "idle"
     task: int | None
     at: float
+    detail: NotRequired[str]
+    """What the worker holds or waits for, in a few words ("has A wants B"); only where it matters."""
 
 
 class WorkerFinished(TypedDict):
@@ -92,6 +94,27 @@ class Queued(TypedDict):
     estimate_s: float | None
 
 
+class LockWait(TypedDict):
+    """One worker caught in a deadlock: what it holds and what it waits for."""
+
+    worker: str  # its lane, "w1"
+    holds: list[str]  # lock names, "A"
+    waits_for: str
+    held_by: str | None  # the lane holding ``waits_for``
+
+
+class Deadlock(TypedDict):
+    """What the deadlock watchdog (:mod:`tutor.lab.watchdog`) saw before it stopped the workers."""
+
+    after_s: float
+    """Seconds from the start of the timed part to the detection."""
+    stalled_s: float
+    """How long no worker had made progress, each one waiting on a lock."""
+    cycle: list[LockWait]
+    text: str
+    """The same in one sentence: "w1 holds A and waits for B, held by w2; ..."."""
+
+
 class Result(TypedDict):
     """One run's outcome. ``ok`` false with ``error`` when it failed or was cancelled."""
 
@@ -116,9 +139,26 @@ class Result(TypedDict):
     noisy: bool
     sampler_cpu_percent: float | None
     foreign_load_percent: float | None
+    lag_s: float | None
+    """event-loop-lag: the longest a heartbeat coroutine came late (None elsewhere)."""
+    response_s: float | None
+    """convoy: the I/O thread's median response time (None elsewhere)."""
+    deadlock: Deadlock | None
+    """Set when the workers deadlocked: they were stopped, the run never finished, so
+    ``wall_s`` is None; ``ok`` stays true (a deadlock seen and stopped is what was measured)."""
     ok: bool
     error: str | None
     details: dict[str, Any]
+
+
+FIGURES: tuple[str, ...] = ("lag_s", "response_s")
+"""Figures besides time and memory that a scenario measures and returns in its details;
+the runner lifts them into the result (see :func:`take_figures`)."""
+
+
+def take_figures(details: dict[str, Any]) -> dict[str, float | None]:
+    """Move :data:`FIGURES` out of a scenario's details into result fields."""
+    return {key: details.pop(key) for key in FIGURES if key in details}
 
 
 class Summary(Result):
@@ -139,6 +179,8 @@ class Summary(Result):
     estimator: str  # "fastest" | "median"
     wall_s_runs: list[float | None]
     peak_mem_bytes_runs: list[int | None]
+    lag_s_runs: list[float | None]
+    response_s_runs: list[float | None]
     spread: float | None
     speedup: float | None
     speedup_low: float | None
@@ -154,7 +196,7 @@ EVENT_KEYS: dict[str, frozenset[str]] = {
     "probe": frozenset(Probe.__annotations__),
     "measuring": frozenset(Measuring.__annotations__),
     "worker_started": frozenset(WorkerStarted.__annotations__),
-    "phase": frozenset(Phase.__annotations__),
+    "phase": frozenset(k for k in Phase.__annotations__ if k != "detail"),
     "worker_finished": frozenset(WorkerFinished.__annotations__),
     "sample": frozenset(k for k in Sample.__annotations__ if k != "cpu_share"),
     "note": frozenset(Note.__annotations__),
@@ -204,6 +246,8 @@ def result_event(
         "memory_kind",
         "sampler_cpu_percent",
         "foreign_load_percent",
+        *FIGURES,
+        "deadlock",
     ):
         event[key] = None
     event.update(noisy=False, details={})

@@ -10,7 +10,12 @@ from __future__ import annotations
 from tutor.lab.registry import get_scenario
 from tutor.lab.verdict import Verdict, judge
 
-WINS = {"startup": "was fastest to start", "memory": "used the least memory"}
+WINS = {
+    "startup": "was fastest to start",
+    "memory": "used the least memory",
+    "event-loop-lag": "kept the event loop's lag lowest",
+    "convoy": "answered requests fastest",
+}
 """What 'best' means for a cost scenario: the headline names what was measured."""
 
 
@@ -20,15 +25,17 @@ def _x(value: float | None) -> str:
 
 def explain(summaries: list[dict]) -> str:
     """Explain a comparison (summaries of :class:`tutor.lab.compare.Comparison`) in plain words."""
+    deadlocked = [s for s in summaries if s.get("ok") and s.get("deadlock")]
     ok = [s for s in summaries if s.get("ok") and s.get("wall_s")]
+    if not ok and deadlocked:
+        return " ".join(_deadlocks(deadlocked))
     if not ok:
         errors = "; ".join(f"{s['strategy']}: {s.get('error')}" for s in summaries if s.get("error"))
         return f"Nothing finished, so nothing can be compared. {errors}".strip()
     first = ok[0]
     info = get_scenario(first["scenario"])
     by = {s["strategy"]: s for s in ok}
-    measure = "peak_mem_bytes" if info.name == "memory" else "wall_s"
-    verdict = judge(by, chosen=first["strategy"], measure=measure)
+    verdict = judge(by, chosen=first["strategy"], measure=info.headline)
     cores = first.get("cores") or 1
     machine = (
         f"On this machine ({cores} core{'s' if cores != 1 else ''}, Python {first.get('python')}, "
@@ -41,6 +48,7 @@ def explain(summaries: list[dict]) -> str:
     else:
         lead = f"{machine}, {' and '.join(sorted(verdict.tied))} were too close to call"
     sentences = [lead + "."]
+    sentences += _deadlocks(deadlocked)
     sentences += _body(info, by, verdict, cores)
     if verdict.noise:
         sentences.append(verdict.noise)
@@ -67,6 +75,8 @@ def _gain(strategy: str, verdict: Verdict) -> str:
 
 def _body(info, by: dict[str, dict], verdict: Verdict, cores: int) -> list[str]:
     has = by.__contains__
+    if info.name in _NEW_SCENARIOS and info.kind != "cpu":
+        return _NEW_SCENARIOS[info.name](by)
 
     def gain(s: str) -> str:
         return _gain(s, verdict)
@@ -144,4 +154,89 @@ def _body(info, by: dict[str, dict], verdict: Verdict, cores: int) -> list[str]:
             "caller through Future.result(); a killed worker process breaks a ProcessPoolExecutor, while the "
             "caller survives."
         )
+    if info.name in _NEW_SCENARIOS and info.kind == "cpu":
+        out += _NEW_SCENARIOS[info.name](by)  # after the speedups: what the queue did
     return out
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value * 1000:.1f} ms"
+
+
+def _deadlocks(deadlocked: list[dict]) -> list[str]:
+    """A deadlocked strategy never finished: say who held and waited for what, never a time."""
+    return [
+        f"{s['strategy'].capitalize()} deadlocked: {s['deadlock']['text']}. Nothing moved for "
+        f"{s['deadlock']['stalled_s']:.1f} s, so the watchdog stopped the threads; it never finished."
+        for s in deadlocked
+    ]
+
+
+def _deadlock_body(by: dict[str, dict]) -> list[str]:
+    out = []
+    if "ordered" in by:
+        out.append(
+            f"Taking the locks in one global order finished in {by['ordered']['wall_s']:.2f} s: "
+            "no thread can hold the second lock while waiting for the first, so no cycle forms."
+        )
+    if "timeout" in by:
+        retries = (by["timeout"].get("details") or {}).get("retries")
+        out.append(
+            f"Time-outs finished too ({by['timeout']['wall_s']:.2f} s), after {retries} retries: a thread that "
+            "gives up its first lock breaks the cycle, at the price of the work it redoes."
+        )
+    return out
+
+
+def _producer_consumer_body(by: dict[str, dict]) -> list[str]:
+    out = []
+    for strategy in ("threads", "processes"):
+        d = (by.get(strategy) or {}).get("details") or {}
+        if d:
+            out.append(
+                f"{strategy.capitalize()}: {d.get('consumers')} consumers handled {d.get('items'):,} items in "
+                f"{by[strategy]['wall_s']:.2f} s ({d.get('items_per_s') or 0:,.0f} a second); the producer waited {d.get('producer_blocked_s', 0):.2f} s on a "
+                f"full queue of {d.get('maxsize') or 'unbounded'} places and the consumers "
+                f"{d.get('consumers_idle_s', 0):.2f} s on an empty one."
+            )
+    if out:
+        out.append(
+            "Threads share one GIL, so consumers of pure-Python work take turns; processes work in "
+            "parallel but pickle every item through a pipe, which only pays when each item is worth it."
+        )
+    return out
+
+
+def _lag_body(by: dict[str, dict]) -> list[str]:
+    words = {
+        "blocking": "time.sleep in a coroutine held the loop",
+        "awaiting": "await asyncio.sleep left the loop free",
+        "to_thread": "asyncio.to_thread moved the wait to a thread",
+    }
+    parts = [f"{words[s]}: lag {_ms(r.get('lag_s'))}" for s, r in by.items() if s in words]
+    out = ["The heartbeat's worst lateness: " + "; ".join(parts) + "."] if parts else []
+    slow = (by.get("blocking", {}).get("details") or {}).get("slow_callbacks_logged")
+    if slow:
+        out.append(f"asyncio's debug mode logged {slow} slow callbacks while it blocked: that is how to find one.")
+    return out
+
+
+def _convoy_body(by: dict[str, dict]) -> list[str]:
+    words = {"sequential": "alone", "threads": "beside CPU threads", "processes": "beside CPU processes"}
+    parts = [f"{words[s]} {_ms(r.get('response_s'))}" for s, r in by.items() if s in words]
+    out = ["The I/O thread's median response time: " + ", ".join(parts) + "."] if parts else []
+    if "threads" in by:
+        out.append(
+            "Beside CPU-bound threads, each time its socket call returns the I/O thread must get the GIL back, "
+            "and a busy thread lets go only after the switch interval: the convoy effect."
+        )
+    return out
+
+
+_NEW_SCENARIOS = {
+    "deadlock": _deadlock_body,
+    "producer-consumer": _producer_consumer_body,
+    "event-loop-lag": _lag_body,
+    "convoy": _convoy_body,
+}
+"""Scenarios whose paragraph is not about speedups (lock orders, queues, lag, response times)."""

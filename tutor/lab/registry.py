@@ -10,12 +10,39 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-STRATEGIES: tuple[str, ...] = ("sequential", "threads", "processes", "asyncio", "hybrid")
-"""Every strategy name the lab knows. `hybrid` = threads for I/O, processes for CPU (pipeline only)."""
+STRATEGIES: tuple[str, ...] = (
+    "sequential",
+    "threads",
+    "processes",
+    "asyncio",
+    "hybrid",
+    "opposite",
+    "ordered",
+    "timeout",
+    "pool",
+    "blocking",
+    "awaiting",
+    "to_thread",
+)
+"""Every strategy name the lab knows. `hybrid` = threads for I/O, processes for CPU (pipeline only).
+
+The last seven are the variants of one scenario each, compared like strategies:
+`deadlock` takes two locks in `opposite` orders, in one global order (`ordered`)
+or gives up after a `timeout`, or has pool tasks wait for tasks of their own `pool`; `event-loop-lag` runs a blocking call in a
+coroutine as is (`blocking`), as `await asyncio.sleep` (`awaiting`) or through
+`asyncio.to_thread` (`to_thread`)."""
+
+MEASURES: dict[str, str] = {
+    "wall_s": "seconds from start to end of the workload",
+    "peak_mem_bytes": "peak memory of the whole process tree",
+    "lag_s": "the longest an event loop's heartbeat came late (event-loop-lag)",
+    "response_s": "median response time of an I/O thread's requests (convoy)",
+}
+"""What a challenge may compare (lower wins). Each is a key of the ``result`` event;
+a comparison's summary adds ``<measure>_runs``, its value by round."""
 
 START_METHODS: tuple[str, ...] = ("fork", "forkserver", "spawn")
 
-MAX_TASKS = 1000
 MAX_WORKERS = 256
 
 
@@ -54,13 +81,25 @@ class ScenarioInfo:
     time_limit_s: float
     """A run that takes longer than this (full size) is stopped as hung."""
     kind: str
-    """'io', 'cpu', 'mixed', 'cpu-c', 'cost' or 'demo': what the scenario teaches."""
+    """'io', 'cpu', 'mixed', 'cpu-c', 'cost', 'demo', 'sync' (threads taking turns on
+    locks: mostly waiting) or 'latency' (how late something answers): what it teaches."""
     params: tuple[ParamSpec, ...] = field(default_factory=tuple)
     presets: dict[str, dict[str, float]] = field(default_factory=dict)
     """Named parameter sets, e.g. downloads --preset seed."""
     calibrated: tuple[str, ...] = ()
     """Work sizes measured on this machine (from a ``*_s`` target) by the first run of
     a comparison and then given to every other run, so all strategies do the same work."""
+    default_workers: int | None = None
+    """Workers when none are asked for; None: one per task (capped), see ``client.default_workers``."""
+    measures: tuple[str, ...] = ("wall_s", "peak_mem_bytes")
+    """Which of :data:`MEASURES` a run of this scenario reports."""
+    headline: str = "wall_s"
+    """The measure ``tutor run --compare`` judges by (a challenge names its own)."""
+
+    @property
+    def module(self) -> str:
+        """The workload's module (scenario names may hold '-', module names may not)."""
+        return f"tutor.lab.scenarios.{self.name.replace('-', '_')}"
 
     def param(self, name: str) -> ParamSpec | None:
         return next((p for p in self.params if p.name == name), None)
@@ -150,6 +189,7 @@ SCENARIOS: dict[str, ScenarioInfo] = {
             max_tasks=200,
             time_limit_s=120,
             kind="cost",
+            headline="peak_mem_bytes",
         ),
         ScenarioInfo(
             name="sharing",
@@ -189,6 +229,72 @@ SCENARIOS: dict[str, ScenarioInfo] = {
                 ParamSpec("task_s", "seconds of CPU to post-process each file", 0.3, 0.08, 0.01, 10.0),
             ),
             calibrated=("steps_per_task",),
+        ),
+        ScenarioInfo(
+            name="deadlock",
+            title="Two locks, two orders",
+            summary="Two threads move money between two accounts, each account behind its own lock.",
+            strategies=("opposite", "ordered", "timeout", "pool"),
+            tasks=20,
+            quick_tasks=10,
+            max_tasks=1000,
+            time_limit_s=60,
+            kind="sync",
+            params=(
+                ParamSpec("hold_s", "seconds a thread holds its first lock before taking the second", 0.002, 0.002, 0.0005, 0.5),
+                ParamSpec("stall_s", "seconds without progress, every thread waiting on a lock, that count as a deadlock", 2.0, 1.0, 0.3, 30.0),
+            ),
+            default_workers=2,
+        ),
+        ScenarioInfo(
+            name="producer-consumer",
+            title="Producer and consumers",
+            summary="One producer feeds consumers through a bounded queue, with sentinels, task_done and join.",
+            strategies=("sequential", "threads", "processes"),
+            tasks=400,
+            quick_tasks=200,
+            max_tasks=100_000,
+            time_limit_s=180,
+            kind="cpu",
+            params=(
+                ParamSpec("maxsize", "places in the queue (0 = unbounded)", 8, 8, 0, 100_000, integer=True),
+                ParamSpec("item_s", "seconds of CPU a consumer spends on each item", 0.005, 0.004, 0.0, 1.0),
+                ParamSpec("produce_s", "seconds of CPU the producer spends making each item (the serial part)", 0.0, 0.0, 0.0, 1.0),
+            ),
+            calibrated=("item_steps", "produce_steps"),
+            default_workers=2,
+        ),
+        ScenarioInfo(
+            name="event-loop-lag",
+            title="A blocked event loop",
+            summary="Coroutines wait with time.sleep, await asyncio.sleep or asyncio.to_thread while a heartbeat measures the loop's lag.",
+            strategies=("blocking", "awaiting", "to_thread"),
+            tasks=8,
+            quick_tasks=6,
+            max_tasks=200,
+            time_limit_s=120,
+            kind="latency",
+            params=(
+                ParamSpec("block_s", "seconds each job waits", 0.1, 0.08, 0.005, 5.0),
+                ParamSpec("tick_s", "the heartbeat's period in seconds", 0.01, 0.01, 0.001, 1.0),
+            ),
+            measures=("wall_s", "lag_s"),
+            headline="lag_s",
+        ),
+        ScenarioInfo(
+            name="convoy",
+            title="The convoy effect",
+            summary="An I/O thread sends requests to a local server while CPU-bound threads or processes run beside it.",
+            strategies=("sequential", "threads", "processes"),
+            tasks=60,
+            quick_tasks=30,
+            max_tasks=10_000,
+            time_limit_s=120,
+            kind="mixed",  # CPU-bound neighbours: other programs' CPU use disturbs it too
+            params=(ParamSpec("gap_s", "seconds the I/O thread pauses between requests", 0.01, 0.01, 0.0, 1.0),),
+            default_workers=2,
+            measures=("wall_s", "response_s"),
+            headline="response_s",
         ),
     )
 }

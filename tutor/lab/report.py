@@ -22,7 +22,6 @@ WAIT = "wait"
 IDLE = "idle"
 
 _queue: Any = None
-_lane_override = threading.local()
 
 
 class ProcessChannel:
@@ -52,24 +51,24 @@ def install(queue: Any) -> None:
 
 
 def lane_key() -> str:
-    """Identify the current worker: an asyncio task's lane, else thread or process."""
-    key = getattr(_lane_override, "key", None)
-    if key is not None:
-        return key
+    """Identify the current worker: its thread, or its process on the main thread.
+
+    Asyncio tasks share one thread: they pass their own lane to :func:`phase`.
+    """
     if threading.current_thread() is threading.main_thread():
         return f"p{os.getpid()}"
     return f"t{threading.get_native_id()}"
 
 
-def set_lane(key: str | None) -> None:
-    """Used by asyncio strategies, where many tasks share one thread."""
-    _lane_override.key = key
+def phase(name: str, task: int | None = None, lane: str | None = None, detail: str | None = None) -> None:
+    """Report that the current worker now computes, waits or idles.
 
-
-def phase(name: str, task: int | None = None, lane: str | None = None) -> None:
-    """Report that the current worker now computes, waits or idles."""
+    ``detail`` says in a few words what it holds or waits for ("has A wants B");
+    "" clears an earlier one.
+    """
     if _queue is not None:
-        _queue.put(("phase", lane or lane_key(), name, task, time.monotonic()))
+        message = ("phase", lane or lane_key(), name, task, time.monotonic())
+        _queue.put(message if detail is None else (*message, detail))
 
 
 def run_dying_with_runner(target: Any, *args: Any) -> Any:

@@ -29,9 +29,10 @@ from typing import TYPE_CHECKING, Any
 
 from tutor.lab import platform, report
 from tutor.lab.context import RunContext
-from tutor.lab.events import failed_result, result_event
+from tutor.lab.events import failed_result, result_event, take_figures
 from tutor.lab.facts import machine_facts
 from tutor.lab.registry import get_scenario
+from tutor.lab.watchdog import LockBook
 
 if TYPE_CHECKING:
     from tutor.lab.sampler import WorkerClock
@@ -96,8 +97,9 @@ def _read_spec() -> dict:
 def _probe_capacity(cores: int, quick: bool) -> float:
     """What `cores` busy processes get against one: this moment's parallel capacity.
 
-    On shared machines the CPU supply varies run to run (LAB_NOTES: 1.03x to
-    2.28x for the same 2-process probe), so verdicts compare against this.
+    On shared machines the CPU supply varies run to run (the same 2-process
+    probe measured 1.03x to 2.28x in four runs on an idle-looking 2-core
+    machine), so verdicts compare against this.
     """
     from tutor.lab.scenarios.crunch import calibrate
 
@@ -143,7 +145,7 @@ def _drain_reports(
         msg = q.get()
         if msg is None or msg[0] == "stop":
             return
-        _, key, phase, task, t = msg
+        _, key, phase, task, t, *detail = msg
         with lock:
             lane = lanes.get(key)
             if lane is None:
@@ -164,7 +166,7 @@ def _drain_reports(
                     label = f"{kind} {len(lanes)}"
                 emit("worker_started", worker=lane, label=label)
             states[lane] = phase
-        emit("phase", worker=lane, phase=phase, task=task, at=t)
+        emit("phase", worker=lane, phase=phase, task=task, at=t, **({"detail": detail[0]} if detail else {}))
 
 
 def main() -> int:
@@ -246,7 +248,11 @@ def main() -> int:
         report.install(ctx.report_queue)
     else:
         ctx.thread_queue()
-    module = importlib.import_module(f"tutor.lab.scenarios.{info.name}")
+    # The deadlock watchdog, for scenarios that take tracked locks (tutor.lab.watchdog).
+    ctx.locks = LockBook.for_run(
+        ctx.params, lane_of=lambda key: lanes.get(key, key), on_deadlock=lambda d: emit("note", text="deadlock: " + d["text"])
+    )
+    module = importlib.import_module(info.module)
     drain = threading.Thread(
         target=_drain_reports, args=(ctx.report_queue, lanes, states, lock, clock), name="lab-reports", daemon=True
     )
@@ -296,6 +302,7 @@ def main() -> int:
         traceback.print_exc()
     finally:
         watchdog.cancel()
+        ctx.locks.close()
         totals = sampler.stop() if sampler else {}
         finish = getattr(module, "finish", None)
         if finish:
@@ -317,7 +324,10 @@ def main() -> int:
         error=error,
         start_method=start_method,
         parallel_capacity=capacity,
-        wall_s=round(wall, 4),
+        # A deadlocked run never finished: it has no wall time, only its deadlock.
+        wall_s=None if ctx.locks.report else round(wall, 4),
+        deadlock=ctx.locks.report,
+        **take_figures(details),
         cpu_percent=round(totals["cpu_percent"], 1) if "cpu_percent" in totals else None,
         peak_mem_bytes=peak,
         memory_kind=MEMORY_KIND,

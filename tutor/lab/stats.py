@@ -3,14 +3,16 @@
 Small on purpose: a learner waits seconds, not minutes, so a comparison has
 one to a handful of rounds. Each round runs every strategy once (in a rotating
 order), so round k of two strategies saw the same minute of the machine, and
-their ratio is steadier than a ratio of two medians (see MEASURING.md).
+their ratio is steadier than a ratio of two medians: what the rest of the
+machine did that minute slows both sides of a round alike.
 
 The interval of a ratio is a bootstrap over the rounds: every way of drawing
 the rounds again with replacement (all of them for up to 5 rounds, which is
 exact and needs no random numbers), the estimate recomputed on each, and the
 central 90% kept. It is widened to a floor, because even identical repeats say
 nothing about the next minute of a shared machine: one run is only known to
-about 10%, a few to about 5% (LAB_NOTES: single thread runs 0.84x to 1.09x).
+about 10%, a few to about 5% (on a shared 2-core machine, repeats of one
+single-thread run measured 0.84x to 1.09x of each other).
 """
 
 from __future__ import annotations

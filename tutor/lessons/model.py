@@ -84,7 +84,8 @@ class Challenge:
     params: dict[str, float | int | str] = field(default_factory=dict, hash=False)
     """Lab parameters: tasks, workers, start_method, preset or scenario ParamSpec names."""
     story: str | None = None
-    measure: Literal["wall_s", "peak_mem_bytes"] = "wall_s"
+    measure: Literal["wall_s", "peak_mem_bytes", "lag_s", "response_s"] = "wall_s"
+    """One of tutor.lab.registry.MEASURES that the scenario reports."""
     """The result field compared between strategies; lower wins."""
     predict: Literal["speedup"] | None = None
     expect: Expectation | None = None

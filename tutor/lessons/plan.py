@@ -49,6 +49,7 @@ def run_plan(
         budget_s=budget_s,
         work=dict(work) if work else None,
         contenders=choices,
+        measure=challenge.measure,
     )
 
 

@@ -17,7 +17,14 @@ import yaml
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from tutor.lab.registry import MAX_WORKERS, SCENARIOS, START_METHODS, STRATEGIES, ScenarioInfo
+from tutor.lab.registry import (
+    MAX_WORKERS,
+    MEASURES,
+    SCENARIOS,
+    START_METHODS,
+    STRATEGIES,
+    ScenarioInfo,
+)
 from tutor.lessons.includes import IncludeProblem, resolve
 from tutor.lessons.model import (
     Challenge,
@@ -54,7 +61,6 @@ CHALLENGE_KEYS = (
 )  # fmt: skip
 QUIZ_REQUIRED = ("id", "question", "choices")
 QUIZ_KEYS = ("id", "kind", "question", "choices", "hint")
-MEASURES = ("wall_s", "peak_mem_bytes")
 PREDICTIONS = ("speedup",)
 QUIZ_KINDS = ("single", "multiple")
 COMMON_PARAMS = ("tasks", "workers", "start_method", "preset")
@@ -359,7 +365,7 @@ def challenge(doc: Doc, node: Node, open_at: tuple[int, int]) -> Challenge | Non
     differs = need(doc.text(get["differs"], "differs")) if "differs" in get else None
     hint = need(doc.text(get["hint"], "hint")) if "hint" in get else None
     measure = (
-        need(doc.choice(get["measure"], "measure", MEASURES, "measure"))
+        need(doc.choice(get["measure"], "measure", info.measures if info else MEASURES, "measure"))
         if "measure" in get
         else "wall_s"
     )

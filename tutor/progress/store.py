@@ -414,10 +414,6 @@ class Store:
         with self._read() as (conn, pid):
             return data if pid is None else export_profile(conn, pid, data)
 
-    def import_(self, data: dict) -> None:
-        """Merge an export into this profile (see :meth:`merge`)."""
-        self.merge(data)
-
     def merge(self, data: dict) -> ImportSummary:
         """Validate ``data`` (an :meth:`export`) and merge it into this profile.
 

@@ -213,7 +213,8 @@ class BoardScreen(Screen[None]):
 
     @on(BoardLoaded)
     def show(self, message: BoardLoaded) -> None:
-        # Re-arm after each load so slow reads never pile up (STYLE.md).
+        # Re-arm after each load, not on a fixed interval: a read slower than
+        # the interval would otherwise start the next before it ends, and pile up.
         self.set_timer(REFRESH_S, self.load)
         q = message.queue
         joined = sum(1 for r in message.rows if r.get("joined") and r["connected"])

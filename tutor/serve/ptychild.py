@@ -5,7 +5,7 @@ the SSH server, which ``tutor serve ssh`` never reaches on Windows.
 
 The SSH server gives every session one of these: the app never runs inside the
 server process, so one learner's CPU-heavy run or crash cannot freeze or take
-down the others (see SSH_NOTES.md). Everything here is non-blocking and runs on
+down the others. Everything here is non-blocking and runs on
 the server's event loop: the pty master is registered with ``add_reader`` and
 the child's exit with a pidfd, so no thread per session is needed.
 """
@@ -133,14 +133,6 @@ def _session_processes_psutil(leader: int) -> list[psutil.Process]:
         except OSError:
             continue
     return found
-
-
-def session_processes(leader: int) -> list[psutil.Process]:
-    out: list[psutil.Process] = []
-    for pid in session_pids(leader):
-        with contextlib.suppress(psutil.Error):
-            out.append(psutil.Process(pid))
-    return out
 
 
 def signal_session(leader: int, *sigs: int) -> None:

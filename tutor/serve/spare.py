@@ -21,12 +21,13 @@ import contextlib
 import importlib
 import json
 import os
+import runpy
 import sys
 
 WARM_MODULES = (
     "tutor.cli",
     "textual.app",
-    "tutor.ui.launch",
+    "tutor.cli.play",
     "tutor.ui.app",
     "tutor.lessons",
     "tutor.progress",
@@ -53,9 +54,11 @@ def main() -> int:
     os.chdir(order["cwd"])
     argv = [str(a) for a in order["argv"]]
     sys.argv = ["tutor", *argv]
-    from tutor.cli import main as tutor_main
-
-    return tutor_main(argv)
+    # Exactly `python -m tutor ARGV` from here on: the spare is only an early start
+    # of the same program (runpy, so the server layer never imports the command line).
+    # Its SystemExit (the game's exit status) ends this process as it would that one.
+    runpy.run_module("tutor", run_name="__main__", alter_sys=True)
+    return 0
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ import logging
 import os
 import socket
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 import psutil
@@ -99,6 +100,11 @@ def served_names(host: str) -> frozenset[str]:
                     names.add(address.address.split("%")[0].lower())
     names.discard("")
     return frozenset(names)
+
+
+async def _close(websocket: web.WebSocketResponse) -> None:
+    """AppService wants a close that returns nothing (aiohttp's says whether it closed)."""
+    await websocket.close()
 
 
 class GameService(AppService):
@@ -223,7 +229,7 @@ class TutorWebServer(Server):
             raise web.HTTPServiceUnavailable(text=self.full_message())
         return await super().handle_index(request)
 
-    async def handle_websocket(self, request: web.Request) -> web.StreamResponse:
+    async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         if self.games >= self.max_sessions:
             log.warning("refused a game: %d running (--max-sessions)", self.games)
             raise web.HTTPServiceUnavailable(text=self.full_message())
@@ -242,7 +248,7 @@ class TutorWebServer(Server):
                 self.command,
                 write_bytes=websocket.send_bytes,
                 write_str=websocket.send_str,
-                close=websocket.close,
+                close=partial(_close, websocket),
                 download_manager=self.download_manager,
                 debug=self.debug,
             )

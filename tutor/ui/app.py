@@ -45,7 +45,7 @@ def env_flag(name: str) -> bool:
 
 def _commands() -> type:
     # Imported when the palette first opens, not at start-up.
-    from tutor.ui.commands import TutorCommands
+    from tutor.ui.palette import TutorCommands
 
     return TutorCommands
 

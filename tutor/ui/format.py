@@ -8,6 +8,13 @@ STRATEGY_LABELS: dict[str, str] = {
     "processes": "processes",
     "asyncio": "asyncio",
     "hybrid": "threads + processes",
+    "opposite": "opposite orders",
+    "ordered": "one order",
+    "timeout": "time-outs",
+    "pool": "same pool",
+    "blocking": "time.sleep",
+    "awaiting": "asyncio.sleep",
+    "to_thread": "to_thread",
 }
 
 
@@ -64,3 +71,16 @@ def cpu_line(cpu_percent: float | None, cores: int | None) -> str:
     if cpu_percent is None:
         return f"CPU —  of {cores * 100}% ({cores} core{'s' if cores != 1 else ''})"
     return f"CPU {cpu_percent:3.0f}% of {cores * 100}% ({cores} core{'s' if cores != 1 else ''})"
+
+
+FIGURE_MEASURES = ("lag_s", "response_s")
+"""Measures that are short durations, shown in milliseconds."""
+
+
+def measured(measure: str, value: float | None) -> str:
+    """A challenge's figure the way it reads best: seconds, MiB, or milliseconds for lag and response."""
+    if measure == "peak_mem_bytes":
+        return mebibytes(value)
+    if measure in FIGURE_MEASURES:
+        return "—" if value is None else f"{value * 1000:.1f} ms"
+    return seconds(value)

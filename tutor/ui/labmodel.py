@@ -46,6 +46,8 @@ class Lane:
     finished: bool = False
     ok: bool = True
     error: str | None = None
+    detail: str = ""
+    """What the worker says it holds or waits for ("has A wants B"), from phase events."""
     shares: list[list[float]] = field(default_factory=list)
     """[start, end, share]: the fraction of that window the worker was on a CPU,
     from samples' ``cpu_share``; back to back, in time order."""
@@ -251,7 +253,10 @@ class RunView:
         elif kind == "worker_started":
             self.lane(str(event.get("worker")), event.get("label"))
         elif kind == "phase":
-            self.lane(str(event.get("worker"))).enter(str(event.get("phase")), at)
+            lane = self.lane(str(event.get("worker")))
+            lane.enter(str(event.get("phase")), at)
+            if isinstance(event.get("detail"), str):
+                lane.detail = event["detail"]
         elif kind == "worker_finished":
             lane = self.lane(str(event.get("worker")))
             lane.close(at)
@@ -339,6 +344,7 @@ class LabModel:
         self.values: dict[str, list[float]] = {s: [] for s in strategies}
         """Every finished run's wall time, per strategy, in the order they ran."""
         self.max_rounds = max_rounds
+        self.finished_runs: dict[str, int] = {}
         self.estimator = estimator
         self.round = 0
         """The round being run (0-based)."""
@@ -373,8 +379,11 @@ class LabModel:
         if error and run.error is None:
             run.error = error
         run.finish(result)
-        if run.state == "done" and run.wall_s is not None:
-            self.values[strategy].append(run.wall_s)
+        if run.state == "done":
+            # A deadlocked run is done without a time: it counts as a round all the same.
+            self.finished_runs[strategy] = self.finished_runs.get(strategy, 0) + 1
+            if run.wall_s is not None:
+                self.values[strategy].append(run.wall_s)
         self.version += 1
 
     def estimate(self, strategy: str) -> float | None:
@@ -403,7 +412,7 @@ class LabModel:
 
     @property
     def rounds_done(self) -> int:
-        return min((len(v) for v in self.values.values()), default=0)
+        return min((self.finished_runs.get(s, 0) for s in self.order), default=0)
 
     @property
     def shown(self) -> RunView | None:

@@ -44,7 +44,7 @@ def run(ctx: Any) -> dict:
     if ctx.strategy == "asyncio":
         loaded = asyncio.run(_run_async(ctx, n))
     elif ctx.strategy == "threads":
-        ready = queue.SimpleQueue()
+        ready: queue.SimpleQueue[int] = queue.SimpleQueue()
         release = threading.Event()
         workers: list[Any] = [threading.Thread(target=idle_worker, args=(ready, release)) for _ in range(n)]
         loaded = _hold(ctx, workers, ready, release, n)

@@ -1,6 +1,6 @@
 """``tutor serve ssh``: an asyncssh server that gives each learner their own app.
 
-Design (SSH_NOTES.md): one child process per session on its own pty, started
+Design: one child process per session on its own pty, started
 from a clean environment; the server only authenticates, enforces limits and
 copies bytes. It refuses everything that is not "an interactive terminal running
 the game": exec, subsystems (sftp/scp), forwarding of any kind, sessions without

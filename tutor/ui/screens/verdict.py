@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
-from tutor.ui.format import bar, mebibytes, seconds, speedup, strategy_label
+from tutor.ui.format import bar, measured, speedup, strategy_label
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.keybar import KeyBar
 from tutor.ui.widgets.lessontext import LessonText
@@ -44,7 +44,8 @@ def comparison_table(
             rows.append(Content(f"  {strategy_label(strategy):<{name_w}}{'failed':>10}"))
             continue
         value = values.get(strategy)
-        shown = seconds(value) if measure == "wall_s" else mebibytes(value)
+        # A deadlocked run never finished: it has no figure, and says so.
+        shown = "deadlocked" if results[strategy].get("deadlock") else measured(measure, value)
         marks = []
         if strategy == verdict.winner and getattr(verdict, "settled", True):
             marks.append("★")

@@ -9,7 +9,15 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widget import Widget
 
-from tutor.ui.format import bar, cpu_line, mebibytes, seconds, strategy_label
+from tutor.ui.format import (
+    FIGURE_MEASURES,
+    bar,
+    cpu_line,
+    measured,
+    mebibytes,
+    seconds,
+    strategy_label,
+)
 from tutor.ui.labmodel import CELL, COMPUTE, IDLE, READY, WAIT, LabModel, RunView
 
 LABEL_WIDTH = 17
@@ -94,6 +102,8 @@ class LanesView(Widget):
             for number, lane in enumerate(visible):
                 name = lane.label if lane.label and lane.label != lane.worker else ""
                 name = name.replace("process ", "pid ")
+                if lane.detail:
+                    name = lane.detail  # who holds and waits for what says more than "thread 1"
                 label = f"{lane.worker} {name}"[: LABEL_WIDTH - 1].ljust(LABEL_WIDTH)
                 cells = lane.cells(span, track, run.now, run.origin or 0.0, number / len(lanes))
                 parts: list[str | tuple[str, str]] = [label, "│"]
@@ -210,6 +220,15 @@ class CompareTable(Widget):
                 name = "→ " + name
             if run.state in ("queued", "cancelled", "failed"):
                 value_text, fraction = run.state, 0.0
+            elif run.result is not None and run.result.get("deadlock"):
+                value_text, fraction = "deadlocked", 1.0
+            elif self.measure in FIGURE_MEASURES and run.state == "done":
+                # Lag and response times: the comparison's median once it is over, else the
+                # latest run; bars against the largest shown.
+                figure = self._figure(strategy)
+                figures = [self._figure(s) for s in model.order]
+                top = max((f for f in figures if f), default=0.0) or 1.0
+                value_text, fraction = measured(self.measure, figure), (figure or 0.0) / top
             elif memory:
                 peak = self._peak(run)
                 value_text = mebibytes(peak) + ("" if run.state == "done" else "…")
@@ -235,6 +254,12 @@ class CompareTable(Widget):
                 )
             )
         return Content("\n").join(rows)
+
+    def _figure(self, strategy: str) -> float | None:
+        summary = self.model.summaries.get(strategy)
+        source = summary if summary is not None else self.model.runs[strategy].result or {}
+        value = source.get(self.measure)
+        return float(value) if isinstance(value, (int, float)) else None
 
     @staticmethod
     def _peak(run: RunView) -> float | None:

@@ -11,17 +11,21 @@ import ipaddress
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tutor.errors import UsageError
 from tutor.paths import data_dir as resolve_data_dir
+
+if TYPE_CHECKING:
+    from tutor.serve.ssh.config import ServeConfig
 
 
 def _app_args(args: argparse.Namespace) -> list[str]:
     """Lesson options the served game should get too."""
     out: list[str] = []
-    for folder in getattr(args, "lessons", None) or []:
+    for folder in args.lessons:
         out += ["--lessons", str(Path(folder).expanduser().resolve())]
-    if getattr(args, "only_lessons", False):
+    if args.only_lessons:
         out.append("--only-lessons")
     return out
 
@@ -76,7 +80,7 @@ def ssh_command(args: argparse.Namespace) -> int:
     from tutor.serve.ssh import ServeConfig, generate_password
 
     _check_port(args.port, allow_zero=True)
-    data = resolve_data_dir(getattr(args, "data_dir", None)).resolve()
+    data = resolve_data_dir(args.data_dir).resolve()
     if args.auth == "keys" and not args.authorized_keys:
         raise UsageError(
             "--auth keys needs --authorized-keys FILE (OpenSSH authorized_keys format)"
@@ -131,18 +135,18 @@ def ssh_command(args: argparse.Namespace) -> int:
     return run_ssh(config)
 
 
-def run_ssh(config: object) -> int:
+def run_ssh(config: ServeConfig) -> int:
     import asyncio
 
     from tutor.serve.ssh import serve
 
     try:
-        return asyncio.run(serve(config))  # type: ignore[arg-type]
+        return asyncio.run(serve(config))
     except OSError as exc:
         # Port taken or not allowed: a usage problem, not a crash.
         raise UsageError(
             f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
-        ) from exc  # type: ignore[attr-defined]
+        ) from exc
 
 
 def web_command(args: argparse.Namespace) -> int:
@@ -164,8 +168,8 @@ def web_command(args: argparse.Namespace) -> int:
             parse_origin(origin)
         except ValueError as exc:
             raise UsageError(f"--allow-origin: {exc}") from None
-    data = resolve_data_dir(getattr(args, "data_dir", None)).resolve()
-    profile = ["--profile", args.profile] if getattr(args, "profile", None) else []
+    data = resolve_data_dir(args.data_dir).resolve()
+    profile = ["--profile", args.profile] if args.profile else []
     # exec: the game replaces textual-serve's shell, so it is the server's own child.
     command = "exec " + shlex.join(
         [sys.executable, "-m", "tutor", "--data-dir", str(data), *profile, *_app_args(args)]
@@ -196,13 +200,28 @@ def web_command(args: argparse.Namespace) -> int:
     print(f"limits: {server.max_sessions} games at once, screens up to {MAX_WIDTH}x{MAX_HEIGHT}")
     allowed = f" (allowed: {', '.join(args.allow_origin)})" if args.allow_origin else ""
     print(f"pages from other sites are refused{allowed}", flush=True)
+    _check_can_listen(args.host, args.port)
     server.serve()
     return 0
 
 
+def _check_can_listen(host: str, port: int) -> None:
+    """Fail with one line, not textual-serve's traceback, when the address cannot be bound."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
 def board_command(args: argparse.Namespace) -> int:
-    data = resolve_data_dir(getattr(args, "data_dir", None))
-    export = getattr(args, "export", None)
+    data = resolve_data_dir(args.data_dir)
+    export = args.export
     if export:
         from tutor.serve.export import export_results
 

@@ -29,12 +29,12 @@ def progress_command(args: argparse.Namespace) -> int:
     """Handler for `tutor progress ACTION` (see tutor/cli.py)."""
     from tutor.paths import data_dir, profile_name
 
-    action = getattr(args, "action", None)
+    action = args.action
     handlers = {"show": _show, "export": _export, "import": _import, "reset": _reset}
     if action not in handlers:
         raise UsageError(f"unknown progress action {action!r}: use show, export, import or reset")
-    folder = data_dir(getattr(args, "data_dir", None))
-    profile = profile_name(getattr(args, "profile", None))
+    folder = data_dir(args.data_dir)
+    profile = profile_name(args.profile)
     try:
         store = open_store(folder, profile)
     except ValueError as exc:  # a bad --profile
@@ -69,8 +69,8 @@ def _catalog_lessons(args: argparse.Namespace) -> list[Any]:
         from tutor.lessons import load_catalog
 
         catalog = load_catalog(
-            extra_dirs=getattr(args, "lessons", None) or [],
-            builtin=not getattr(args, "only_lessons", False),
+            extra_dirs=args.lessons,
+            builtin=not args.only_lessons,
         )
         return list(catalog.lessons)
     except Exception:
@@ -170,7 +170,7 @@ def _show(args: argparse.Namespace, store: Store) -> int:
     rows = _rows(args, store)
     overall = _overall(store, rows)
     position = store.position()
-    if getattr(args, "json", False):
+    if args.json:
         data = {
             "profile": store.profile,
             "database": str(store.path),
@@ -312,7 +312,7 @@ def _import(args: argparse.Namespace, store: Store) -> int:
 
 
 def _reset(args: argparse.Namespace, store: Store) -> int:
-    lesson = getattr(args, "lesson", None)
+    lesson = args.lesson
     if lesson is not None:
         touched = sorted(store.all_progress())
         if lesson not in touched:
@@ -323,7 +323,7 @@ def _reset(args: argparse.Namespace, store: Store) -> int:
                 f"lessons with progress: {allowed}"
             )
     scope = f"lesson {lesson!r}" if lesson is not None else "ALL lessons"
-    if not getattr(args, "yes", False):
+    if not args.yes:
         if not sys.stdin.isatty():
             raise UsageError(
                 f"refusing to reset {scope} of {store.profile} without confirmation: "

@@ -1,4 +1,4 @@
-"""Entry points for `tutor` and `tutor quiz`: build the catalog and the store, run the app.
+"""Entry points for `tutor`, `tutor quiz` and `tutor join`: build the catalog and the store, run the app.
 
 Imported by the command line for every game start, so nothing heavy at module
 level: Textual, the app and its screens are imported inside the functions.
@@ -16,15 +16,15 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
     from tutor.progress import open_store
 
     catalog = load_catalog(
-        extra_dirs=list(getattr(args, "lessons", None) or []),
-        builtin=not getattr(args, "only_lessons", False),
+        extra_dirs=list(args.lessons),
+        builtin=not args.only_lessons,
     )
     from tutor.errors import UsageError
     from tutor.progress import ProgressStoreError
 
     try:
         store = open_store(
-            data_dir(getattr(args, "data_dir", None)), profile_name(getattr(args, "profile", None))
+            data_dir(args.data_dir), profile_name(args.profile)
         )
     except ValueError as exc:  # a profile name that is not allowed
         raise UsageError(str(exc)) from None
@@ -56,7 +56,7 @@ def quiz_command(args: argparse.Namespace) -> int:
     from tutor.errors import UsageError
 
     catalog, store = _open(args)
-    lesson_id = getattr(args, "lesson", None)
+    lesson_id = args.lesson
     if lesson_id is not None:
         lesson = catalog.get(lesson_id)
         if lesson is None:

@@ -34,20 +34,20 @@ def _shown(path: Path) -> str:
 
 
 def _extra_dirs(args: argparse.Namespace, *, named_paths: bool = False) -> tuple[list[Path], bool]:
-    extra = [Path(d).expanduser() for d in (getattr(args, "lessons", None) or [])]
+    extra = [Path(d).expanduser() for d in args.lessons]
     for d in extra:
         if not d.is_dir():
             raise UsageError(
                 f"--lessons {d}: no such folder; give a folder that holds lesson .md files"
             )
-    only = bool(getattr(args, "only_lessons", False))
+    only = args.only_lessons
     if only and not extra and not named_paths:
         raise UsageError("--only-lessons needs at least one --lessons DIR to read lessons from")
     return extra, not only
 
 
 def _catalog_for_lint(args: argparse.Namespace) -> Catalog:
-    paths = [Path(p) for p in (getattr(args, "paths", None) or [])]
+    paths = [Path(p) for p in args.paths]
     extra, builtin = _extra_dirs(args, named_paths=bool(paths))
     for p in paths:
         if not p.exists():
@@ -71,7 +71,7 @@ def _print_problems(problems: list[LessonError], stream: Any) -> None:
 
 def lint_command(args: argparse.Namespace) -> int:
     """Check lessons; print `file:line:col: message` per problem. Exit 1 when any error."""
-    repeat = _repeat(getattr(args, "repeat", None))  # bad input fails before any work
+    repeat = _repeat(args.repeat)  # bad input fails before any work
     catalog = _catalog_for_lint(args)
     _print_problems(catalog.errors, sys.stdout)
     _print_problems(catalog.warnings, sys.stdout)
@@ -85,7 +85,7 @@ def lint_command(args: argparse.Namespace) -> int:
     )
     print(summary)
     status = 1 if catalog.errors else 0
-    if getattr(args, "run", False):
+    if args.run:
         sys.stdout.flush()
         failed = run_challenges(catalog, repeat=repeat)
         if failed:
@@ -99,6 +99,8 @@ def lint_command(args: argparse.Namespace) -> int:
 def _fmt(measure: str, value: float) -> str:
     if measure == "peak_mem_bytes":
         return f"{value / 1048576:.1f} MiB"
+    if measure in ("lag_s", "response_s"):
+        return f"{value * 1000:.1f} ms"
     return f"{value:.2f} s"
 
 
@@ -156,7 +158,11 @@ def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, s
         for s, r in results.items()
         if r.get("ok") and r.get(challenge.measure)
     }
-    timings = ", ".join(f"{s} {_fmt(challenge.measure, v)}" for s, v in values.items())
+    timings = ", ".join(
+        [f"{s} {_fmt(challenge.measure, v)}" for s, v in values.items()]
+        # A deadlocked choice has no figure: it never finished.
+        + [f"{s} deadlocked" for s, r in results.items() if r.get("ok") and r.get("deadlock")]
+    )
     line = f"{challenge.id} ({challenge.scenario}): measured winner {verdict.winner} [{timings}]"
     speedups = {s["strategy"]: s["speedup"] for s in summaries if s.get("speedup")}
     if challenge.expect and challenge.expect.speedup and speedups:
@@ -313,7 +319,7 @@ def lessons_command(args: argparse.Namespace) -> int:
     extra, builtin = _extra_dirs(args)
     catalog = load_catalog(extra, builtin=builtin)
     rows = [_lesson_row(lesson) for lesson in catalog.lessons]
-    if getattr(args, "json", False):
+    if args.json:
         json.dump(rows, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
@@ -329,21 +335,23 @@ def lessons_command(args: argparse.Namespace) -> int:
             ("title", {"min_width": 14}),
             ("challenges", {"justify": "right", "no_wrap": True}),
             ("quiz", {"justify": "right", "no_wrap": True}),
-            # Long paths (a temporary or home folder) fold instead of squeezing the rest.
-            ("path", {"overflow": "fold", "min_width": 12}),
         ):
             table.add_column(name, **kwargs)
-        for row, lesson in zip(rows, catalog.lessons, strict=True):
+        # The folders once below the table, not a path per row: a path column
+        # folds mid-word at 80 columns (`--json` has every file's path).
+        folders = sorted({_shown(lesson.path.parent) for lesson in catalog.lessons})
+        for row in rows:
             table.add_row(
                 str(row["order"]),
                 row["id"],
                 row["title"],
                 str(row["challenges"]),
                 str(row["quiz_questions"]),
-                _shown(lesson.path),
             )
         console = Console()
         console.print(table)
+        for folder in folders:
+            console.print(f"files in {folder}", highlight=False, markup=False, soft_wrap=True)
         console.print(
             f"{len(rows)} lessons, {sum(r['challenges'] for r in rows)} challenges, "
             f"{sum(r['quiz_questions'] for r in rows)} quiz questions",

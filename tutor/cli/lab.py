@@ -204,33 +204,42 @@ class _HumanOutput:
         if compared:
             title += f", {rounds} round{'s' if rounds != 1 else ''} of the same work"
         table = Table(title=title + ")", title_justify="left")
-        table.add_column("strategy")
-        table.add_column("workers", justify="right")
-        table.add_column("time", justify="right")
+        # Figures never wrap (a number split over lines misreads); notes go under the table.
+        table.add_column("strategy", no_wrap=True)
+        table.add_column("workers", justify="right", no_wrap=True)
+        table.add_column("time", justify="right", no_wrap=True)
         # Cost scenarios have no one-at-a-time baseline: no speedup columns then.
         speeds = any(s.get("speedup") for s in summaries)
         if speeds:
-            table.add_column("speedup", justify="right")
+            table.add_column("speedup", justify="right", no_wrap=True)
         if compared and speeds:
-            table.add_column("interval", justify="right")
-        table.add_column("CPU", justify="right")
+            table.add_column("interval", justify="right", no_wrap=True)
+        table.add_column("CPU", justify="right", no_wrap=True)
         kind = next((s["memory_kind"] for s in summaries if s.get("memory_kind")), None)
-        table.add_column(f"memory ({kind.upper()})" if kind else "memory", justify="right")
-        table.add_column("notes")
+        table.add_column(f"memory ({kind.upper()})" if kind else "memory", justify="right", no_wrap=True)
         fastest = any(s.get("estimator") == "fastest" for s in summaries)
+        methods = {s.get("start_method") for s in summaries if s.get("start_method")}
+        notes_by_strategy: list[tuple[str, list[str]]] = []
         for s in summaries:
             wall = f"{s['wall_s']:.3f} s" if s.get("wall_s") else "-"
             notes = []
-            if s.get("start_method"):
-                notes.append(s["start_method"])
+            if s.get("start_method") and len(methods) > 1:
+                notes.append(f"started with {s['start_method']}")
             if s.get("implausible"):
                 notes.append(f"⚠ over {s.get('speedup_limit'):g}x: impossible here")
             if s.get("noisy"):
                 notes.append(f"noisy {s.get('foreign_load_percent'):.0f}%")
             if s.get("spread") and s["spread"] > 0.25:
                 notes.append(f"runs differ {s['spread']:.0%}")
+            if s.get("deadlock"):
+                notes.append(f"deadlocked: stopped after {s['deadlock']['after_s']:.1f} s")
+            for figure, words in (("lag_s", "lag"), ("response_s", "response")):
+                if s.get(figure) is not None:
+                    notes.append(f"{words} {s[figure] * 1000:.1f} ms")
             if not s.get("ok"):
                 notes.append(f"failed: {s.get('error')}")
+            if notes:
+                notes_by_strategy.append((s["strategy"], notes))
             speed = [f"{s['speedup']:.2f}x" if s.get("speedup") else "-"] if speeds else []
             interval = [_interval_cell(s)] if compared and speeds else []
             table.add_row(
@@ -241,9 +250,10 @@ class _HumanOutput:
                 *interval,
                 f"{s['cpu_percent']:.0f}%" if s.get("cpu_percent") is not None else "-",
                 f"{s['peak_mem_bytes'] / 2**20:.1f} MiB" if s.get("peak_mem_bytes") else "-",
-                ", ".join(notes),
             )
         self.console.print(table)
+        for strategy, notes in notes_by_strategy:
+            self.console.print(f"{strategy}: {', '.join(notes)}", markup=False, highlight=False)
         cap = measured_capacity({s["strategy"]: s for s in summaries})
         legend = [f"CPU: 100% = one core; this machine has {first.get('cores')} usable."]
         if compared and rounds > 1:
@@ -295,8 +305,8 @@ def doctor_command(args: argparse.Namespace) -> int:
     report = {
         **facts,
         "terminal": {"columns": size.columns, "lines": size.lines, "colors": colors, "tty": sys.stdout.isatty()},
-        "data_dir": str(data_dir(getattr(args, "data_dir", None))),
-        "profile": profile_name(getattr(args, "profile", None)),
+        "data_dir": str(data_dir(args.data_dir)),
+        "profile": profile_name(args.profile),
     }
     if args.json:
         print(json.dumps(report, indent=2))
