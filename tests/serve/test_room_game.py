@@ -10,56 +10,22 @@ server is back on the same port.
 from __future__ import annotations
 
 import os
-import shlex
-import shutil
 import signal
-import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from serve_helpers import free_port
 
+from tests.terminal import HAVE_TMUX, Terminal
+
 LESSONS = Path(__file__).parent.parent / "ui" / "lessons"
 PASSWORD = "room-secret-2"
 pytestmark = [
-    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+    pytest.mark.skipif(not HAVE_TMUX, reason="tmux is not installed"),
     pytest.mark.timeout(400),
 ]
-
-
-class Terminal:
-    def __init__(self, command: list[str], env: dict[str, str]) -> None:
-        self.socket = f"tutor-room-{uuid.uuid4().hex[:8]}"
-        line = "exec env " + shlex.join([f"{k}={v}" for k, v in env.items()] + command)
-        self.tmux("new-session", "-d", "-s", "t", "-x", "80", "-y", "24", line)
-
-    def tmux(self, *args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-L", self.socket, *args], check=True, capture_output=True, text=True
-        ).stdout
-
-    def screen(self) -> str:
-        return self.tmux("capture-pane", "-p", "-t", "t")
-
-    def keys(self, *keys: str) -> None:
-        for key in keys:
-            self.tmux("send-keys", "-t", "t", key)
-            time.sleep(0.15)
-
-    def wait_for(self, text: str, timeout: float = 60.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if text in screen:
-                return screen
-            time.sleep(0.05)
-        raise AssertionError(f"never saw {text!r}; the screen shows:\n{self.screen()}")
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True)
 
 
 def play(game: Terminal, *, first: bool) -> None:
@@ -92,7 +58,7 @@ def test_joined_game_reports_to_the_board_and_survives_a_server_kill(server_fact
     }
     terminals: list[Terminal] = []
     try:
-        game = Terminal(
+        game = Terminal("game").start(
             [
                 sys.executable,
                 "-m",
@@ -105,11 +71,11 @@ def test_joined_game_reports_to_the_board_and_survives_a_server_kill(server_fact
                 str(LESSONS),
                 "--only-lessons",
             ],
-            game_env,
+            env=game_env,
         )
         terminals.append(game)
-        board = Terminal(
-            [sys.executable, "-m", "tutor", "board", "--data-dir", str(server_data)], base
+        board = Terminal("board").start(
+            [sys.executable, "-m", "tutor", "board", "--data-dir", str(server_data)], env=base
         )
         terminals.append(board)
         game.wait_for("room: joined as ada")
