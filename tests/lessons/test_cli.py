@@ -100,6 +100,7 @@ def test_lessons_options_before_the_subcommand_and_table_output(lessons):
     assert r.returncode == 0, r.stderr
     assert "demo" in r.stdout and "1 lessons, 1 challenges, 1 quiz questions" in r.stdout
     assert "1 lesson file with errors not listed" in r.stderr
+    assert f"run 'tutor lint --lessons {lessons.root} --only-lessons' to see them" in r.stderr
 
 
 def test_lint_and_lessons_never_import_textual(lessons):

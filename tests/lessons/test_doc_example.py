@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from tutor.lessons import Challenge, Include, MarkdownText, QuizQuestion, load_lesson_file
+from tutor.lessons.expression import Situation
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "lesson-format.md"
 
@@ -32,9 +33,16 @@ def test_doc_example_round_trips(tmp_path):
         "Where the data lives",
         "Which kitchen is fastest?",
         "Quiz",
+        "What to remember",
     ]
+    assert lesson.remember == (
+        "Waiting overlaps, even on one core.",
+        "Chopping needs more hands: more cores.",
+        "Measure on your own machine.",
+    )
     assert [type(b) for b in lesson.blocks] == [
         MarkdownText, Include, MarkdownText, Challenge, MarkdownText, QuizQuestion, QuizQuestion,
+        MarkdownText,
     ]  # fmt: skip
 
     (inc,) = lesson.includes
@@ -49,10 +57,13 @@ def test_doc_example_round_trips(tmp_path):
     ]
     assert ch.story.startswith("Four orders arrive at once.")
     assert ch.measure == "wall_s" and ch.predict == "speedup"
-    assert ch.expect.winner == "processes" and ch.expect.speedup == {
-        "threads": 2.1,
-        "processes": 3.0,
-    }
+    assert ch.expect.winner == "processes"
+    # A number stays a number; a formula gives each machine its own textbook figure.
+    assert ch.expect.speedup["threads"].constant == 2.1
+    processes = ch.expect.speedup["processes"]
+    assert processes.constant is None
+    assert round(ch.expect.speedup_at("processes", Situation(cores=2, tasks=4, workers=4)), 1) == 3.0
+    assert round(ch.expect.speedup_at("processes", Situation(cores=8, tasks=4, workers=4)), 1) == 3.8
     assert set(ch.explain) == {"threads", "processes"}
     assert ch.differs and ch.hint
     assert ch.line == example.split("\n").index("```challenge") + 1
@@ -78,3 +89,12 @@ def test_every_key_in_the_doc_tables_is_one_the_validator_knows():
         section = text.split(heading, 1)[1].split("\n#", 1)[0]
         documented = re.findall(r"^\| `(\w+)` \|", section, re.M)
         assert tuple(documented) == tuple(keys), heading
+
+
+def test_doc_example_is_lint_clean(tmp_path):
+    """The example is what an author copies: it has every hint and its "What to remember"."""
+    from tutor.lessons import load_catalog
+
+    (tmp_path / "01-kitchen-demo.md").write_text(_example(), encoding="utf-8")
+    catalog = load_catalog([tmp_path], builtin=False)
+    assert catalog.errors == [] and catalog.warnings == [], [str(w) for w in catalog.warnings]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tutor.lessons.expression import constant
 from tutor.lessons.model import Challenge, Choice, Expectation
 from tutor.lessons.plan import run_plan
 
@@ -29,7 +30,7 @@ def test_a_speedup_needs_the_baseline_whether_predicted_or_expected():
     predicted = run_plan(_challenge(["threads", "processes"], predict="speedup"), "threads")
     assert predicted.strategies == ["threads", "processes", "sequential"]
     expected = run_plan(
-        _challenge(["threads", "processes"], expect=Expectation("processes", {"processes": 1.9})), "threads"
+        _challenge(["threads", "processes"], expect=Expectation("processes", {"processes": constant(1.9)})), "threads"
     )
     assert expected.strategies == ["threads", "processes", "sequential"]
     # The baseline never wins: only the choices contend.
@@ -38,7 +39,7 @@ def test_a_speedup_needs_the_baseline_whether_predicted_or_expected():
 
 
 def test_lint_and_the_game_get_the_same_runs():
-    challenge = _challenge(["threads", "processes"], expect=Expectation("processes", {"processes": 1.9}))
+    challenge = _challenge(["threads", "processes"], expect=Expectation("processes", {"processes": constant(1.9)}))
     game = run_plan(challenge, "threads")
     lint = run_plan(challenge, quick=True, budget_s=None)
     assert sorted(game.strategies) == sorted(lint.strategies)

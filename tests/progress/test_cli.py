@@ -50,8 +50,25 @@ def test_show_table(filled, run_tutor):
     out = proc.stdout
     assert "custom-lesson" in out  # not in the catalog: still shown, by id
     assert "done" in out and "in progress" in out  # states in words, not colour alone
-    assert "±100%" in out and "1m05s" in out
-    assert "Resume at: custom-lesson (quiz)" in out
+    # The game's words and figures (tutor.wording): "off by", a time with its unit.
+    assert "off by 100%" in out and "1 min 05 s" in out
+    assert "Resume at: custom-lesson (quiz)" in out  # a lesson that is gone: its id
+    assert "Done: every challenge tried and every quiz question right once." in out
+
+
+def test_show_names_the_next_lesson_and_where_to_resume_by_title(data_dir, run_tutor):
+    from tutor.lessons import load_catalog
+
+    first, second = load_catalog().lessons[:2]
+    question = second.quiz[0]
+    with open_store(data_dir, "tester") as s:
+        s.mark_done(first.id)
+        s.set_position(second.id, question.id)
+    out = run_tutor("progress", "show", env={"COLUMNS": "80"}).stdout
+    assert f"Next: {second.title}" in out
+    resume = next(line for line in out.splitlines() if line.startswith("Resume at:"))
+    assert resume.startswith(f"Resume at: {second.title}, at the quiz question “")
+    assert question.id not in resume
 
 
 def test_show_json(filled, run_tutor):

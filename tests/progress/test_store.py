@@ -42,13 +42,15 @@ def test_connection_settings_give_durability_and_concurrency(store):
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
-def test_challenges_count_the_latest_attempt_and_keep_every_attempt(store, challenge):
+def test_a_challenge_keeps_its_best_verdict_and_every_attempt(store, challenge):
     challenge(store, cid="c1", correct=False)
     challenge(store, cid="c1", correct=True)  # retried and got it
     challenge(store, cid="c2", correct=True)
-    challenge(store, cid="c2", correct=False)  # got worse
+    challenge(store, cid="c2", correct=False)  # a retry measured otherwise: still right
+    challenge(store, cid="c3", correct=False)
     lp = store.lesson_progress("gil")
-    assert (lp.challenges_answered, lp.challenges_right) == (2, 1)
+    assert (lp.challenges_answered, lp.challenges_right) == (3, 2)
+    assert store.task_states("gil").challenges == {"c1": True, "c2": True, "c3": False}
     assert lp.started and not lp.done and lp.state == "in progress"
     attempts = store.challenge_attempts("gil")
     assert [(a["challenge_id"], a["correct"]) for a in attempts] == [
@@ -56,9 +58,10 @@ def test_challenges_count_the_latest_attempt_and_keep_every_attempt(store, chall
         ("c1", True),
         ("c2", True),
         ("c2", False),
+        ("c3", False),
     ]
     assert attempts[0]["result"] == {"wall_s": 1.0}
-    assert len({a["uid"] for a in attempts}) == 4
+    assert len({a["uid"] for a in attempts}) == 5
 
 
 def test_prediction_error_is_mean_relative_error_of_every_prediction(store, challenge):
@@ -73,14 +76,15 @@ def test_prediction_error_is_mean_relative_error_of_every_prediction(store, chal
     assert store.lesson_progress("other").prediction_error is None
 
 
-def test_quiz_latest_and_first_try(store):
+def test_a_quiz_question_right_once_stays_right(store):
     store.record_quiz("gil", "q1", chosen=[1], correct=True, hint_used=False)
     store.record_quiz("gil", "q2", chosen=[0], correct=False, hint_used=False)
     store.record_quiz("gil", "q2", chosen=[2], correct=True, hint_used=True)
     store.record_quiz("gil", "q3", chosen=[0, 1], correct=True, hint_used=False)
     store.record_quiz("gil", "q3", chosen=[0], correct=False, hint_used=False)
     lp = store.lesson_progress("gil")
-    assert (lp.quiz_answered, lp.quiz_right, lp.first_try_right) == (3, 2, 2)
+    assert (lp.quiz_answered, lp.quiz_right, lp.first_try_right) == (3, 3, 2)
+    assert store.task_states("gil").questions == {"q1": True, "q2": True, "q3": True}
     answers = store.quiz_attempts("gil")
     assert [a["chosen"] for a in answers] == [[1], [0], [2], [0, 1], [0]]
     assert [a["hint_used"] for a in answers] == [False, False, True, False, False]

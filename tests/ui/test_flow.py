@@ -68,24 +68,30 @@ async def open_challenge(pilot) -> ChallengeScreen:
     return app.screen
 
 
-async def test_home_shows_every_lesson_state_and_resumes(make_app, store):
+async def test_home_shows_every_lesson_state_and_the_first_unfinished_is_next(make_app, store):
     store.record_quiz("test-crunch", "t-q1", chosen=[1], correct=True, hint_used=False)
-    store.mark_done("test-crunch")
+    # Opened last; with nothing to answer, opening it made it done (the done rule).
     store.set_position("test-reading")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, HomeScreen)
+        assert store.lesson_progress("test-reading").done
         lessons = app.screen.lesson_list
         assert lessons.option_count == 2
-        # Resume: the last lesson is selected; it is also the recommended next one.
-        assert lessons.get_option_at_index(lessons.highlighted).id == "test-reading"
+        # Next is the first lesson not done, in order, not the one opened last.
+        assert lessons.get_option_at_index(lessons.highlighted).id == "test-crunch"
         first = str(lessons.get_option_at_index(0).prompt)
         second = str(lessons.get_option_at_index(1).prompt)
-        assert "✓" in first and "done" in first and "? 1/1" in first
-        assert second.startswith("▶") and "◐" in second and "in progress" in second
+        assert first.startswith("▶") and "◐" in first and "in progress" in first
+        # The same figures in the same words as the progress screen (no `0/0`).
+        assert "★ — of 1" in first and "? 1/1 of 2" in first
+        assert "✓" in second and "done" in second
         overall = text_of(app, "#overall")
-        assert "1/2 lessons done" in overall and "▶ next: Second test lesson" in overall
+        assert "1/2 lessons done" in overall and "▶ next: Test lesson" in overall
+        # The rule, as it applies to the highlighted lesson.
+        details = text_of(app, "#lesson-details")
+        assert "To finish this lesson: try 1 challenge and get 1 quiz question right." in details
 
 
 async def test_lesson_reader_places_tasks_where_the_file_has_them(make_app, store):
@@ -96,9 +102,14 @@ async def test_lesson_reader_places_tasks_where_the_file_has_them(make_app, stor
         assert isinstance(screen, LessonScreen)
         await wait_for(pilot, lambda: screen.filled)
         kinds = [
-            w.kind if isinstance(w, ActionBlock) else "text" for w in screen.reader.children
+            w.kind if isinstance(w, ActionBlock) else "text"
+            for w in screen.reader.children
+            if w.id != "lesson-finish"
         ]
         assert kinds == ["text", "challenge", "text", "quiz", "quiz"]
+        # The done rule, stated where it applies: at the end of the lesson.
+        assert screen.reader.children[-1].id == "lesson-finish"
+        assert "try 1 challenge and get 2 quiz questions right" in text_of(app, "#lesson-finish")
         assert store.position() == ("test-crunch", None)
         await pilot.press("t")
         assert isinstance(app.screen, ContentsScreen)
@@ -196,15 +207,22 @@ async def test_quiz_feedback_and_hint_scroll_into_view_at_80x24(store):
         view = quiz.query_one("#quiz")
         checked = 0
         for _ in range(6):
-            await pilot.press("h")
-            hint = quiz.query_one("#quiz-hint")
-            await wait_for(pilot, in_view(view, hint), 3)
+            if quiz.question.hint:
+                await pilot.press("h")
+                hint = quiz.query_one("#quiz-hint")
+                await wait_for(pilot, in_view(view, hint), 3)
+            else:
+                assert "h" not in quiz.active_bindings  # no "h Hint" without a hint
             await pilot.press("space" if quiz.question.kind == "multiple" else "down", "enter")
             feedback = quiz.query_one("#quiz-feedback")
             await pilot.pause()
             if feedback.region.height <= view.region.height:
                 await wait_for(pilot, in_view(view, feedback), 3)
                 checked += 1
+            # The question's first line stays on screen beside the feedback.
+            top = quiz.query_one("#quiz-top")
+            question = quiz.query_one("#quiz-question")
+            assert top.region.y == question.region.y and top.region.height > 0
             await pilot.press("n")
             await pilot.pause()
         assert checked >= 3
@@ -224,9 +242,15 @@ async def test_every_challenge_hint_shows(store, size):
             for challenge in lesson.challenges:
                 await app.push_screen(ChallengeScreen(lesson, challenge))
                 await pilot.pause()
+                if not challenge.hint:
+                    # Not advertised where there is none (never "No hint for this one").
+                    assert "h" not in app.screen.active_bindings
+                    await pilot.press("escape")
+                    continue
                 await pilot.press("h")
                 view, hint = app.screen.query_one("#challenge"), app.screen.query_one("#hint")
                 await wait_for(pilot, in_view(view, hint), 3)
+                assert challenge.hint.split()[0] in str(hint.render())
                 await pilot.press("escape")
 
 
@@ -265,7 +289,7 @@ async def test_quiz_wrong_then_hint_then_right_is_saved(make_app, store):
         await pilot.press("r", "down", "enter")
         assert quiz.state == "right"
         assert "✓ Right" in text_of(app, "#quiz-feedback")
-        assert "1/2 right" in text_of(app, "#quiz-score")
+        assert "right 1/2" in text_of(app, "#quiz-score")
         # Never auto-advance: still on question 1 until a key says so.
         await pilot.pause(0.3)
         assert quiz.index == 0
@@ -327,10 +351,14 @@ async def test_progress_screen_and_help(make_app, store):
         table = app.screen.query_one("DataTable")
         row = [str(cell) for cell in table.get_row_at(0)]
         # Right out of answered, of what the lesson holds (1 challenge, 2 questions).
-        assert row[2] == "0/1 of 1" and row[3] == "±100%" and row[5] == "2 min 05 s"
+        assert row[2] == "0/1 of 1" and row[3] == "off by 100%" and row[5] == "2 min 05 s"
         assert row[4] == "— of 2"
         overall = str(app.screen.query_one("#progress-overall").render())
         assert "challenges 0/1 of 1" in overall and "quiz — of 2" in overall
+        # The rule, stated where progress is shown (the same words as the map and the CLI).
+        from tutor.wording import DONE_RULE
+
+        assert DONE_RULE in text_of(app, "#progress-legend")
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         help_text = text_of(app, "#help-text")
@@ -419,8 +447,7 @@ async def test_the_whole_loop_with_a_real_run(make_app, store):
         assert set(lab.model.results) == {"processes", "threads", "sequential"}, [
             (s, r.error) for s, r in lab.model.runs.items()
         ]
-        await pilot.pause(0.2)
-        assert "Measured on this machine" in text_of(app, "#lab-title")
+        await wait_for(pilot, lambda: "Measured on this machine" in text_of(app, "#lab-title"))
         # Never auto-advance: the verdict waits for a key.
         assert app.screen is lab
         await pilot.press("left")
@@ -438,7 +465,7 @@ async def test_the_whole_loop_with_a_real_run(make_app, store):
         await pilot.press("enter")  # back to the lesson
         assert isinstance(app.screen, LessonScreen)
         block = app.screen.query_one("#challenge-t-crunch", ActionBlock)
-        assert ("answered right" in block.status) == v.correct
+        assert "tried" in block.status and ("tried: right" in block.status) == v.correct
         await pilot.press("z")
         await pilot.press("enter")  # wrong
         await pilot.press("h", "r", "down", "enter")  # hint, retry, right
@@ -485,8 +512,17 @@ async def test_command_palette_jumps_to_a_lesson(make_app):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+p")
         await pilot.press(*"second test")
-        await wait_for(pilot, lambda: bool(app.screen.query("CommandList Option, CommandList")))
-        await pilot.pause(0.3)
+        from textual.command import CommandList
+
+        def found() -> bool:
+            # The search runs in the background: wait for its hit to be listed and highlighted.
+            lists = app.screen.query(CommandList)
+            if not lists:
+                return False
+            hits = lists.first().options
+            return bool(hits) and "Second test lesson" in str(hits[0].prompt)
+
+        await wait_for(pilot, found, timeout=10)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, LessonScreen), timeout=10)
         assert app.screen.lesson.id == "test-reading"

@@ -127,6 +127,7 @@ async def test_quiz_answer_on_a_full_disk_says_not_saved_and_keeps_going(catalog
 
 
 async def test_verdict_on_a_full_store_says_not_saved(catalog, isolated_data_dir):
+    from tutor.ui.outcome import LabOutcome
     from tutor.ui.screens.verdict import VerdictScreen
 
     store = open_store(isolated_data_dir, "tester")
@@ -148,10 +149,12 @@ async def test_verdict_on_a_full_store_says_not_saved(catalog, isolated_data_dir
         async with app.run_test(size=SIZE, notifications=True) as pilot:
             lesson = catalog.get("test-crunch")
             order = ["processes", "threads", "sequential"]
-            await app.push_screen(
-                VerdictScreen(lesson, lesson.challenges[0], "processes", 1.8, results, order)
+            # What the lab screen hands back when the learner asks for the verdict.
+            app.lab_ended(
+                LabOutcome(lesson, lesson.challenges[0], "processes", 1.8, results, order)
             )
             await pilot.pause()
+            assert isinstance(app.screen, VerdictScreen)
             saved = text_of(app, "#verdict-saved")
             assert "Not saved: the disk is full." in saved and "Saved to" not in saved
             assert_no_host_path(app, isolated_data_dir)

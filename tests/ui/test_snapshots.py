@@ -12,6 +12,17 @@ from tests.ui.test_labmodel import recorded_run, shared_run
 SIZE = (80, 24)
 
 
+async def _drawn(pilot, screen) -> None:
+    """Every message posted to the lab screen so far handled, and drawn (no sleeping)."""
+    import asyncio
+
+    handled = asyncio.Event()
+    screen.call_later(handled.set)  # queued after the messages: runs once they are handled
+    await handled.wait()
+    screen.redraw()  # what the 10 Hz timer would draw next
+    await pilot.pause()
+
+
 async def _open_lesson(pilot) -> None:
     await pilot.press("enter")
     await pilot.pause()
@@ -59,8 +70,7 @@ def _run_lab(finished: bool):
         await pilot.app.push_screen(screen)
         for message in messages:
             screen.post_message(message)
-        await pilot.pause()
-        await pilot.pause(0.2)  # the 10 Hz redraw
+        await _drawn(pilot, screen)
 
     return run_before
 
@@ -93,8 +103,7 @@ def _shared_lab(*, processes_done: bool):
             messages += [EventReceived("threads", e) for e in threads[:15]]
         for message in messages:
             screen.post_message(message)
-        await pilot.pause()
-        await pilot.pause(0.2)  # the 10 Hz redraw
+        await _drawn(pilot, screen)
 
     return run_before
 
@@ -122,6 +131,21 @@ def test_lesson_reader(snap_compare, make_app):
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=_open_lesson)
 
 
+def test_lesson_code_lines_wrap_with_a_marker(snap_compare, make_app):
+    # A code line wider than the screen continues on the next line after "↪".
+    async def run_before(pilot) -> None:
+        await pilot.press("down", "enter")
+        await pilot.pause()
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_home_at_60x20(snap_compare, make_app, store):
+    # Narrow: every lesson on one row, its figures kept.
+    store.record_quiz("test-crunch", "t-q1", chosen=[1], correct=True, hint_used=False)
+    assert snap_compare(make_app(), terminal_size=(60, 20))
+
+
 def test_lesson_contents(snap_compare, make_app):
     async def run_before(pilot) -> None:
         await _open_lesson(pilot)
@@ -138,7 +162,12 @@ def test_lesson_task_block_focused(snap_compare, make_app):
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
 
 
-def test_challenge(snap_compare, make_app):
+def test_challenge(snap_compare, make_app, monkeypatch):
+    from tests.ui.test_course_screens import TWO_CORES
+    from tutor.lab import facts
+
+    monkeypatch.setattr(facts, "machine_facts", lambda: dict(TWO_CORES))  # not this machine's
+
     async def run_before(pilot) -> None:
         await _open_challenge(pilot)
         await pilot.press("h", "down", "enter", "1", ".", "8")
@@ -166,6 +195,17 @@ def test_quiz_wrong_with_hint(snap_compare, make_app):
     async def run_before(pilot) -> None:
         await _open_lesson(pilot)
         await pilot.press("z", "enter", "h")
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_quiz_finished_offers_the_next_lesson(snap_compare, make_app):
+    async def run_before(pilot) -> None:
+        await _open_lesson(pilot)
+        # t-q1 right (second choice), then t-q2 right (first and third): finished.
+        await pilot.press("z", "down", "enter", "enter", "space", "down", "down", "space", "enter")
+        await pilot.press("enter")
+        await pilot.pause()
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
 
@@ -242,13 +282,15 @@ def fixed_result(strategy: str, wall_s: float, cpu: float, *, noisy: bool = Fals
 
 def _verdict(choice: str, results: dict, predicted: float | None):
     async def run_before(pilot) -> None:
+        from tutor.ui.outcome import LabOutcome
         from tutor.ui.screens.verdict import VerdictScreen
 
         lesson = pilot.app.catalog.get("test-crunch")
         challenge = lesson.challenges[0]
         order = [choice] + [s for s in ("threads", "processes", "sequential") if s != choice]
+        # Shown, not recorded (saved=None): the picture does not depend on the store.
         await pilot.app.push_screen(
-            VerdictScreen(lesson, challenge, choice, predicted, results, order, record=False)
+            VerdictScreen(LabOutcome(lesson, challenge, choice, predicted, results, order))
         )
         await pilot.pause()
 
@@ -263,6 +305,17 @@ def test_verdict_right(snap_compare, make_app):
     }
     assert snap_compare(
         make_app(), terminal_size=SIZE, run_before=_verdict("processes", results, 1.5)
+    )
+
+
+def test_verdict_at_60x20_keeps_each_row_on_one_line(snap_compare, make_app):
+    results = {
+        "processes": fixed_result("processes", 1.05, 190.0),
+        "threads": fixed_result("threads", 2.02, 99.0),
+        "sequential": fixed_result("sequential", 2.0, 99.0),
+    }
+    assert snap_compare(
+        make_app(), terminal_size=(60, 20), run_before=_verdict("processes", results, 1.5)
     )
 
 

@@ -33,7 +33,12 @@ def _shown(path: Path) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
-def _extra_dirs(args: argparse.Namespace, *, named_paths: bool = False) -> tuple[list[Path], bool]:
+def lesson_dirs(args: argparse.Namespace, *, named_paths: bool = False) -> tuple[list[Path], bool]:
+    """The --lessons folders and whether the built-in lessons are read too.
+
+    The one check for every command that reads lessons (the game included): a
+    folder that does not exist is a usage error, never silently skipped.
+    """
     extra = [Path(d).expanduser() for d in args.lessons]
     for d in extra:
         if not d.is_dir():
@@ -48,7 +53,7 @@ def _extra_dirs(args: argparse.Namespace, *, named_paths: bool = False) -> tuple
 
 def _catalog_for_lint(args: argparse.Namespace) -> Catalog:
     paths = [Path(p) for p in args.paths]
-    extra, builtin = _extra_dirs(args, named_paths=bool(paths))
+    extra, builtin = lesson_dirs(args, named_paths=bool(paths))
     for p in paths:
         if not p.exists():
             raise UsageError(
@@ -143,6 +148,7 @@ def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, s
     `lint --run` and the game never disagree.
     """
     from tutor.lab.verdict import judge
+    from tutor.lessons.plan import expected_speedups
 
     by_strategy = {s["strategy"]: s for s in summaries}
     results = {s: by_strategy[s] for s in challenge.strategies if s in by_strategy}
@@ -165,12 +171,9 @@ def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, s
     )
     line = f"{challenge.id} ({challenge.scenario}): measured winner {verdict.winner} [{timings}]"
     speedups = {s["strategy"]: s["speedup"] for s in summaries if s.get("speedup")}
-    if challenge.expect and challenge.expect.speedup and speedups:
-        shown = [
-            f"{s} {speedups[s]:.1f}x (textbook {x:.1f}x)"
-            for s, x in challenge.expect.speedup.items()
-            if s in speedups
-        ]
+    textbook = expected_speedups(challenge, by_strategy)
+    if textbook and speedups:
+        shown = [f"{s} {speedups[s]:.1f}x (textbook {x:.1f}x)" for s, x in textbook.items() if s in speedups]
         if shown:
             line += "; speedup " + ", ".join(shown)
     if verdict.winner is None:
@@ -316,7 +319,7 @@ def _lesson_row(lesson: Lesson) -> dict[str, Any]:
 
 def lessons_command(args: argparse.Namespace) -> int:
     """List the lessons that load (broken ones are counted on stderr: see `tutor lint`)."""
-    extra, builtin = _extra_dirs(args)
+    extra, builtin = lesson_dirs(args)
     catalog = load_catalog(extra, builtin=builtin)
     rows = [_lesson_row(lesson) for lesson in catalog.lessons]
     if args.json:
@@ -360,7 +363,7 @@ def lessons_command(args: argparse.Namespace) -> int:
     if catalog.errors:
         broken = len({e.path for e in catalog.errors})
         print(
-            f"tutor: {count(broken, 'lesson file')} with errors not listed; run 'tutor lint' to see them",
+            f"tutor: {count(broken, 'lesson file')} with errors not listed; run '{catalog.lint_command()}' to see them",
             file=sys.stderr,
         )
     return 0

@@ -7,18 +7,22 @@ level: Textual, the app and its screens are imported inside the functions.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tutor.lessons import Catalog
+    from tutor.progress import Store
+    from tutor.ui.app import TutorApp
 
 
-def _open(args: argparse.Namespace) -> tuple[Any, Any]:
+def _open(args: argparse.Namespace) -> tuple[Catalog, Store]:
+    from tutor.cli.lessons import lesson_dirs
     from tutor.lessons import load_catalog
     from tutor.paths import data_dir, profile_name
     from tutor.progress import open_store
 
-    catalog = load_catalog(
-        extra_dirs=list(args.lessons),
-        builtin=not args.only_lessons,
-    )
+    extra, builtin = lesson_dirs(args)  # a missing folder: one line, exit 2, no game
+    catalog = load_catalog(extra_dirs=extra, builtin=builtin)
     from tutor.errors import UsageError
     from tutor.progress import ProgressStoreError
 
@@ -34,7 +38,7 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
     return catalog, store
 
 
-def _run(app: Any, store: Any) -> int:
+def _run(app: TutorApp, store: Store) -> int:
     try:
         app.run()
     finally:

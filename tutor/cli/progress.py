@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tutor.errors import UsageError
+from tutor.progress.rules import next_lesson
 from tutor.progress.store import (
     LessonProgress,
     ProgressImportError,
@@ -20,7 +21,7 @@ from tutor.progress.store import (
     parse_export,
 )
 from tutor.progress.values import printable
-from tutor.wording import score
+from tutor.wording import DONE_RULE, NONE, duration, percent_off, score
 
 MAX_IMPORT_BYTES = 64 * 1024 * 1024  # far above any real export; stops a wrong file eating memory
 
@@ -128,48 +129,54 @@ def _row(
 
 
 def _overall(store: Store, rows: list[dict]) -> dict:
-    # Prediction error over all attempts, not a mean of per-lesson means, so a
-    # lesson with one guess does not weigh as much as one with ten.
-    errors = [
-        abs(a["predicted_speedup"] - a["measured_speedup"]) / a["measured_speedup"]
-        for a in store.challenge_attempts()
-        if a["predicted_speedup"] is not None and (a["measured_speedup"] or 0) > 0
-    ]
     return {
         "lessons": len(rows),
         "lessons_done": sum(r["state"] == "done" for r in rows),
         "lessons_started": sum(r["state"] != "not started" for r in rows),
         "challenges_right": sum(r["challenges_right"] for r in rows),
         "challenges_answered": sum(r["challenges_answered"] for r in rows),
+        "challenges_total": _total(rows, "challenges_total"),
         "quiz_right": sum(r["quiz_right"] for r in rows),
         "quiz_answered": sum(r["quiz_answered"] for r in rows),
-        "prediction_error": (sum(errors) / len(errors)) if errors else None,
+        "quiz_total": _total(rows, "quiz_total"),
+        # Over every prediction, as the game's progress screen computes it.
+        "prediction_error": store.prediction_error(),
         "seconds": sum(r["seconds"] for r in rows),
     }
 
 
-def _duration(seconds: float) -> str:
-    total = int(round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
-
-
-def _error(value: float | None) -> str:
-    return "-" if value is None else f"±{value * 100:.0f}%"
+def _total(rows: list[dict], key: str) -> int | None:
+    values = [r[key] for r in rows if r[key] is not None]
+    return sum(values) if values else None
 
 
 _STATE_MARK = {"done": "✓ done", "in progress": "… in progress", "not started": "· not started"}
+
+
+def _resume_at(args: argparse.Namespace, position: tuple[str, str | None] | None) -> str | None:
+    """`Test lesson, at the quiz question “What ...”`: titles, not ids (ids if the lessons are gone)."""
+    if position is None:
+        return None
+    lesson_id, anchor = position
+    lesson = next((x for x in _catalog_lessons(args) if x.id == lesson_id), None)
+    if lesson is None:
+        return lesson_id + (f" ({anchor})" if anchor else "")
+    where = str(lesson.title)
+    task = next((b for b in [*lesson.challenges, *lesson.quiz] if b.id == anchor), None)
+    if task is not None:
+        kind = "challenge" if task in lesson.challenges else "quiz question"
+        first = next((line.strip() for line in task.question.splitlines() if line.strip()), "")
+        where += f", at the {kind} “{first if len(first) <= 50 else first[:49] + '…'}”"
+    return where
 
 
 def _show(args: argparse.Namespace, store: Store) -> int:
     rows = _rows(args, store)
     overall = _overall(store, rows)
     position = store.position()
+    ordered = [r["id"] for r in rows if r["challenges_total"] is not None]
+    next_id = next_lesson(ordered, {r["id"] for r in rows if r["state"] == "done"})
+    titles = {r["id"]: r["title"] for r in rows}
     if args.json:
         data = {
             "profile": store.profile,
@@ -179,6 +186,8 @@ def _show(args: argparse.Namespace, store: Store) -> int:
             else {"lesson_id": position[0], "anchor": position[1]},
             "lessons": rows,
             "overall": overall,
+            "next_lesson_id": next_id,
+            "done_rule": DONE_RULE,
         }
         print(json.dumps(data, indent=2))
         return 0
@@ -195,7 +204,7 @@ def _show(args: argparse.Namespace, store: Store) -> int:
     table.add_column("State", no_wrap=True)
     table.add_column("Challenges", justify="right", no_wrap=True)
     table.add_column("Quiz", justify="right", no_wrap=True)
-    table.add_column("Prediction\nerror", justify="right")
+    table.add_column("Prediction", justify="right", no_wrap=True)
     table.add_column("Time", justify="right", no_wrap=True)
     for r in rows:
         table.add_row(
@@ -203,8 +212,8 @@ def _show(args: argparse.Namespace, store: Store) -> int:
             _STATE_MARK[r["state"]],
             score(r["challenges_right"], r["challenges_answered"], r["challenges_total"]),
             score(r["quiz_right"], r["quiz_answered"], r["quiz_total"]),
-            _error(r["prediction_error"]),
-            _duration(r["seconds"]),
+            percent_off(r["prediction_error"]),
+            duration(r["seconds"]) if r["seconds"] else NONE,
         )
     console = Console()
     if rows:
@@ -215,17 +224,24 @@ def _show(args: argparse.Namespace, store: Store) -> int:
             markup=False,
             highlight=False,
         )
+    # The same words and figures as the game's progress screen.
+    challenges = score(
+        overall["challenges_right"], overall["challenges_answered"], overall["challenges_total"]
+    )
+    quiz = score(overall["quiz_right"], overall["quiz_answered"], overall["quiz_total"])
     line = (
         f"Overall: {overall['lessons_done']}/{overall['lessons']} lessons done"
-        f" · challenges {overall['challenges_right']}/{overall['challenges_answered']}"
-        f" · quiz {overall['quiz_right']}/{overall['quiz_answered']}"
-        f" · prediction error {_error(overall['prediction_error'])}"
-        f" · {_duration(overall['seconds'])}"
+        f" · challenges {challenges} · quiz {quiz}"
+        f" · predictions {percent_off(overall['prediction_error'])}"
+        f" · time {duration(overall['seconds']) if overall['seconds'] else NONE}"
     )
     console.print(line, highlight=False, markup=False)
-    if position is not None:
-        where = printable(position[0] + (f" ({position[1]})" if position[1] else ""))
-        console.print(f"Resume at: {where}", highlight=False, markup=False)
+    console.print(DONE_RULE, highlight=False, markup=False)
+    if next_id is not None:
+        console.print(f"Next: {printable(titles[next_id])}", highlight=False, markup=False)
+    where = _resume_at(args, position)
+    if where is not None:
+        console.print(f"Resume at: {printable(where)}", highlight=False, markup=False)
     return 0
 
 

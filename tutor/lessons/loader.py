@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tutor.lessons import markdown, validate
+from tutor.lessons.checks import course_warnings
 from tutor.lessons.model import Block, Catalog, Lesson, LessonError, MarkdownText, Section
 
 MAX_BYTES = 1024 * 1024
@@ -171,6 +172,9 @@ def _parse(path: Path) -> _FileResult:
         return result
     body = "\n".join(fm.body_lines)
     sections = tuple(Section(h.text, h.line) for h in scan.headings if h.level == 2)
+    remember = next(
+        (h for h in scan.headings if h.level == 2 and h.text.strip() == markdown.REMEMBER_HEADING), None
+    )
     result.lesson = Lesson(
         id=front.id,
         title=front.title,
@@ -184,6 +188,12 @@ def _parse(path: Path) -> _FileResult:
         sections=sections,
         blocks=tuple(blocks),
         body_line=fm.body_line,
+        remember=(
+            markdown.section_items(fm.body_lines, fm.body_line, remember, scan.headings)
+            if remember is not None
+            else ()
+        ),
+        remember_line=remember.line if remember is not None else None,
     )
     return result
 
@@ -254,7 +264,7 @@ def load_catalog(
 
     entries: list[Path] = [builtin_lessons_dir()] if builtin else []
     entries.extend(Path(d).expanduser() for d in extra_dirs)
-    catalog = Catalog()
+    catalog = Catalog(extra_dirs=entries[1:] if builtin else list(entries), builtin=builtin)
     results: list[_FileResult] = []
     seen_files: set[Path] = set()
     for entry in entries:
@@ -276,6 +286,9 @@ def load_catalog(
     catalog.lessons.sort(key=lambda lesson: (lesson.order, lesson.id))
     catalog.errors.sort(key=_sort_key)
 
+    for loaded in catalog.lessons:
+        catalog.warnings.extend(course_warnings(loaded))
+
     by_order: dict[int, _FileResult] = {}
     for result in results:
         lesson = result.lesson
@@ -295,4 +308,5 @@ def load_catalog(
                     severity="warning",
                 )
             )
+    catalog.warnings.sort(key=_sort_key)
     return catalog

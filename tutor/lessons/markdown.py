@@ -184,3 +184,27 @@ def split_front_matter(lines: list[str]) -> FrontMatter:
         1,
         "the front matter opened by '---' on line 1 is never closed: expected a line '---' after its keys",
     )
+
+
+REMEMBER_HEADING = "What to remember"
+"""The `##` section every lesson ends with: 3 to 5 short lines the review screen shows."""
+
+_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,3}[.)])[ \t]+(?P<text>\S.*)$")
+
+
+def section_items(lines: list[str], first_line: int, heading: Heading, headings: tuple[Heading, ...]) -> tuple[str, ...]:
+    """The list items of the section under `heading`, each as one line of Markdown.
+
+    The section runs to the next heading of the same or a higher level (or the
+    end). An item's indented continuation lines are joined to it.
+    """
+    following = [h.line for h in headings if h.line > heading.line and h.level <= heading.level]
+    end = min(following, default=first_line + len(lines))
+    items: list[str] = []
+    for raw in lines[heading.line + 1 - first_line : end - first_line]:
+        m = _ITEM.match(raw)
+        if m:
+            items.append(m["text"].strip())
+        elif items and raw.strip() and raw[:1] in (" ", "\t"):
+            items[-1] += " " + raw.strip()
+    return tuple(items)

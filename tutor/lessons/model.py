@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from tutor.lessons.expression import Situation, SpeedupFormula
+
 Severity = Literal["error", "warning"]
+Measure = Literal["wall_s", "peak_mem_bytes", "lag_s", "response_s"]
+Prediction = Literal["speedup"]
+QuizKind = Literal["single", "multiple"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +73,14 @@ class Expectation:
     the right answer is always decided from the measurement."""
 
     winner: str
-    speedup: dict[str, float] = field(default_factory=dict, hash=False)
+    speedup: dict[str, SpeedupFormula] = field(default_factory=dict, hash=False)
+    """strategy -> expected speedup over one at a time: a number or a formula of the
+    machine and the run (`min(tasks, cores)`), evaluated with :meth:`speedup_at`."""
+
+    def speedup_at(self, strategy: str, situation: Situation) -> float | None:
+        """The textbook speedup of `strategy` on this machine, None when the lesson gives none."""
+        formula = self.speedup.get(strategy)
+        return None if formula is None else formula.at(situation)
 
 
 @dataclass(frozen=True)
@@ -84,10 +96,10 @@ class Challenge:
     params: dict[str, float | int | str] = field(default_factory=dict, hash=False)
     """Lab parameters: tasks, workers, start_method, preset or scenario ParamSpec names."""
     story: str | None = None
-    measure: Literal["wall_s", "peak_mem_bytes", "lag_s", "response_s"] = "wall_s"
+    measure: Measure = "wall_s"
     """One of tutor.lab.registry.MEASURES that the scenario reports."""
     """The result field compared between strategies; lower wins."""
-    predict: Literal["speedup"] | None = None
+    predict: Prediction | None = None
     expect: Expectation | None = None
     differs: str | None = None
     hint: str | None = None
@@ -113,7 +125,7 @@ class QuizQuestion:
     id: str
     question: str
     choices: tuple[QuizChoice, ...]
-    kind: Literal["single", "multiple"] = "single"
+    kind: QuizKind = "single"
     hint: str | None = None
     line: int = 0
 
@@ -160,6 +172,10 @@ class Lesson:
     """Text, challenges, quiz questions and includes in the order they appear."""
     body_line: int = 1
     """File line where `body` starts."""
+    remember: tuple[str, ...] = ()
+    """The items of the lesson's `## What to remember` section (Markdown, one line each)."""
+    remember_line: int | None = None
+    """File line of that heading; None when the lesson has none."""
 
     @property
     def challenges(self) -> tuple[Challenge, ...]:
@@ -184,6 +200,21 @@ class Catalog:
     warnings: list[LessonError] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     """Every lesson file that was read, in reading order."""
+    extra_dirs: list[Path] = field(default_factory=list)
+    """The folders (or files) read besides the built-in lessons, as given."""
+    builtin: bool = True
+    """Whether the built-in lessons were read."""
+
+    def lint_command(self) -> str:
+        """The exact `tutor lint` command that reports this catalog's problems."""
+        import shlex
+
+        words = ["tutor", "lint"]
+        for entry in self.extra_dirs:
+            words += ["--lessons", shlex.quote(str(entry))]
+        if not self.builtin:
+            words.append("--only-lessons")
+        return " ".join(words)
 
     def get(self, lesson_id: str) -> Lesson | None:
         return next((lesson for lesson in self.lessons if lesson.id == lesson_id), None)

@@ -6,6 +6,7 @@ from typing import Any
 
 from tutor.lab.compare import GAME_BUDGET_S, ComparisonPlan
 from tutor.lab.registry import get_scenario
+from tutor.lessons.expression import ExpressionError, Situation
 from tutor.lessons.model import Challenge
 
 REQUEST_KEYS = ("tasks", "workers", "start_method")
@@ -55,3 +56,25 @@ def run_plan(
 
 def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def expected_speedups(challenge: Challenge, results: dict[str, dict[str, Any]]) -> dict[str, float]:
+    """The textbook speedups for the runs that were measured, on the machine that measured them.
+
+    Each formula is evaluated with that strategy's own run: the usable cores it
+    saw and its tasks and workers (a quick run has fewer tasks). A strategy that
+    did not finish, or a formula that cannot be evaluated here, is left out.
+    """
+    out: dict[str, float] = {}
+    if challenge.expect is None:
+        return out
+    for strategy in challenge.expect.speedup:
+        result = results.get(strategy) or {}
+        try:
+            situation = Situation(int(result["cores"]), int(result["tasks"]), int(result["workers"]))
+            value = challenge.expect.speedup_at(strategy, situation)
+        except (KeyError, TypeError, ValueError, ExpressionError):
+            continue  # (not measured, or not this machine's figures: nothing to compare)
+        if value is not None:
+            out[strategy] = round(value, 2)
+    return out

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar, cast
 
 import yaml
 from yaml.constructor import SafeConstructor
@@ -25,6 +26,8 @@ from tutor.lab.registry import (
     STRATEGIES,
     ScenarioInfo,
 )
+from tutor.lessons import expression
+from tutor.lessons.expression import Situation, SpeedupFormula
 from tutor.lessons.includes import IncludeProblem, resolve
 from tutor.lessons.model import (
     Challenge,
@@ -32,9 +35,14 @@ from tutor.lessons.model import (
     Expectation,
     Include,
     LessonError,
+    Measure,
+    Prediction,
     QuizChoice,
+    QuizKind,
     QuizQuestion,
 )
+
+T = TypeVar("T")
 
 try:  # libyaml is several times faster; the pure-Python loader gives the same marks
     from yaml import CSafeLoader as _Loader
@@ -346,7 +354,7 @@ def challenge(doc: Doc, node: Node, open_at: tuple[int, int]) -> Challenge | Non
     get = {k: v for k, (_, v) in keys.items()}
     ok = True
 
-    def need(value: object) -> object:
+    def need(value: T) -> T:
         nonlocal ok
         if value is None:
             ok = False
@@ -393,7 +401,9 @@ def challenge(doc: Doc, node: Node, open_at: tuple[int, int]) -> Challenge | Non
 
     expect = None
     if "expect" in get:
-        expect = _expectation(doc, get["expect"], strategies, allowed_strategies)
+        expect = _expectation(
+            doc, get["expect"], strategies, allowed_strategies, lambda: _situations(info, params or {})
+        )
         if expect is None:
             ok = False
 
@@ -415,8 +425,8 @@ def challenge(doc: Doc, node: Node, open_at: tuple[int, int]) -> Challenge | Non
         explain=explain,
         params=params or {},
         story=story,
-        measure=measure,  # type: ignore[arg-type]
-        predict=predict,  # type: ignore[arg-type]
+        measure=cast(Measure, measure),  # one of MEASURES: doc.choice checked it
+        predict=cast(Prediction | None, predict),
         expect=expect,
         differs=differs,
         hint=hint,
@@ -515,7 +525,11 @@ def _challenge_choices(
 
 
 def _expectation(
-    doc: Doc, node: Node, strategies: tuple[str, ...], allowed: tuple[str, ...]
+    doc: Doc,
+    node: Node,
+    strategies: tuple[str, ...],
+    allowed: tuple[str, ...],
+    samples: Callable[[], list[Situation]],
 ) -> Expectation | None:
     keys = doc.fields(node, "expect", ("winner", "speedup"), ("winner",))
     if keys is None:
@@ -532,28 +546,102 @@ def _expectation(
             )
             winner = None
         ok = ok and winner is not None
-    speedup: dict[str, float] = {}
+    speedup: dict[str, SpeedupFormula] = {}
     if "speedup" in keys:
         sn = keys["speedup"][1]
-        sk = doc.fields(sn, "expect.speedup", allowed)
+        sk = doc.fields(sn, "expect.speedup", allowed) if not _cut_at_commas(doc, sn) else None
         if sk is None:
             ok = False
         else:
             for strategy, (_, vn) in sk.items():
-                value = doc.number(vn, f"expected speedup of {strategy}")
-                if value is not None and not (0 < value <= 1000):
-                    doc.error(
-                        vn,
-                        f"expected speedup of {strategy} must be above 0 and at most 1000, not {value:g}",
-                    )
-                    value = None
-                if value is None:
+                formula = _speedup_formula(doc, vn, strategy, samples)
+                if formula is None:
                     ok = False
                 else:
-                    speedup[strategy] = float(value)
+                    speedup[strategy] = formula
     if not ok or winner is None:
         return None
     return Expectation(winner, speedup)
+
+
+MAX_SPEEDUP = 1000
+
+
+def _situations(info: ScenarioInfo | None, params: dict[str, float | int | str]) -> list[Situation]:
+    """Machines and runs an expected speedup must make sense for: from 1 core to 256,
+    the challenge's own sizes and the quick ones `tutor lint --run` uses."""
+    tasks: set[int] = {1}
+    if info is not None:
+        preset = info.presets.get(str(params.get("preset")), {})
+        tasks |= {int(preset.get("tasks", info.tasks)), info.quick_tasks}
+    if isinstance(params.get("tasks"), int):
+        tasks.add(int(params["tasks"]))
+    workers = {1, 32, *tasks}
+    if isinstance(params.get("workers"), int):
+        workers.add(int(params["workers"]))
+    return [
+        Situation(cores=c, tasks=t, workers=w)
+        for c in (1, 2, 3, 4, 8, 64, 256)
+        for t in sorted(tasks)
+        for w in sorted(workers)
+    ]
+
+
+def _cut_at_commas(doc: Doc, node: Node) -> bool:
+    """`{processes: min(tasks, cores)}` is cut by YAML at the comma: say so plainly."""
+    if not (isinstance(node, MappingNode) and node.flow_style):
+        return False
+    for key_node, value_node in node.value:
+        for part in (key_node, value_node):
+            if isinstance(part, ScalarNode) and str(part.value).count("(") != str(part.value).count(")"):
+                doc.error(
+                    part,
+                    f"the expression '{part.value}' is cut at a comma: inside {{...}} put each "
+                    "expression in quotes, or write one strategy per line under 'speedup:'",
+                )
+                return True
+    return False
+
+
+def _speedup_formula(
+    doc: Doc, node: Node, strategy: str, samples: Callable[[], list[Situation]]
+) -> SpeedupFormula | None:
+    what = f"expected speedup of {strategy}"
+    if isinstance(node, ScalarNode) and node.tag in (_INT, _FLOAT):
+        value = doc.number(node, what)
+        if value is None:
+            return None
+        if not (0 < value <= MAX_SPEEDUP):
+            doc.error(node, f"{what} must be above 0 and at most {MAX_SPEEDUP}, not {value:g}")
+            return None
+        return expression.constant(float(value), str(node.value))
+    if not (isinstance(node, ScalarNode) and node.tag == _STR):
+        doc.error(node, f"{what} must be {expression.ALLOWED}; not {_describe(node)}")
+        return None
+    text = str(node.value)
+    try:
+        formula = expression.parse(text)
+    except expression.ExpressionError as exc:
+        line, column = doc.where(node)
+        # (A plain scalar's style is None in PyYAML's loader and '' in libyaml's.)
+        if not node.style and node.start_mark.line == node.end_mark.line:
+            column += exc.column + (len(text) - len(text.lstrip()))  # a plain scalar: point into it
+        doc.error((line, column), f"{what}: {exc}")
+        return None
+    for situation in samples():  # (only a formula is tried on many machines; a number is checked above)
+        try:
+            value = formula.at(situation)
+        except expression.ExpressionError as exc:
+            doc.error(node, f"{what}: {exc}")
+            return None
+        if value > MAX_SPEEDUP:
+            doc.error(
+                node,
+                f"{what}: '{text}' gives {value:g} with cores={situation.cores}, "
+                f"tasks={situation.tasks}, workers={situation.workers}; at most {MAX_SPEEDUP}",
+            )
+            return None
+    return formula
 
 
 def _explanations(
@@ -607,9 +695,9 @@ def quiz(doc: Doc, node: Node, open_at: tuple[int, int]) -> QuizQuestion | None:
         id=qid,
         question=question,
         choices=choices,
-        kind=kind,
+        kind=cast(QuizKind, kind),  # one of QUIZ_KINDS: doc.choice checked it
         hint=hint,
-        line=open_at[0],  # type: ignore[arg-type]
+        line=open_at[0],
     )
 
 

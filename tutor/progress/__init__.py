@@ -11,7 +11,8 @@ with open_store(data_dir, profile) as store:      # data_dir/progress.sqlite3
     store.record_quiz("gil", "q1", chosen=[2], correct=True, hint_used=False)
     store.add_time("gil", 42.0)
     store.set_position("gil", "quiz")               # resume point; store.position()
-    store.mark_done("gil")
+    store.complete_if_done("gil", ["crunch-2"], ["q1"])  # True when the done rule just became true
+    store.task_states("gil")                        # task id -> answered right at least once
     store.lesson_progress("gil").state              # "not started" | "in progress" | "done"
     store.all_progress()                            # {lesson_id: LessonProgress}
     data = store.export(); store.import_(data)      # JSON-able; merging is idempotent
@@ -38,6 +39,7 @@ from tutor.progress.store import (
     ProgressImportError,
     ProgressStoreError,
     Store,
+    TaskStates,
     board_rows,
     check_profile,
     list_profiles,
@@ -55,6 +57,7 @@ __all__ = [
     "ProgressImportError",
     "ProgressStoreError",
     "Store",
+    "TaskStates",
     "board_rows",
     "check_profile",
     "list_profiles",

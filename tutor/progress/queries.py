@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -15,11 +15,11 @@ class LessonProgress:
     started: bool = False
     done: bool = False
     challenges_answered: int = 0
-    challenges_right: int = 0  # latest attempt per challenge
+    challenges_right: int = 0  # challenges with a right verdict (the best attempt counts)
     quiz_answered: int = 0
-    quiz_right: int = 0  # latest attempt per question
+    quiz_right: int = 0  # questions answered right at least once
     first_try_right: int = 0  # questions whose first attempt was right
-    prediction_error: float | None = None  # mean |predicted - measured| / measured
+    prediction_error: float | None = None  # mean |predicted - measured| / measured (rules.prediction_error)
     seconds: float = 0.0
     last_activity: float | None = None  # epoch seconds
 
@@ -63,16 +63,15 @@ def lesson_stats(conn: sqlite3.Connection, pid: int | None) -> dict[tuple[int, s
         params,
     ):
         row((p, lesson)).update(started_at=started, done_at=done, updated_at=updated)
-    # Right/answered count the latest attempt per challenge: a learner who got
-    # it wrong, understood why and tried again is now right.
+    # A challenge keeps its best verdict: right once is right, whatever a retry
+    # measured later (every attempt stays in the table as its history).
     for p, lesson, answered, right in conn.execute(
         f"""
-        SELECT profile_id, lesson_id, COUNT(*), SUM(correct) FROM (
-            SELECT profile_id, lesson_id, correct, ROW_NUMBER() OVER (
-                PARTITION BY profile_id, lesson_id, challenge_id ORDER BY created_at DESC, id DESC
-            ) AS rn
+        SELECT profile_id, lesson_id, COUNT(*), SUM(best) FROM (
+            SELECT profile_id, lesson_id, MAX(correct) AS best
             FROM challenge_attempts WHERE {_PROFILE_FILTER}
-        ) WHERE rn = 1 GROUP BY profile_id, lesson_id
+            GROUP BY profile_id, lesson_id, challenge_id
+        ) GROUP BY profile_id, lesson_id
         """,
         params,
     ):
@@ -90,25 +89,25 @@ def lesson_stats(conn: sqlite3.Connection, pid: int | None) -> dict[tuple[int, s
         params,
     ):
         row((p, lesson)).update(prediction_sum=total, prediction_count=count)
+    # A quiz question counts as right once it was answered right (the done rule
+    # in tutor.progress.rules); the first attempt is kept apart as "first try".
     for p, lesson, answered, right, first_right in conn.execute(
         f"""
-        SELECT profile_id, lesson_id,
-               SUM(rn_last = 1),
-               SUM(CASE WHEN rn_last = 1 THEN correct ELSE 0 END),
-               SUM(CASE WHEN rn_first = 1 THEN correct ELSE 0 END)
-        FROM (
-            SELECT profile_id, lesson_id, correct,
-                ROW_NUMBER() OVER (PARTITION BY profile_id, lesson_id, question_id
-                                   ORDER BY created_at DESC, id DESC) AS rn_last,
-                ROW_NUMBER() OVER (PARTITION BY profile_id, lesson_id, question_id
-                                   ORDER BY created_at ASC, id ASC) AS rn_first
-            FROM quiz_attempts WHERE {_PROFILE_FILTER}
+        SELECT profile_id, lesson_id, COUNT(*), SUM(best), SUM(first_right) FROM (
+            SELECT profile_id, lesson_id, MAX(correct) AS best,
+                   MAX(CASE WHEN rn_first = 1 THEN correct ELSE 0 END) AS first_right
+            FROM (
+                SELECT profile_id, lesson_id, question_id, correct,
+                    ROW_NUMBER() OVER (PARTITION BY profile_id, lesson_id, question_id
+                                       ORDER BY created_at ASC, id ASC) AS rn_first
+                FROM quiz_attempts WHERE {_PROFILE_FILTER}
+            ) GROUP BY profile_id, lesson_id, question_id
         ) GROUP BY profile_id, lesson_id
         """,
         params,
     ):
         row((p, lesson)).update(
-            quiz_answered=answered, quiz_right=right, first_try_right=first_right
+            quiz_answered=answered, quiz_right=right or 0, first_try_right=first_right or 0
         )
     for p, lesson, seconds in conn.execute(
         f"SELECT profile_id, lesson_id, SUM(seconds) FROM lesson_time WHERE {_PROFILE_FILTER} GROUP BY profile_id, lesson_id",
@@ -116,6 +115,48 @@ def lesson_stats(conn: sqlite3.Connection, pid: int | None) -> dict[tuple[int, s
     ):
         row((p, lesson))["seconds"] = float(seconds)
     return stats
+
+
+@dataclass(frozen=True)
+class TaskStates:
+    """One lesson's tasks as answered so far: task id -> answered right at least once."""
+
+    challenges: dict[str, bool] = field(default_factory=dict)
+    questions: dict[str, bool] = field(default_factory=dict)
+
+
+def task_states(conn: sqlite3.Connection, pid: int, lesson_id: str) -> TaskStates:
+    params = {"pid": pid, "lesson": lesson_id}
+    challenges = {
+        task: bool(best)
+        for task, best in conn.execute(
+            "SELECT challenge_id, MAX(correct) FROM challenge_attempts"
+            " WHERE profile_id = :pid AND lesson_id = :lesson GROUP BY challenge_id",
+            params,
+        )
+    }
+    questions = {
+        task: bool(best)
+        for task, best in conn.execute(
+            "SELECT question_id, MAX(correct) FROM quiz_attempts"
+            " WHERE profile_id = :pid AND lesson_id = :lesson GROUP BY question_id",
+            params,
+        )
+    }
+    return TaskStates(challenges, questions)
+
+
+def overall_prediction_error(conn: sqlite3.Connection, pid: int) -> float | None:
+    """Mean relative error over every prediction of the profile (not a mean of lesson means)."""
+    total, count = conn.execute(
+        """
+        SELECT SUM(abs(predicted_speedup - measured_speedup) / measured_speedup), COUNT(*)
+        FROM challenge_attempts
+        WHERE profile_id = ? AND predicted_speedup IS NOT NULL AND measured_speedup > 0
+        """,
+        (pid,),
+    ).fetchone()
+    return total / count if count else None
 
 
 def to_progress(lesson_id: str, s: dict) -> LessonProgress:

@@ -28,7 +28,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -45,11 +45,15 @@ from tutor.progress.errors import (
 from tutor.progress.opening import BUSY_TIMEOUT_S, DB_NAME, check_profile, open_database
 from tutor.progress.queries import (
     LessonProgress,
+    TaskStates,
     challenge_rows,
     lesson_stats,
+    overall_prediction_error,
     quiz_rows,
+    task_states,
     to_progress,
 )
+from tutor.progress.rules import lesson_complete
 from tutor.progress.transfer import (
     EXPORT_FORMAT,
     EXPORT_VERSION,
@@ -73,6 +77,7 @@ __all__ = [
     "ProgressImportError",
     "ProgressStoreError",
     "Store",
+    "TaskStates",
     "board_rows",
     "check_profile",
     "list_profiles",
@@ -179,7 +184,7 @@ class Store:
                 ) from exc
 
     @staticmethod
-    def _touch(conn: sqlite3.Connection, pid: int, lesson_id: str, now: float) -> None:
+    def _touch(conn: sqlite3.Connection, pid: int | None, lesson_id: str, now: float) -> None:
         conn.execute(
             """
             INSERT INTO lessons (profile_id, lesson_id, started_at, updated_at) VALUES (?, ?, ?, ?)
@@ -343,8 +348,38 @@ class Store:
                 (pid, key, value, time.time()),
             )
 
+    def complete_if_done(
+        self, lesson_id: str, challenge_ids: Sequence[str], question_ids: Sequence[str]
+    ) -> bool:
+        """Record the lesson as done if the rule (`rules.lesson_complete`) now holds.
+
+        Called after every answer and when a lesson is opened, so "done" is
+        recorded the moment it becomes true, whichever screen or command gave
+        the last answer. Returns True only when it became done by this call.
+        Read and write happen in one transaction: two games on one profile
+        cannot both announce it.
+        """
+        check_id("lesson_id", lesson_id)
+        now = time.time()
+        with self._write() as (conn, pid):
+            assert pid is not None  # created by _write
+            found = conn.execute(
+                "SELECT done_at FROM lessons WHERE profile_id = ? AND lesson_id = ?",
+                (pid, lesson_id),
+            ).fetchone()
+            if found is not None and found[0] is not None:
+                return False
+            if not lesson_complete(challenge_ids, question_ids, task_states(conn, pid, lesson_id)):
+                return False
+            self._touch(conn, pid, lesson_id, now)
+            conn.execute(
+                "UPDATE lessons SET done_at = ? WHERE profile_id = ? AND lesson_id = ?",
+                (now, pid, lesson_id),
+            )
+            return True
+
     def mark_done(self, lesson_id: str) -> None:
-        """Mark a lesson done (the first time counts; calling it again is harmless)."""
+        """Mark a lesson done whatever the rule says (imports and tests; the first time counts)."""
         check_id("lesson_id", lesson_id)
         now = time.time()
         with self._write() as (conn, pid):
@@ -367,6 +402,16 @@ class Store:
                 return {}
             stats = lesson_stats(conn, pid)
         return {lesson: to_progress(lesson, s) for (_, lesson), s in sorted(stats.items())}
+
+    def task_states(self, lesson_id: str) -> TaskStates:
+        """Which challenges were tried and which quiz questions answered, and which were ever right."""
+        with self._read() as (conn, pid):
+            return TaskStates() if pid is None else task_states(conn, pid, lesson_id)
+
+    def prediction_error(self) -> float | None:
+        """Mean relative error of every speedup prediction this profile made (None if none)."""
+        with self._read() as (conn, pid):
+            return None if pid is None else overall_prediction_error(conn, pid)
 
     def challenge_attempts(self, lesson_id: str | None = None) -> list[dict]:
         """Every challenge attempt (oldest first, as in the export), optionally for one lesson."""
@@ -425,6 +470,7 @@ class Store:
         """
         clean = validate_export(data)
         with self._write() as (conn, pid):
+            assert pid is not None  # _write created the profile
             return merge_export(conn, pid, clean)
 
     # -- lifetime

@@ -136,14 +136,14 @@ def export_profile(conn: sqlite3.Connection, pid: int, data: dict[str, Any]) -> 
 
 def merge_export(conn: sqlite3.Connection, pid: int, clean: dict[str, Any]) -> ImportSummary:
     """Merge a validated export into profile ``pid`` inside the caller's transaction."""
-    lessons: dict[str, list[float | None]] = {}
+    # lesson -> (first started, first done or None, last updated), over everything merged
+    lessons: dict[str, tuple[float, float | None, float]] = {}
 
     def seen(lesson: str, started: float, updated: float, done: float | None = None) -> None:
-        cur = lessons.setdefault(lesson, [started, None, updated])
-        cur[0] = min(cur[0], started)
-        cur[2] = max(cur[2], updated)
+        first, first_done, last = lessons.get(lesson, (started, None, updated))
         if done is not None:
-            cur[1] = done if cur[1] is None else min(cur[1], done)
+            first_done = done if first_done is None else min(first_done, done)
+        lessons[lesson] = (min(first, started), first_done, max(last, updated))
 
     for lesson in clean["lessons"]:
         seen(

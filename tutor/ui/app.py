@@ -10,24 +10,37 @@ import asyncio
 import contextlib
 import os
 import signal
-import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from textual import events
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
 from tutor.lab import platform as lab_platform
+from tutor.ui.messages import (
+    AnswerRecorded,
+    ChallengeChosen,
+    ChallengeCommitted,
+    LessonChosen,
+    ProgressChanged,
+    QuizChosen,
+    ResetRequested,
+    VerdictClosed,
+)
 from tutor.ui.runs import RunTracker
+from tutor.ui.saving import Saver
 from tutor.ui.screens.base import TutorScreen
+from tutor.wording import lesson_done
+
+if TYPE_CHECKING:
+    from tutor.lessons import Catalog, Lesson, QuizQuestion
+    from tutor.progress import Store, TaskStates
+    from tutor.ui.outcome import LabOutcome
 
 TIME_SAVE_S = 60.0
 """How often the time spent on the open lesson is saved (a crash loses at most this)."""
-
-NOT_SAVED_TOAST_S = 60.0
-"""A store that cannot write says so once a minute, not at every autosave."""
 
 PARENT_CHECK_S = 1.0
 """How often a game served on the web checks that its server is still there."""
@@ -64,8 +77,8 @@ class TutorApp(App[int]):
 
     def __init__(
         self,
-        catalog: Any,
-        store: Any,
+        catalog: Catalog,
+        store: Store,
         *,
         quick: bool | None = None,
         served: bool | None = None,
@@ -84,7 +97,9 @@ class TutorApp(App[int]):
         """(lesson id, challenge id) -> the work sizes its last comparison measured:
         a retry does the same work, so its figures can be compared with the first play's."""
         self._theme_restored = False
-        self._not_saved_told: dict[str, float] = {}
+        self.saver = Saver(
+            lambda text: self.notify(text, title="Progress", severity="warning")
+        )
         self.leaving = False
         from tutor.ui.memory import IdleCollector
 
@@ -95,7 +110,9 @@ class TutorApp(App[int]):
         if self.quiz_only:
             from tutor.ui.screens.quiz import QuizScreen
 
-            return QuizScreen(self.quiz_items(self.quiz_lesson), quiz_only=True)
+            items = self.quiz_items(self.quiz_lesson)
+            # `tutor quiz` resumes at the first question not yet answered right.
+            return QuizScreen(items, start=self.quiz_start(items), quiz_only=True)
         from tutor.ui.screens.home import HomeScreen
 
         return HomeScreen()
@@ -108,6 +125,7 @@ class TutorApp(App[int]):
         self.set_interval(IDLE_S, self.collector.tick)
         self.set_interval(TIME_SAVE_S, self._save_time)
         self._restore_theme()
+        self._apply_done_rule_everywhere()
         if not self.served and not self.quiz_only:
             # Served, a whole room connects at once: each pays at its first lesson instead.
             self.call_after_refresh(self.set_timer, 0.3, self._warm_up)
@@ -155,7 +173,7 @@ class TutorApp(App[int]):
 
         try:
             if self.store.setting("theme") != theme:
-                self.save(lambda: self.store.set_setting("theme", theme))
+                self.saver.save(lambda: self.store.set_setting("theme", theme))
         except ProgressStoreError as exc:  # the read failed: nothing to save over
             self.notify(f"The theme could not be saved: {exc.reason}.", severity="warning")
 
@@ -255,7 +273,7 @@ class TutorApp(App[int]):
             return None
         return super().deliver_binary(*args, **kwargs)
 
-    # Navigation ---------------------------------------------------------
+    # Navigation: screens post messages (tutor.ui.messages), the app moves --
     def go_home(self) -> None:
         while len(self.screen_stack) > 1 and not self._is_base(self.screen):
             self.pop_screen()
@@ -263,70 +281,111 @@ class TutorApp(App[int]):
     def _is_base(self, screen: Screen) -> bool:
         return screen is self.screen_stack[0]
 
-    def open_lesson(self, lesson_id: str, anchor: str | None = None) -> None:
+    def _pop_to(self, kind: type[Screen]) -> None:
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, kind):
+            self.pop_screen()
+
+    @on(LessonChosen)
+    def _lesson_chosen(self, message: LessonChosen) -> None:
         from tutor.ui.screens.lesson import LessonScreen
 
-        lesson = self.catalog.get(lesson_id)
+        lesson = self.catalog.get(message.lesson_id)
         if lesson is None:
-            self.notify(f"No lesson called {lesson_id!r}.", severity="error")
+            self.notify(f"No lesson called {message.lesson_id!r}.", severity="error")
             return
         if self.quiz_only:
-            self.open_quiz(lesson_id)
+            self._open_quiz(lesson.id)
             return
         self.go_home()
-        self.push_screen(LessonScreen(lesson, anchor))
+        self.push_screen(LessonScreen(lesson, message.anchor))
+        # A lesson with nothing to answer is done once opened (tutor.progress.rules).
+        self._apply_done_rule(lesson.id)
 
-    def open_challenge(self, lesson: Any, challenge: Any) -> None:
+    @on(QuizChosen)
+    def _quiz_chosen(self, message: QuizChosen) -> None:
+        self._open_quiz(message.lesson_id, message.question_id)
+
+    @on(ChallengeChosen)
+    def _challenge_chosen(self, message: ChallengeChosen) -> None:
         from tutor.ui.screens.challenge import ChallengeScreen
 
-        self.push_screen(ChallengeScreen(lesson, challenge))
+        self.push_screen(ChallengeScreen(message.lesson, message.challenge))
 
-    def start_lab(self, lesson: Any, challenge: Any, choice: str, predicted: float | None) -> None:
+    @on(ChallengeCommitted)
+    def _challenge_committed(self, message: ChallengeCommitted) -> None:
         from tutor.ui.screens.lab import LabScreen
 
-        self.push_screen(LabScreen(lesson, challenge, choice, predicted))
+        lab = LabScreen(
+            message.lesson, message.challenge, message.choice, message.predicted_speedup
+        )
+        self.push_screen(lab, callback=self.lab_ended)
 
-    def show_verdict(self, lab: Any) -> None:
+    def lab_ended(self, outcome: LabOutcome | None) -> None:
+        """The lab screen closed: record what it measured, then show the verdict if asked.
+
+        None means nothing was measured (cancelled, or every run failed): the lab
+        screen already said that nothing was recorded.
+        """
+        if outcome is None:
+            return
+        from tutor.ui.outcome import SAVED
         from tutor.ui.screens.verdict import VerdictScreen
 
-        self.switch_screen(
-            VerdictScreen(
-                lab.lesson,
-                lab.challenge,
-                lab.choice,
-                lab.predicted_speedup,
-                lab.model.results,
-                lab.model.order,
-            )
-        )
+        verdict = outcome.judge()
+        saved: str | None = None
+        if verdict.winner is not None:
+            not_saved = self.saver.save(lambda: outcome.record(self.store, verdict), quiet=True)
+            saved = SAVED if not_saved is None else not_saved
+            if not_saved is None:
+                self._apply_done_rule(outcome.lesson.id)
+        if outcome.see_verdict:
+            self.push_screen(VerdictScreen(outcome, verdict, saved=saved))
+        elif saved == SAVED and verdict.winner is not None:
+            from tutor.ui.format import strategy_label
 
-    def back_to_lesson(self) -> None:
+            # Left with Escape: the measurement still counts, and the learner is told how.
+            mark = "✓ right" if verdict.correct else "✗ not right this time"
+            self.notify(
+                f"Verdict saved without showing it: {mark} "
+                f"({strategy_label(verdict.winner)} measured best).",
+                title="Progress",
+            )
+        elif saved is not None:
+            self.notify(f"The verdict was not saved: {saved}.", severity="warning")
+
+    @on(VerdictClosed)
+    def _verdict_closed(self, message: VerdictClosed) -> None:
+        from tutor.ui.screens.challenge import ChallengeScreen
         from tutor.ui.screens.lesson import LessonScreen
 
-        while len(self.screen_stack) > 1 and not isinstance(self.screen, LessonScreen):
-            self.pop_screen()
+        self._pop_to(ChallengeScreen if message.retry else LessonScreen)
 
-    def back_to_challenge(self) -> None:
-        from tutor.ui.screens.challenge import ChallengeScreen
-
-        while len(self.screen_stack) > 1 and not isinstance(self.screen, ChallengeScreen):
-            self.pop_screen()
-
-    def quiz_items(self, lesson_id: str | None) -> list[tuple[Any, Any]]:
+    def quiz_items(self, lesson_id: str | None) -> list[tuple[Lesson, QuizQuestion]]:
         if lesson_id is None:
             return list(self.catalog.quiz_questions)
         lesson = self.catalog.get(lesson_id)
         return [(lesson, q) for q in lesson.quiz] if lesson is not None else []
 
-    def open_quiz(self, lesson_id: str, question_id: str | None = None) -> None:
+    def quiz_start(self, items: list[tuple[Lesson, QuizQuestion]]) -> int:
+        """Where a quiz resumes: the first question not yet answered right (else the first)."""
+        states: dict[str, TaskStates] = {}
+        for index, (lesson, question) in enumerate(items):
+            if lesson.id not in states:
+                states[lesson.id] = self.store.task_states(lesson.id)
+            if not states[lesson.id].questions.get(question.id, False):
+                return index
+        return 0
+
+    def _open_quiz(self, lesson_id: str, question_id: str | None = None) -> None:
         from tutor.ui.screens.quiz import QuizScreen
 
         items = self.quiz_items(lesson_id)
         if not items:
             self.notify("This lesson has no quiz questions.")
             return
-        start = next((i for i, (_, q) in enumerate(items) if q.id == question_id), 0)
-        self.push_screen(QuizScreen(items, start=start))
+        found = [i for i, (_, q) in enumerate(items) if q.id == question_id]
+        start = found[0] if found else self.quiz_start(items)
+        self.push_screen(QuizScreen(items, start=start, quiz_only=self.quiz_only))
 
     def action_progress(self) -> None:
         from tutor.ui.screens.progress import ProgressScreen
@@ -341,40 +400,57 @@ class TutorApp(App[int]):
             self.push_screen(HelpScreen(self.screen))
 
     # Progress -----------------------------------------------------------
-    def save(self, write: Callable[[], object], *, quiet: bool = False) -> str | None:
-        """Run one store write; None if it was saved, else the short reason it was not.
+    @on(AnswerRecorded)
+    def _answer_recorded(self, message: AnswerRecorded) -> None:
+        self._apply_done_rule(message.lesson_id)
 
-        A full disk or a locked file must not end the game: the learner keeps
-        playing and is told, in words without any host path, that this was not
-        kept. ``quiet`` callers show the reason where "saved" would have been;
-        the others get a toast, at most one a minute for the same reason.
-        """
+    def _apply_done_rule(self, lesson_id: str, *, announce: bool = True) -> None:
+        """Record the lesson as done the moment the rule holds, and say so once."""
+        lesson = self.catalog.get(lesson_id)
+        if lesson is None:
+            return
+        became: list[bool] = []
+
+        def write() -> None:
+            became.append(
+                self.store.complete_if_done(
+                    lesson.id, [c.id for c in lesson.challenges], [q.id for q in lesson.quiz]
+                )
+            )
+
+        if self.saver.save(write) is not None or not became[0]:
+            return
+        if announce:
+            has_tasks = bool(lesson.challenges or lesson.quiz)
+            self.notify(lesson_done(lesson.title, has_tasks=has_tasks), title="Progress")
+        self._progress_changed(lesson.id)
+
+    def _apply_done_rule_everywhere(self) -> None:
+        # Answers given before the rule was applied at once (or by another copy
+        # of the game on this profile) may already complete a started lesson.
         from tutor.progress import ProgressStoreError
 
         try:
-            write()
-        except ProgressStoreError as exc:
-            reason = getattr(exc, "reason", None) or "the progress file could not be written"
-            if not quiet:
-                now = time.monotonic()
-                last = self._not_saved_told.get(reason)
-                if last is None or now - last >= NOT_SAVED_TOAST_S:
-                    self._not_saved_told[reason] = now
-                    self.notify(f"Not saved: {reason}.", title="Progress", severity="warning")
-            return reason
-        return None
+            started = [
+                lesson_id
+                for lesson_id, p in self.store.all_progress().items()
+                if p.state == "in progress"
+            ]
+        except ProgressStoreError:
+            return  # the learner is told at the first write
+        for lesson_id in started:
+            self._apply_done_rule(lesson_id, announce=False)
 
-    def answer_states(self, lesson_id: str) -> dict[str, bool]:
-        """challenge or question id -> was the latest answer right (from the store)."""
-        states: dict[str, bool] = {}
-        for attempt in self.store.challenge_attempts(lesson_id):
-            states[attempt["challenge_id"]] = bool(attempt["correct"])
-        for attempt in self.store.quiz_attempts(lesson_id):
-            states[attempt["question_id"]] = bool(attempt["correct"])
-        return states
+    def _progress_changed(self, lesson_id: str | None) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, TutorScreen):
+                screen.post_message(ProgressChanged(lesson_id))
+
+    @on(ResetRequested)
+    def _reset_requested(self, message: ResetRequested) -> None:
+        self.confirm_reset(message.lesson_id)
 
     def confirm_reset(self, lesson_id: str | None) -> None:
-        from tutor.ui.messages import ProgressChanged
         from tutor.ui.screens.confirm import ConfirmScreen
 
         if lesson_id is None:
@@ -387,11 +463,9 @@ class TutorApp(App[int]):
             if not confirmed:
                 self.notify("Nothing was reset.")
                 return
-            if self.save(lambda: self.store.reset(lesson_id)) is not None:
+            if self.saver.save(lambda: self.store.reset(lesson_id)) is not None:
                 return
             self.notify("✓ Progress reset." if lesson_id is None else "✓ Lesson progress reset.")
-            for screen in self.screen_stack:
-                if isinstance(screen, TutorScreen):
-                    screen.post_message(ProgressChanged(lesson_id))
+            self._progress_changed(lesson_id)
 
         self.push_screen(ConfirmScreen(question, yes="Reset", no="Keep"), callback=done)

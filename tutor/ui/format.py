@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tutor.wording import duration
+
 STRATEGY_LABELS: dict[str, str] = {
     "sequential": "one at a time",
     "threads": "threads",
@@ -23,18 +25,8 @@ def strategy_label(strategy: str) -> str:
 
 
 def seconds(value: float | None) -> str:
-    """A duration the way a person reads it: 0.42 s, 12.3 s, 4 min 05 s."""
-    if value is None:
-        return "—"
-    if value < 10:
-        return f"{value:.2f} s"
-    if value < 60:
-        return f"{value:.1f} s"
-    minutes, rest = divmod(int(round(value)), 60)
-    if minutes < 60:
-        return f"{minutes} min {rest:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
+    """A duration the way a person reads it (`tutor.wording.duration`, shared with the CLI)."""
+    return duration(value)
 
 
 def mebibytes(value: float | None) -> str:

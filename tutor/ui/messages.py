@@ -4,14 +4,23 @@ Lab workers run in threads and never touch widgets: they post these messages
 (``post_message`` is thread-safe) and the screen's ``@on`` handlers own the
 state. High-rate events go through :class:`EventReceived`; the screen only
 records them and redraws on a 10 Hz timer.
+
+Screens never call the app to move on: they post a navigation message (the
+second group below), which bubbles from the screen to the app, and the app's
+``@on`` handler opens or closes screens. A screen that returns a value (the
+lab's :class:`tutor.ui.outcome.LabOutcome`, a confirmation) does it with
+``dismiss(value)``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from tutor.lessons import Challenge, Lesson
 
 
 @dataclass
@@ -67,3 +76,62 @@ class ProgressChanged(Message):
     """Something was saved or reset: screens showing progress refresh."""
 
     lesson_id: str | None = None
+
+
+# Navigation: posted by screens, handled by the app ---------------------------
+
+
+@dataclass
+class LessonChosen(Message):
+    """The learner chose a lesson (on the map, the palette, or "next lesson" after a quiz)."""
+
+    lesson_id: str
+    anchor: str | None = None
+    """A challenge or question id to scroll to (where the learner left off)."""
+
+
+@dataclass
+class QuizChosen(Message):
+    """The learner asked for a lesson's quiz; at ``question_id``, else at the first not yet right."""
+
+    lesson_id: str
+    question_id: str | None = None
+
+
+@dataclass
+class ChallengeChosen(Message):
+    """A challenge block was opened in the lesson."""
+
+    lesson: Lesson
+    challenge: Challenge
+
+
+@dataclass
+class ChallengeCommitted(Message):
+    """The learner committed to a strategy (and maybe a speedup guess): the lab may run."""
+
+    lesson: Lesson
+    challenge: Challenge
+    choice: str
+    predicted_speedup: float | None
+
+
+@dataclass
+class VerdictClosed(Message):
+    """The learner left the verdict: back to the lesson, or ``retry`` the challenge."""
+
+    retry: bool = False
+
+
+@dataclass
+class ResetRequested(Message):
+    """The learner asked to forget a lesson's progress (or all of it, ``lesson_id`` None)."""
+
+    lesson_id: str | None
+
+
+@dataclass
+class AnswerRecorded(Message):
+    """A challenge verdict or quiz answer was saved: the app applies the done rule."""
+
+    lesson_id: str

@@ -1,4 +1,7 @@
-"""Command palette (Ctrl+P): jump to a lesson, open a quiz, progress, reset, theme."""
+"""Command palette (Ctrl+P): jump to a lesson, open a quiz, progress, reset, theme.
+
+Each command posts the same navigation message the screens post (tutor.ui.messages).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ from functools import partial
 from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from tutor.ui.messages import LessonChosen, QuizChosen, ResetRequested
 
 if TYPE_CHECKING:
     from tutor.ui.app import TutorApp
@@ -18,14 +23,14 @@ class TutorCommands(Provider):
         commands: list[tuple[str, Callable[[], object], str]] = []
         for lesson in app.catalog.lessons:
             commands.append(
-                (f"Lesson: {lesson.title}", partial(app.open_lesson, lesson.id), lesson.summary)
+                (f"Lesson: {lesson.title}", partial(app.post_message, LessonChosen(lesson.id)), lesson.summary)
             )
         for lesson in app.catalog.lessons:
             if lesson.quiz:
                 commands.append(
                     (
                         f"Quiz: {lesson.title}",
-                        partial(app.open_quiz, lesson.id),
+                        partial(app.post_message, QuizChosen(lesson.id)),
                         f"{len(lesson.quiz)} questions",
                     )
                 )
@@ -34,7 +39,7 @@ class TutorCommands(Provider):
             ("Lesson map", app.go_home, "Back to the lesson map"),
             (
                 "Reset progress: everything",
-                partial(app.confirm_reset, None),
+                partial(app.post_message, ResetRequested(None)),
                 "Forget every answer (asks first)",
             ),
             ("Keys", app.action_help, "Every key on this screen"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Protocol
+from typing import Protocol
 
 from tutor.lab import platform
 
@@ -23,7 +23,7 @@ class _Run(Protocol):
 class RunTracker:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._runs: set[Any] = set()
+        self._runs: set[_Run] = set()
         self._all: list[int] = []
         self.closed = False
 

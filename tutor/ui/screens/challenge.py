@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -11,12 +12,16 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Button, Input, Static
 
+from tutor.ui.messages import ChallengeCommitted
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.choices import ChoiceList
 from tutor.ui.widgets.keybar import KeyBar
 from tutor.ui.widgets.lessontext import LessonText
 from tutor.ui.widgets.notice import Notice
 from tutor.ui.widgets.titlebar import TitleBar
+
+if TYPE_CHECKING:
+    from tutor.lessons import Challenge, Lesson
 
 
 def parse_speedup(text: str) -> float | None:
@@ -33,6 +38,17 @@ def parse_speedup(text: str) -> float | None:
     return value
 
 
+def machine_line(facts: Mapping[str, object], challenge: Challenge) -> str:
+    """'Your machine: 8 cores, Python 3.13.5, start method forkserver': said before the
+    prediction, since the right answer and the speedups depend on all three."""
+    cores = facts.get("cores") or 1
+    python = f"Python {facts.get('python')}"
+    if facts.get("free_threaded_build"):
+        python += " free-threaded, GIL " + ("on" if facts.get("gil_enabled") else "off")
+    method = (challenge.params or {}).get("start_method") or facts.get("default_start_method")
+    return f"Your machine: {cores} core{'s' if cores != 1 else ''}, {python}, start method {method}"
+
+
 class ChallengeScreen(TutorScreen):
     """Nothing runs until the learner has committed to an answer."""
 
@@ -42,23 +58,27 @@ class ChallengeScreen(TutorScreen):
         Binding("ctrl+r", "commit", "Run it", id="challenge.commit"),
     ]
 
-    def __init__(self, lesson: Any, challenge: Any) -> None:
+    def __init__(self, lesson: Lesson, challenge: Challenge) -> None:
         super().__init__()
         self.lesson = lesson
         self.challenge = challenge
 
     def compose(self) -> ComposeResult:
+        from tutor.lab.facts import machine_facts
         from tutor.lab.registry import SCENARIOS
 
         challenge = self.challenge
         info = SCENARIOS.get(challenge.scenario)
         yield TitleBar()
         with VerticalScroll(id="challenge"):
+            machine = machine_line(machine_facts(), challenge)
             if info is not None:
                 yield Static(
-                    Content.assemble(("Lab: ", "bold"), f"{info.title}: {info.summary}"),
+                    Content.assemble(("Lab: ", "bold"), f"{info.title}: {info.summary}\n", machine),
                     id="scenario",
                 )
+            else:
+                yield Static(machine, id="scenario")
             if challenge.story:
                 yield LessonText(challenge.story, id="story")
             yield Static(
@@ -82,8 +102,19 @@ class ChallengeScreen(TutorScreen):
                 )
             yield Notice(id="hint")
             yield Notice(id="problem")
-            yield Button("▶ Commit and run it on this machine", id="commit", variant="primary")
+        # Outside the scrolling text and one line high: always whole on screen, even at 80x24.
+        yield Button(
+            "▶ Commit and run it on this machine (Ctrl+R)", id="commit", variant="primary", compact=True
+        )
         yield KeyBar()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not super().check_action(action, parameters):
+            return False
+        if action == "hint":
+            # Only advertised when the challenge has one.
+            return bool(self.challenge.hint)
+        return True
 
     def on_mount(self) -> None:
         self.sub_title = f"{self.lesson.title} · challenge"
@@ -130,11 +161,13 @@ class ChallengeScreen(TutorScreen):
                 inputs.first().focus()
                 return
         strategy = self.challenge.choices[chosen[0]].strategy
-        self.tutor.start_lab(self.lesson, self.challenge, strategy, predicted)
+        self.post_message(ChallengeCommitted(self.lesson, self.challenge, strategy, predicted))
 
     def action_hint(self) -> None:
-        hint = self.challenge.hint or "No hint for this one: think about what the work waits for."
-        self.query_one("#hint", Notice).say(Content.assemble(("Hint: ", "bold"), hint))
+        if self.challenge.hint:
+            self.query_one("#hint", Notice).say(
+                Content.assemble(("Hint: ", "bold"), self.challenge.hint)
+            )
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self.dismiss()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
@@ -15,11 +15,13 @@ GENERAL = [
     ("Enter", "open, choose, confirm"),
     ("Ctrl+P", "commands: go to a lesson, progress, reset, theme"),
     ("?", "this help"),
+    ("Ctrl+T", "colour theme"),
     ("q / Ctrl+C", "quit (a running lab run is cancelled first)"),
 ]
+"""The app's own keys (ids "app.*") are listed here once, not again under "On this screen"."""
 
 
-def _key_name(app, key: str) -> str:
+def _key_name(app: App[object], key: str) -> str:
     try:
         return app.get_key_display(Binding(key, ""))
     except Exception:
@@ -59,6 +61,7 @@ class HelpScreen(ModalScreen[None]):
             if (
                 binding.system
                 or not binding.id
+                or binding.id.startswith("app.")
                 or not binding.description
                 or (key, description) in seen
             ):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -12,37 +13,35 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from tutor.progress.rules import next_lesson
 from tutor.ui.format import bar, seconds
+from tutor.ui.messages import LessonChosen, ProgressChanged, QuizChosen, ResetRequested
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.keybar import KeyBar
 from tutor.ui.widgets.titlebar import TitleBar
-from tutor.wording import count
+from tutor.wording import DONE_RULE, count, score, to_finish
+
+if TYPE_CHECKING:
+    from tutor.lessons import Lesson
+    from tutor.progress import LessonProgress
 
 STATE_MARK = {"done": "✓", "in progress": "◐", "not started": "·"}
 
 
-def recommended(lessons: list[Any], progress: dict[str, Any], position: str | None) -> str | None:
-    """The lesson to do next: the one left unfinished last time, else the first not done."""
-    known = {lesson.id for lesson in lessons}
-    if position is not None and position in known:
-        # (A saved position may name a lesson that is no longer in the catalog.)
-        p = progress.get(position)
-        if p is not None and p.state != "done":
-            return position
-    for lesson in lessons:
-        p = progress.get(lesson.id)
-        if p is None or p.state != "done":
-            return lesson.id
-    return None
+def recommended(lessons: Sequence[Lesson], progress: Mapping[str, LessonProgress]) -> str | None:
+    """The lesson to do next: the first one not done, in order (tutor.progress.rules)."""
+    done = {lesson_id for lesson_id, p in progress.items() if p.done}
+    return next_lesson([lesson.id for lesson in lessons], done)
 
 
 class HomeScreen(TutorScreen):
-    """The lesson map. Opens with the last lesson selected so the learner resumes."""
+    """The lesson map. Opens with the next lesson (the first not done) selected."""
 
     BINDINGS = [
         Binding("enter", "open_lesson", "Open", id="home.open", show=True),
         Binding("z", "quiz", "Quiz", id="home.quiz"),
         Binding("p", "app.progress", "Progress", id="home.progress"),
+        Binding("w", "review", "Review", id="home.review"),
         Binding("r", "reset_lesson", "Reset lesson", id="home.reset_lesson"),
         Binding("R", "reset_all", "Reset all", id="home.reset_all", show=False),
     ]
@@ -61,40 +60,50 @@ class HomeScreen(TutorScreen):
 
     def on_mount(self) -> None:
         self.sub_title = "lesson map"
-        position = self.tutor.store.position()
-        self.refresh_map(select=position[0] if position else None)
+        self.refresh_map(select_next=True)
         self.lesson_list.focus()
 
     def on_screen_resume(self) -> None:
         # Coming back from a lesson: states and scores may have changed.
-        if self.is_mounted:
+        if self.is_mounted and self.query("#lessons"):
             self.refresh_map()
 
-    def on_progress_changed(self) -> None:
-        # tutor.ui.messages.ProgressChanged, matched by name: importing the message
-        # module here would cost start-up time for a message sent only later.
+    @on(ProgressChanged)
+    def _progress_changed(self) -> None:
         self.refresh_map()
 
-    def refresh_map(self, select: str | None = None) -> None:
+    def on_resize(self) -> None:
+        # The rows are laid out for the width: a narrower terminal must not wrap them.
+        if self.is_mounted and self.query("#lessons"):
+            self.refresh_map()
+
+    def refresh_map(self, select: str | None = None, *, select_next: bool = False) -> None:
         lessons = self.tutor.catalog.lessons
-        store = self.tutor.store
-        progress = store.all_progress()
-        position = store.position()
-        current = position[0] if position else None
-        next_id = recommended(lessons, progress, current)
+        progress = self.tutor.store.all_progress()
+        next_id = recommended(lessons, progress)
         option_list = self.lesson_list
-        keep = select
+        keep = next_id if select_next else select
         if keep is None and option_list.highlighted is not None and option_list.option_count:
             keep = option_list.get_option_at_index(option_list.highlighted).id
-        width = max(self.size.width, 80)
-        title_width = max(width - 36, 20)
+        # Border 2, scrollbar 1 (when the list scrolls), marks 4: the rest is the row.
+        width = max(self.size.width - 7, 30)
+        wide = width >= 70
+        state_width = 12 if wide else 2
+        score_width = (24 if wide else 21) if width >= 45 else 0
+        title_width = max(width - state_width - score_width, 12)
         options: list[Option] = []
         for lesson in lessons:
             p = progress.get(lesson.id)
             state = p.state if p is not None else "not started"
-            score = ""
-            if p is not None and (p.challenges_answered or p.quiz_answered):
-                score = f"★ {p.challenges_right}/{p.challenges_answered}  ? {p.quiz_right}/{p.quiz_answered}"
+            tally = ""
+            if score_width:
+                # The same figures, in the same words, as the progress screen.
+                challenges = score(
+                    p.challenges_right if p else 0, p.challenges_answered if p else 0,
+                    len(lesson.challenges),
+                )  # fmt: skip
+                quiz = score(p.quiz_right if p else 0, p.quiz_answered if p else 0, len(lesson.quiz))
+                tally = f"★ {challenges:<{9 if wide else 7}} ? {quiz}"
             is_next = lesson.id == next_id
             mark = STATE_MARK.get(state, "·")
             title = f"{lesson.order:>2}. {lesson.title}"
@@ -104,8 +113,8 @@ class HomeScreen(TutorScreen):
                 (f"{'▶' if is_next else ' '} ", "bold $accent" if is_next else ""),
                 (f"{mark} ", "bold"),
                 (f"{title:<{title_width}}", "bold" if is_next else ""),
-                f" {state:<11}",
-                (f" {score}", "$text-muted"),
+                f" {state:<11}" if wide else "",
+                (f" {tally}"[: score_width + 1], "$text-muted"),
             )
             options.append(Option(prompt, id=lesson.id))
         option_list.set_options(options)
@@ -117,14 +126,16 @@ class HomeScreen(TutorScreen):
         self._show_details()
 
     def _show_overall(
-        self, lessons: list[Any], progress: dict[str, Any], next_id: str | None
+        self, lessons: Sequence[Lesson], progress: Mapping[str, LessonProgress], next_id: str | None
     ) -> None:
         # Only lessons in this catalog count (the store may know lessons that are gone).
         known = {lesson.id for lesson in lessons}
         progress = {k: v for k, v in progress.items() if k in known}
         done = sum(1 for lesson in lessons if (p := progress.get(lesson.id)) and p.state == "done")
         right = sum(p.challenges_right for p in progress.values())
+        tried = sum(p.challenges_answered for p in progress.values())
         quiz_right = sum(p.quiz_right for p in progress.values())
+        answered = sum(p.quiz_answered for p in progress.values())
         # Out of what the lessons hold, so a new learner sees how much there is.
         challenges = sum(len(lesson.challenges) for lesson in lessons)
         questions = sum(len(lesson.quiz) for lesson in lessons)
@@ -134,9 +145,12 @@ class HomeScreen(TutorScreen):
             ("Progress ", "bold"),
             "[",
             (bar(fraction, 12, empty="·"), "$success"),
-            f"] {done}/{total} lessons done · right: {right}/{challenges} challenges,"
-            f" {quiz_right}/{questions} quiz",
+            f"] {done}/{total} lessons done",
         )
+        tally = f"challenges {score(right, tried, challenges)} · quiz {score(quiz_right, answered, questions)}"
+        # On one line when it fits, else the tally on a line of its own (never cut mid-figure).
+        fits = line.cell_length + 3 + len(tally) <= self.size.width - 2
+        line = Content.assemble(line, " · " if fits else "\n", tally)
         if next_id is not None:
             nxt = next(lesson for lesson in lessons if lesson.id == next_id)
             line = Content.assemble(line, "\n", ("▶ next: ", "bold $accent"), nxt.title)
@@ -151,33 +165,39 @@ class HomeScreen(TutorScreen):
         errors = self.tutor.catalog.errors
         parts: list[str | tuple[str, str]] = []
         if lesson is not None:
-            p = self.tutor.store.lesson_progress(lesson.id)
+            store = self.tutor.store
+            p = store.lesson_progress(lesson.id)
+            states = store.task_states(lesson.id)
+            # The done rule, applied to this lesson: what is left to do.
+            left = to_finish(
+                sum(c.id not in states.challenges for c in lesson.challenges),
+                sum(not states.questions.get(q.id, False) for q in lesson.quiz),
+                has_tasks=bool(lesson.challenges or lesson.quiz),
+            )
             parts += [
                 (lesson.title, "bold"),
-                f"  ·  {lesson.minutes} min  ·  {count(len(lesson.challenges), 'challenge')}, {count(len(lesson.quiz), 'quiz question')}\n",
+                f"  ·  {lesson.minutes} min",
+                ("  ·  Enter: open\n", "$text-muted"),
                 lesson.summary,
-                ("   Enter: open", "$text-muted"),
+                ("\n" + (left if p.started else DONE_RULE), "$text-muted"),
             ]
             if p.seconds:
-                parts.append(("\n" + f"time spent {seconds(p.seconds)}", "$text-muted"))
+                parts.append((f" · time spent {seconds(p.seconds)}", "$text-muted"))
         elif not self.tutor.catalog.lessons:
             parts += [
                 ("No lessons found. ", "bold"),
                 "Run the game without --only-lessons, or pass --lessons DIR with lesson files.",
             ]
         if errors:
-            parts.append(
-                (
-                    "\n"
-                    + f"✗ {count(len(errors), 'problem')} in lesson files: run `tutor lint` to see them",
-                    "$error",
-                )
-            )
+            # The command that finds them (a plain `tutor lint` misses a --lessons folder);
+            # a served game names no path of the host.
+            where = "the host can list them" if self.tutor.served else f"run {self.tutor.catalog.lint_command()}"
+            parts.append(("\n" + f"✗ {count(len(errors), 'problem')} in lesson files: {where}", "$error"))
         # Fixed height in app.tcss: moving through the list repaints, never relayouts.
         details.update(Content.assemble(*parts), layout=False)
 
     @property
-    def highlighted_lesson(self) -> Any | None:
+    def highlighted_lesson(self) -> Lesson | None:
         option_list = self.lesson_list
         if option_list.highlighted is None or not option_list.option_count:
             return None
@@ -191,17 +211,22 @@ class HomeScreen(TutorScreen):
             # Resume: back in the lesson left last time, at the task left last time.
             position = self.tutor.store.position()
             anchor = position[1] if position and position[0] == lesson.id else None
-            self.tutor.open_lesson(lesson.id, anchor)
+            self.post_message(LessonChosen(lesson.id, anchor))
 
     def action_quiz(self) -> None:
         lesson = self.highlighted_lesson
         if lesson is not None:
-            self.tutor.open_quiz(lesson.id)
+            self.post_message(QuizChosen(lesson.id))
+
+    def action_review(self) -> None:
+        from tutor.ui.screens.review import ReviewScreen
+
+        self.app.push_screen(ReviewScreen(self.highlighted_lesson))
 
     def action_reset_lesson(self) -> None:
         lesson = self.highlighted_lesson
         if lesson is not None:
-            self.tutor.confirm_reset(lesson.id)
+            self.post_message(ResetRequested(lesson.id))
 
     def action_reset_all(self) -> None:
-        self.tutor.confirm_reset(None)
+        self.post_message(ResetRequested(None))

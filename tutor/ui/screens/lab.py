@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -16,18 +16,30 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from tutor.ui.format import strategy_label
 from tutor.ui.labmodel import LabModel
 from tutor.ui.messages import EventReceived, RunFinished, RunsCompleted, RunStarted
+from tutor.ui.outcome import LabOutcome
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.keybar import KeyBar
 from tutor.ui.widgets.lab import CompareTable, CpuMeter, LanesView
 from tutor.ui.widgets.titlebar import TitleBar
 from tutor.wording import count
 
+if TYPE_CHECKING:
+    from tutor.lab.client import LabRun
+    from tutor.lab.compare import Comparison
+    from tutor.lab.events import Summary
+    from tutor.lessons import Challenge, Lesson
+
 REDRAW_S = 0.1
 """10 Hz: lab events can arrive much faster; the screen redraws at a steady rate."""
 
 
 class LabScreen(TutorScreen):
-    """Runs the learner's choice first, then the alternatives, one after another."""
+    """Runs the learner's choice first, then the alternatives, one after another.
+
+    Closes with ``dismiss(outcome)``: a :class:`LabOutcome` once something was
+    measured (Enter: show the verdict; Escape: record it without showing), None
+    when nothing was (cancelled, or every run failed).
+    """
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel run", id="lab.cancel"),
@@ -39,8 +51,8 @@ class LabScreen(TutorScreen):
 
     def __init__(
         self,
-        lesson: Any,
-        challenge: Any,
+        lesson: Lesson,
+        challenge: Challenge,
         choice: str,
         predicted_speedup: float | None,
         *,
@@ -71,7 +83,7 @@ class LabScreen(TutorScreen):
         self._lanes_drawn = -1
         self._texts: dict[str, Content | str] = {}
         self._stop = threading.Event()
-        self._comparison: Any = None
+        self._comparison: Comparison | None = None
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -108,7 +120,6 @@ class LabScreen(TutorScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="lab")
     def run_all(self) -> None:
         """The whole comparison in this thread; only messages go to the screen."""
-        from tutor.lab.client import LabRun
         from tutor.lab.compare import Comparison
 
         worker = get_current_worker()
@@ -146,7 +157,7 @@ class LabScreen(TutorScreen):
                 tracker.discard(run)
                 self.post_message(RunFinished(current["strategy"], event))
 
-        summaries: list[Any] = []
+        summaries: list[Summary] = []
         try:
             summaries = comparison.run(on_event=on_event, on_run=on_run)
         except Exception as exc:  # a broken run must not take the app down
@@ -155,7 +166,11 @@ class LabScreen(TutorScreen):
                 tracker.discard(current["run"])
                 self.post_message(RunFinished(current["strategy"], None, f"{type(exc).__name__}: {exc}"))
         cancelled = comparison.cancelled or self._stop.is_set()
-        self.post_message(RunsCompleted(cancelled, list(summaries), dict(comparison.work), comparison.stopped))
+        self.post_message(
+            RunsCompleted(
+                cancelled, [dict(s) for s in summaries], dict(comparison.work), comparison.stopped
+            )
+        )
 
     # Messages from the worker -------------------------------------------
     @on(RunStarted)
@@ -200,6 +215,10 @@ class LabScreen(TutorScreen):
         if self._texts.get(selector) != content:
             self._texts[selector] = content
             widget.update(content, layout=False)
+
+    def redraw(self) -> None:
+        """Draw what the model holds now, without waiting for the 10 Hz timer."""
+        self._redraw()
 
     def _redraw(self) -> None:
         model = self.model
@@ -261,7 +280,10 @@ class LabScreen(TutorScreen):
                 )
                 self._set(
                     "#lab-status",
-                    Content.assemble(("Enter", "bold reverse"), ": see the verdict   Escape: back"),
+                    Content.assemble(
+                        ("Enter", "bold reverse"),
+                        ": see the verdict · Escape: back (saved either way)",
+                    ),
                 )
             else:
                 self._set(
@@ -289,10 +311,26 @@ class LabScreen(TutorScreen):
             self.cancel_runs()
             self.model.cancel()
             self.notify("Run cancelled: nothing was recorded.")
-        self.app.pop_screen()
+        self.dismiss(None)
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        # Finished: what was measured is recorded, shown or not (the status line says so).
+        self.dismiss(self.outcome(see_verdict=False))
+
+    def outcome(self, *, see_verdict: bool) -> LabOutcome | None:
+        """What this comparison measured, for the app to judge and record; None if nothing."""
+        model = self.model
+        if not model.finished or model.cancelled or not model.results:
+            return None
+        return LabOutcome(
+            self.lesson,
+            self.challenge,
+            self.choice,
+            self.predicted_speedup,
+            model.results,
+            list(model.order),
+            see_verdict=see_verdict,
+        )
 
     def action_view(self, step: int) -> None:
         self.model.view(step)
@@ -317,4 +355,4 @@ class LabScreen(TutorScreen):
         if not self.model.results:
             self.notify("No run finished, so there is no verdict.", severity="warning")
             return
-        self.tutor.show_verdict(self)
+        self.dismiss(self.outcome(see_verdict=True))

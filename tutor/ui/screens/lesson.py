@@ -6,30 +6,47 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from time import monotonic
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Markdown, OptionList
+from textual.widgets import Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tutor.ui.messages import ProgressChanged
+from tutor.lessons import Challenge, QuizQuestion
+from tutor.ui.messages import ChallengeChosen, ProgressChanged, QuizChosen
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.textsplit import split_screens
 from tutor.ui.widgets.blocks import ActionBlock
 from tutor.ui.widgets.keybar import KeyBar
 from tutor.ui.widgets.lessontext import LessonText
 from tutor.ui.widgets.titlebar import TitleBar
+from tutor.wording import to_finish
+
+if TYPE_CHECKING:
+    from tutor.lessons import Lesson
+    from tutor.progress import TaskStates
+
+Task = Challenge | QuizQuestion
 
 
-def _first_line(text: str, limit: int = 70) -> str:
-    line = next((part.strip() for part in text.strip().splitlines() if part.strip()), "")
-    line = line.lstrip("#").strip()
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+def _first_paragraph(text: str, limit: int = 200) -> str:
+    """A question's first paragraph as one line (its source lines may break mid-sentence)."""
+    lines: list[str] = []
+    for raw in text.strip().splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("```", "~~~")):
+            break
+        lines.append(line.lstrip("#").strip())
+    paragraph = " ".join(lines)
+    if len(paragraph) <= limit:
+        return paragraph
+    return paragraph[: paragraph.rfind(" ", 0, limit - 1)] + " …"
 
 
 class ContentsScreen(ModalScreen[str | None]):
@@ -77,7 +94,6 @@ class LessonScreen(TutorScreen):
         Binding("t", "contents", "Contents", id="lesson.contents"),
         Binding("n", "next_block", "Next task", id="lesson.next_block"),
         Binding("z", "quiz", "Quiz", id="lesson.quiz"),
-        Binding("d", "mark_done", "Mark done", id="lesson.done", show=False),
         Binding("j", "scroll('down')", "Scroll down", id="lesson.down", show=False),
         Binding("k", "scroll('up')", "Scroll up", id="lesson.up", show=False),
         Binding("space", "scroll('page_down')", "Page down", id="lesson.page", show=False),
@@ -89,37 +105,39 @@ class LessonScreen(TutorScreen):
         Binding("end", "scroll('end')", "End", show=False),
     ]
 
-    def __init__(self, lesson: Any, anchor: str | None = None) -> None:
+    def __init__(self, lesson: Lesson, resume_at: str | None = None) -> None:
         super().__init__()
         self.lesson = lesson
-        self.anchor = anchor
+        self.resume_at = resume_at
+        """The challenge or question id to scroll to once the text is there (where the learner left)."""
         self._since: float | None = None
-        self._answers: dict[str, bool] | None = None
+        self._answers: TaskStates | None = None
         self._pending: list[Widget] = []
         self.filled = False
         """True once every part of the lesson is on screen (tests and the anchor wait for it)."""
         self._when_filled: Callable[[], None] | None = None
         """A key pressed before the whole lesson was mounted, run once it is."""
 
-    def _parts(self) -> list[tuple[str, Any]]:
+    def _parts(self) -> list[tuple[str, str | Task]]:
         """The lesson as ("text", markdown) and ("task", challenge or question) parts.
 
         Adjacent text and included code are merged, then cut a screenful at a
         time (see `split_screens`): each piece is one Markdown widget.
         """
-        from tutor.lessons import Challenge, QuizQuestion
+        from tutor.lessons import Include
 
-        parts: list[tuple[str, Any]] = []
+        parts: list[tuple[str, str | Task]] = []
         for block in self.lesson.blocks:
             if isinstance(block, Challenge | QuizQuestion):
                 parts.append(("task", block))
                 continue
-            if hasattr(block, "source"):
+            if isinstance(block, Include):
                 text = f"`{block.ref}`\n\n```python\n{block.source.rstrip()}\n```"
             else:
                 text = block.text
-            if parts and parts[-1][0] == "text":
-                parts[-1] = ("text", parts[-1][1].rstrip("\n") + "\n\n" + text)
+            last = parts[-1][1] if parts else None
+            if isinstance(last, str):
+                parts[-1] = ("text", last.rstrip("\n") + "\n\n" + text)
             else:
                 parts.append(("text", text))
         # Mounted a screenful at a time: the first frame needs only the first
@@ -127,7 +145,7 @@ class LessonScreen(TutorScreen):
         return [
             (kind, piece)
             for kind, item in parts
-            for piece in (split_screens(item) if kind == "text" else [item])
+            for piece in (split_screens(item) if isinstance(item, str) else [item])
         ]
 
     def compose(self) -> ComposeResult:
@@ -140,19 +158,18 @@ class LessonScreen(TutorScreen):
             # right after it. Every Markdown block is a widget, and mounting a
             # long lesson's all at once held the screen back by 200-300 ms.
             yield from widgets[:1]
-            self._pending = widgets[1:]
+            # The done rule as it applies here, at the end of the text.
+            self._pending = [*widgets[1:], Static(id="lesson-finish")]
         yield KeyBar()
 
-    def _widget(self, index: int, kind: str, item: Any) -> Widget:
-        from tutor.lessons import Challenge
-
-        if kind == "text":
+    def _widget(self, index: int, kind: str, item: str | Task) -> Widget:
+        if isinstance(item, str):
             return LessonText(item, id=f"part-{index}")
         is_challenge = isinstance(item, Challenge)
         return ActionBlock(
             "challenge" if is_challenge else "quiz",
             item,
-            item.question if is_challenge else _first_line(item.question),
+            item.question if is_challenge else _first_paragraph(item.question),
             self._status(item),
             id=f"{'challenge' if is_challenge else 'quiz'}-{item.id}",
         )
@@ -161,17 +178,36 @@ class LessonScreen(TutorScreen):
     def reader(self) -> VerticalScroll:
         return self.query_one("#reader", VerticalScroll)
 
-    def _status(self, item: Any) -> str:
+    def _states(self) -> TaskStates:
         if self._answers is None:
-            self._answers = self.tutor.answer_states(self.lesson.id)
-        answer = self._answers.get(item.id)
+            self._answers = self.tutor.store.task_states(self.lesson.id)
+        return self._answers
+
+    def _status(self, item: Task) -> str:
+        states = self._states()
+        if isinstance(item, Challenge):
+            verdict = states.challenges.get(item.id)
+            if verdict is None:
+                return ""
+            # Tried is what the done rule asks of a challenge; its best verdict is kept.
+            return "✓ tried: right" if verdict else "✓ tried (not right yet: you may try again)"
+        answer = states.questions.get(item.id)
         if answer is None:
             return ""
         return "✓ answered right" if answer else "✗ answered, not right yet"
 
+    def _finish_line(self) -> Content:
+        states = self._states()
+        left = to_finish(
+            sum(c.id not in states.challenges for c in self.lesson.challenges),
+            sum(not states.questions.get(q.id, False) for q in self.lesson.quiz),
+            has_tasks=bool(self.lesson.challenges or self.lesson.quiz),
+        )
+        return Content.styled(left, "bold")
+
     def on_mount(self) -> None:
         self.sub_title = self.lesson.title
-        self.tutor.save(lambda: self.tutor.store.set_position(self.lesson.id, self.anchor))
+        self.tutor.saver.save(lambda: self.tutor.store.set_position(self.lesson.id, self.resume_at))
         self._since = monotonic()
         self.call_after_refresh(self._start_filling)
 
@@ -189,15 +225,16 @@ class LessonScreen(TutorScreen):
             await self.reader.mount(self._pending.pop(0))
             await self._next_frame()
         self.filled = True
+        self._refresh_states()
         if self._when_filled is not None:
             self.call_after_refresh(self._when_filled)
             self._when_filled = None
-        if self.anchor:
-            self.call_after_refresh(self._go_to_anchor, self.anchor)
+        if self.resume_at:
+            self.call_after_refresh(self._go_to_anchor, self.resume_at)
 
     async def _next_frame(self) -> None:
         drawn = asyncio.get_running_loop().create_future()
-        self.call_after_refresh(lambda: drawn.done() or drawn.set_result(None))
+        self.call_after_refresh(lambda: None if drawn.done() else drawn.set_result(None))
         # Bounded: a screen that has just been closed never refreshes again.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(drawn, timeout=0.5)
@@ -211,32 +248,24 @@ class LessonScreen(TutorScreen):
                 return
 
     def on_screen_resume(self) -> None:
+        # (TutorScreen's handler runs too: Textual calls each class's on_ method.)
+        self._refresh_states()
+
+    @on(ProgressChanged)
+    def _progress_changed(self) -> None:
+        self._refresh_states()
+
+    def _refresh_states(self) -> None:
+        """Each task's state and what is left to finish, as saved (answers or a reset)."""
         self._answers = None
         for block in self.query(ActionBlock):
             block.set_status(self._status(block.item))
+        for line in self.query("#lesson-finish").results(Static):
+            line.update(self._finish_line())
 
     def on_unmount(self) -> None:
         self.save_time()
         self._since = None
-        self._maybe_done()
-
-    def _maybe_done(self) -> None:
-        """Every task answered (and every quiz question right): the lesson is done."""
-        lesson = self.lesson
-        if not lesson.challenges and not lesson.quiz:
-            return
-        states = self.tutor.answer_states(lesson.id)
-        if all(c.id in states for c in lesson.challenges) and all(
-            states.get(q.id) for q in lesson.quiz
-        ):
-            progress = self.tutor.store.lesson_progress(lesson.id)
-            if not progress.done:
-                if self.tutor.save(lambda: self.tutor.store.mark_done(lesson.id)) is not None:
-                    return
-                self.notify(f"✓ “{lesson.title}” is done: every task answered.")
-                for screen in self.app.screen_stack:
-                    if screen is not self:
-                        screen.post_message(ProgressChanged(lesson.id))
 
     def save_time(self) -> None:
         # Time counts while the lesson is open, with whatever it opened on top
@@ -246,7 +275,7 @@ class LessonScreen(TutorScreen):
             spent = now - self._since
             if spent >= 1:
                 self._since = now
-                self.tutor.save(lambda: self.tutor.store.add_time(self.lesson.id, spent))
+                self.tutor.saver.save(lambda: self.tutor.store.add_time(self.lesson.id, spent))
 
     # Table of contents -------------------------------------------------
     def _contents(self) -> list[tuple[str, str]]:
@@ -310,23 +339,17 @@ class LessonScreen(TutorScreen):
     @on(ActionBlock.Opened)
     def _open_block(self, event: ActionBlock.Opened) -> None:
         item = event.block.item
-        self.tutor.save(lambda: self.tutor.store.set_position(self.lesson.id, item.id))
-        if event.block.kind == "challenge":
-            self.tutor.open_challenge(self.lesson, item)
+        self.tutor.saver.save(lambda: self.tutor.store.set_position(self.lesson.id, item.id))
+        if isinstance(item, Challenge):
+            self.post_message(ChallengeChosen(self.lesson, item))
         else:
-            self.tutor.open_quiz(self.lesson.id, question_id=item.id)
+            self.post_message(QuizChosen(self.lesson.id, question_id=item.id))
 
     def action_quiz(self) -> None:
         if not self.lesson.quiz:
             self.notify("This lesson has no quiz questions.")
             return
-        self.tutor.open_quiz(self.lesson.id)
-
-    def action_mark_done(self) -> None:
-        if self.tutor.save(lambda: self.tutor.store.mark_done(self.lesson.id)) is not None:
-            return
-        self.notify(f"✓ Saved: “{self.lesson.title}” marked done.")
+        self.post_message(QuizChosen(self.lesson.id))
 
     def action_back(self) -> None:
-        self._maybe_done()
-        self.app.pop_screen()
+        self.dismiss()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,18 +10,26 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
+from tutor.progress.rules import prediction_error
 from tutor.ui.format import bar, measured, speedup, strategy_label
+from tutor.ui.messages import VerdictClosed
+from tutor.ui.outcome import SAVED
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.keybar import KeyBar
 from tutor.ui.widgets.lessontext import LessonText
 from tutor.ui.widgets.titlebar import TitleBar
+from tutor.wording import percent_off
+
+if TYPE_CHECKING:
+    from tutor.lab.verdict import Verdict
+    from tutor.ui.outcome import LabOutcome
 
 
 def comparison_table(
     results: dict[str, dict[str, Any]],
     order: list[str],
     chosen: str,
-    verdict: Any,
+    verdict: Verdict,
     measure: str,
     width: int,
 ) -> Content:
@@ -31,14 +39,17 @@ def comparison_table(
     speedups = verdict.speedups or {}
     # "x faster than one at a time" only means something for times with a baseline.
     with_speedup = measure == "wall_s" and any(speedups.get(s) for s in order)
-    name_w = 24
-    # 2 (marker) + name + 10 (value) + 2 (+ 16 speedup + 2) before the bar.
-    track = max(width - name_w - (32 if with_speedup else 14), 6)
+    # Every row fits the width (a wrapped row put its bar on a line of its own at
+    # 60 columns): the speedup heading shortens, then the names, then the bar.
+    speed_w = (16 if width >= 70 else 9) if with_speedup else 0
+    fixed = 2 + 10 + 2 + (speed_w + 2 if with_speedup else 0)
+    name_w = max(min(24, width - fixed - 8), 12)
+    track = max(width - fixed - name_w, 4)
     head = f"  {'strategy':<{name_w}}{'measured':>10}  " + (
-        f"{'vs one at a time':>16}  " if with_speedup else ""
+        f"{'vs one at a time' if speed_w == 16 else 'speedup':>{speed_w}}  " if with_speedup else ""
     )
     rows = [Content.styled(head, "bold")]
-    tied = set(getattr(verdict, "tied", set()) or set())
+    tied = verdict.tied
     for strategy in order:
         if strategy not in results:
             rows.append(Content(f"  {strategy_label(strategy):<{name_w}}{'failed':>10}"))
@@ -47,20 +58,24 @@ def comparison_table(
         # A deadlocked run never finished: it has no figure, and says so.
         shown = "deadlocked" if results[strategy].get("deadlock") else measured(measure, value)
         marks = []
-        if strategy == verdict.winner and getattr(verdict, "settled", True):
+        if strategy == verdict.winner and verdict.settled:
             marks.append("★")
         elif strategy in tied:
             marks.append("≈")
         if strategy == chosen:
             marks.append("you")
         label = f"{strategy_label(strategy)}{' (' + ', '.join(marks) + ')' if marks else ''}"
+        if len(label) > name_w - 1:
+            label = label[: name_w - 2] + "…"
         style = "bold" if strategy == verdict.winner else ""
         rows.append(
             Content.assemble(
                 ("▶ " if strategy == chosen else "  ", "bold $accent"),
                 (f"{label:<{name_w}}", style),
                 f"{shown:>10}  ",
-                f"{_speedup_text(strategy, verdict):>16}  " if with_speedup else "",
+                f"{_speedup_text(strategy, verdict, short=speed_w < 16):>{speed_w}}  "
+                if with_speedup
+                else "",
                 (
                     bar((value or 0.0) / longest, track),
                     "$accent" if strategy == verdict.winner else "$secondary",
@@ -70,11 +85,13 @@ def comparison_table(
     return Content("\n").join(rows)
 
 
-def _speedup_text(strategy: str, verdict: Any) -> str:
+def _speedup_text(strategy: str, verdict: Verdict, *, short: bool = False) -> str:
     """A speedup as measured; one the machine cannot give is marked, never shown as plain fact."""
     text = speedup((verdict.speedups or {}).get(strategy))
-    limit = (getattr(verdict, "limits", None) or {}).get(strategy)
-    if strategy in (getattr(verdict, "implausible", None) or ()):
+    limit = verdict.limits.get(strategy)
+    if strategy in verdict.implausible:
+        if short:
+            return f"⚠ {text}"
         return f"⚠ {text} (max {limit:g}x)" if limit else f"⚠ {text}"
     return text
 
@@ -90,34 +107,19 @@ class VerdictScreen(TutorScreen):
     ]
 
     def __init__(
-        self,
-        lesson: Any,
-        challenge: Any,
-        choice: str,
-        predicted_speedup: float | None,
-        results: dict[str, dict[str, Any]],
-        order: list[str],
-        *,
-        record: bool = True,
+        self, outcome: LabOutcome, verdict: Verdict | None = None, *, saved: str | None = None
     ) -> None:
+        """``saved``: SAVED, the reason it was not saved, or None when nothing was recorded."""
         super().__init__()
-        self.lesson = lesson
-        self.challenge = challenge
-        self.choice = choice
-        self.predicted_speedup = predicted_speedup
-        self.results = results
-        self.order = order
-        self.record = record
-        from tutor.lab.verdict import judge
-
-        expect = challenge.expect
-        self.verdict = judge(
-            results,
-            choice,
-            measure=challenge.measure,
-            expected_winner=expect.winner if expect is not None else None,
-            predicted_speedup=predicted_speedup,
-        )
+        self.outcome = outcome
+        self.lesson = outcome.lesson
+        self.challenge = outcome.challenge
+        self.choice = outcome.choice
+        self.predicted_speedup = outcome.predicted_speedup
+        self.results = outcome.results
+        self.order = outcome.order
+        self.saved = saved
+        self.verdict = verdict if verdict is not None else outcome.judge()
 
     def compose(self) -> ComposeResult:
         v = self.verdict
@@ -148,16 +150,21 @@ class VerdictScreen(TutorScreen):
                     line = Content.assemble(line, " · beyond what this machine can give: not scored")
                 elif v.prediction_within:
                     line = Content.assemble(line, " · inside what was measured")
-                elif v.prediction_error is not None:
-                    line = Content.assemble(line, f" · off by {abs(v.prediction_error) * 100:.0f}%")
+                elif (error := prediction_error(self.predicted_speedup, measured)) is not None:
+                    # The formula and rounding the progress screen averages: the same figure.
+                    line = Content.assemble(line, f" · {percent_off(error)}")
                 yield Static(line, id="verdict-prediction")
-            explain = (challenge.explain or {}).get(v.winner) if v.winner else None
-            if explain:
+            textbook = self._textbook()
+            if textbook is not None:
+                yield Static(textbook, id="verdict-textbook")
+            winner = v.winner
+            explain = (challenge.explain or {}).get(winner) if winner else None
+            if winner and explain:
                 yield Static(
                     Content.styled(
-                        f"Why {strategy_label(v.winner)} won"
+                        f"Why {strategy_label(winner)} won"
                         if v.settled
-                        else f"Why {strategy_label(v.winner)} did as well as it did",
+                        else f"Why {strategy_label(winner)} did as well as it did",
                         "bold",
                     ),
                     classes="verdict-heading",
@@ -188,6 +195,20 @@ class VerdictScreen(TutorScreen):
                 yield Static("\n".join(failed), id="verdict-failed")
         yield KeyBar()
 
+    def _textbook(self) -> Content | None:
+        """The lesson's expected speedups, worked out for the machine that measured."""
+        from tutor.lessons.plan import expected_speedups
+
+        if self.challenge.measure != "wall_s":
+            return None
+        expected = expected_speedups(self.challenge, self.results)
+        if not expected:
+            return None
+        cores = next((r.get("cores") for r in self.results.values() if r.get("cores")), None)
+        where = f" for {cores} core{'s' if cores != 1 else ''}" if cores else ""
+        figures = ", ".join(f"{strategy_label(s)} about {x:.1f}x" for s, x in expected.items())
+        return Content.assemble((f"Textbook{where}: ", "bold"), figures, " faster than one at a time.")
+
     def _headline(self) -> Content:
         v = self.verdict
         mine = strategy_label(self.choice)
@@ -217,12 +238,13 @@ class VerdictScreen(TutorScreen):
     def on_mount(self) -> None:
         self.sub_title = f"{self.lesson.title} · verdict"
         self._draw_table()
-        if self.record and self.verdict.winner is not None:
-            self._save()
+        self._show_saved()
         self.query_one("#verdict", VerticalScroll).focus()
 
     def on_resize(self) -> None:
-        self._draw_table()
+        # A resize may come before the screen's widgets are there (drawn on mount then).
+        if self.is_mounted and self.query("#verdict-table"):
+            self._draw_table()
 
     def _draw_table(self) -> None:
         # The scroll area's padding and scrollbar take 4 cells of the screen width.
@@ -233,25 +255,13 @@ class VerdictScreen(TutorScreen):
             )
         )
 
-    def _save(self) -> None:
-        v = self.verdict
-        not_saved = self.tutor.save(
-            lambda: self.tutor.store.record_challenge(
-                self.lesson.id,
-                self.challenge.id,
-                choice=self.choice,
-                predicted_speedup=self.predicted_speedup,
-                measured_speedup=None if self.choice in v.implausible else (v.speedups or {}).get(self.choice),
-                winner=v.winner,
-                correct=bool(v.correct),
-                result={"results": self.results, "order": self.order, "reasons": list(v.reasons)},
-            ),
-            quiet=True,
-        )
+    def _show_saved(self) -> None:
+        if self.saved is None:
+            return  # nothing was recorded (a replay, or a snapshot)
         self.query_one("#verdict-saved", Static).update(
             Content.styled("✓ Saved to your progress.", "$text-muted")
-            if not_saved is None
-            else Content.styled(f"✗ Not saved: {not_saved}.", "bold $warning")
+            if self.saved == SAVED
+            else Content.styled(f"✗ Not saved: {self.saved}.", "bold $warning")
         )
 
     def action_scroll(self, where: str) -> None:
@@ -259,7 +269,7 @@ class VerdictScreen(TutorScreen):
         getattr(scroller, f"scroll_{where}")(animate=False)
 
     def action_back(self) -> None:
-        self.tutor.back_to_lesson()
+        self.post_message(VerdictClosed(retry=False))
 
     def action_retry(self) -> None:
-        self.tutor.back_to_challenge()
+        self.post_message(VerdictClosed(retry=True))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual.binding import Binding
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from tutor.lessons import Challenge, QuizQuestion
 
 
 class ActionBlock(Static, can_focus=True):
@@ -31,7 +34,7 @@ class ActionBlock(Static, can_focus=True):
         block: ActionBlock
 
     def __init__(
-        self, kind: str, item: Any, title: str, status: str = "", *, id: str | None = None
+        self, kind: str, item: Challenge | QuizQuestion, title: str, status: str = "", *, id: str | None = None
     ) -> None:
         self.kind = kind
         self.item = item

@@ -16,7 +16,7 @@ class ChoiceList(OptionList):
     """Space ticks the highlighted choice; Enter answers (and ticks it when only one may be chosen)."""
 
     BINDINGS = [
-        Binding("space", "toggle", "Tick", id="choices.toggle", show=False),
+        Binding("space", "tick", "Tick", id="choices.toggle", show=False),
     ]
 
     DEFAULT_CSS = """
@@ -40,7 +40,7 @@ class ChoiceList(OptionList):
         self.labels = list(labels)
         self.multiple = multiple
         self.chosen: list[int] = []
-        super().__init__(*self._options(), id=id)
+        super().__init__(*self._make_options(), id=id)
 
     def _prompt(self, index: int) -> Content:
         on_ = index in self.chosen
@@ -48,7 +48,7 @@ class ChoiceList(OptionList):
         mark = marks[on_]
         return Content.assemble((mark, "bold" if on_ else ""), " ", self.labels[index])
 
-    def _options(self) -> list[Option]:
+    def _make_options(self) -> list[Option]:
         return [Option(self._prompt(i), id=f"choice-{i}") for i in range(len(self.labels))]
 
     def _redraw(self) -> None:
@@ -70,7 +70,7 @@ class ChoiceList(OptionList):
         self.chosen = []
         self._redraw()
 
-    def action_toggle(self) -> None:
+    def action_tick(self) -> None:
         if self.highlighted is not None:
             self.tick(self.highlighted)
 

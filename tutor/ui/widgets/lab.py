@@ -7,6 +7,7 @@ screen calls ``refresh()`` from its 10 Hz timer, never per event.
 from __future__ import annotations
 
 from textual.content import Content
+from textual.geometry import Size
 from textual.widget import Widget
 
 from tutor.ui.format import (
@@ -69,7 +70,7 @@ class LanesView(Widget):
         room = self.app.size.height - FIXED_ROWS - len(self.model.order)
         return max(2, min(MAX_LANES, room))
 
-    def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[override]
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         run = self._run()
         lanes = len(run.lanes) if run else 0
         # Past the limit, the last row says "… and N more workers".
@@ -197,7 +198,7 @@ class CompareTable(Widget):
         self.chosen = chosen
         self.measure = measure
 
-    def get_content_height(self, container, viewport, width: int) -> int:  # type: ignore[override]
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return len(self.model.order)
 
     def render(self) -> Content:

@@ -16,11 +16,18 @@ class Notice(Static):
     comes after each of those layouts.
     """
 
+    DEFAULT_CSS = """
+    Notice { display: none; }
+    Notice.-shown { display: block; }
+    """
+
     _has_text = False
 
     def say(self, content: str | Content) -> None:
         self.update(content)
         self._has_text = bool(content)
+        # Empty, it takes no room (its margin left blank lines between the choices and the rest).
+        self.set_class(self._has_text, "-shown")
         if self._has_text:
             # Enough when the size stays the same (no resize will follow).
             self.scroll_visible(animate=False)
