@@ -137,3 +137,29 @@ async def test_joined_learners_are_rows_of_the_board_and_the_export(tmp_path: Pa
         assert app.screen.query_one("#learners", DataTable).row_count == 6
         summary = str(app.screen.query_one("#summary", Static).render())
         assert "3 joined · 6 learners" in summary
+
+
+def test_export_csv_writes_the_room_beside_it(tmp_path: Path, capsys) -> None:
+    import csv
+
+    from tutor.cli import main
+
+    seed_room(tmp_path / "data")
+    out = tmp_path / "results.csv"
+    assert main(["board", "--data-dir", str(tmp_path / "data"), "--export", str(out)]) == 0
+    assert "6 results of joined games (" in capsys.readouterr().out
+    rows = list(csv.DictReader((tmp_path / "results-room.csv").open()))
+    # One row per strategy of each verdict, each with the machine's facts.
+    assert len(rows) == 12
+    ada = [r for r in rows if r["name"] == "ada" and r["challenge"] == "gil/crunch-2"]
+    assert {r["strategy"] for r in ada} == {"sequential", "processes"}
+    assert {(r["cores"], r["python"], r["gil_enabled"]) for r in ada} == {("8", "3.12.1", "True")}
+    learners = list(csv.DictReader(out.open()))
+    assert {r["profile"] for r in learners if r["joined"] == "True"} == {
+        "ada",
+        "bob",
+        "cy",
+        "dee",
+        "eve",
+        "zed",
+    }
