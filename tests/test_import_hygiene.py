@@ -19,7 +19,21 @@ CHECK = "import sys, {module}; bad = [m for m in ('textual', 'asyncssh', 'textua
 
 @pytest.mark.parametrize(
     "module",
-    ["tutor.cli", "tutor.cli.play", "tutor.cli.lab", "tutor.cli.lessons", "tutor.cli.progress", "tutor.cli.serve"],
+    [
+        "tutor.cli",
+        "tutor.cli.play",
+        "tutor.cli.lab",
+        "tutor.cli.lessons",
+        "tutor.cli.progress",
+        "tutor.cli.serve",
+        # The room's plain parts: the protocol, the outbox, host keys, the room view.
+        "tutor.room.protocol",
+        "tutor.room.outbox",
+        "tutor.room.hostkeys",
+        "tutor.room.headless",
+        "tutor.serve.room.store",
+        "tutor.serve.room.view",
+    ],
 )
 def test_command_line_modules_import_no_ui_or_server_library(module):
     proc = subprocess.run([sys.executable, "-c", CHECK.format(module=module)], capture_output=True, text=True, timeout=60)

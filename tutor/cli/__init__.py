@@ -70,6 +70,15 @@ def _common(parser: argparse.ArgumentParser, *, lessons: bool = False, data: boo
         )
 
 
+def _room_options(parser: argparse.ArgumentParser, *, join_flag: bool) -> None:
+    """How to reach a workshop room: `tutor join` and `tutor run --join`."""
+    if join_flag:
+        parser.add_argument("--join", metavar="HOST[:PORT]", help="also report the results to this workshop room")
+    parser.add_argument("--name", metavar="NAME", help="how the room shows you" + (" (with --join)" if join_flag else ""))
+    parser.add_argument("--fingerprint", metavar="SHA256:...", help="the room's host key, from the instructor's banner")
+    parser.add_argument("--identity", metavar="FILE", help="log in with this SSH key instead of the room password")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from tutor import __version__
 
@@ -138,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run under this Python (a path, or a version like 3.13t; tutor doctor lists them); "
         "repeat it with --compare to run every strategy under each",
     )
+    _room_options(run, join_flag=True)
     run.set_defaults(handler=_run)
 
     doctor = sub.add_parser(
@@ -177,6 +187,19 @@ def build_parser() -> argparse.ArgumentParser:
     lessons.add_argument("--json", action="store_true", help="print the list as JSON")
     _common(lessons, lessons=True)
     lessons.set_defaults(handler=_lessons)
+
+    join = sub.add_parser(
+        "join",
+        help="play on this machine and report to a workshop room",
+        description="Play here, measure on this machine, and report each verdict to the instructor's room "
+        "(the room password comes from TUTOR_ROOM_PASSWORD or is asked for).",
+        epilog="example: tutor join 192.168.10.5:2222 --name ada --fingerprint SHA256:...",
+        formatter_class=_Help,
+    )
+    join.add_argument("room", metavar="HOST[:PORT]", help="the room's address, as the instructor's banner shows it")
+    _room_options(join, join_flag=False)
+    _common(join, lessons=True, data=True)
+    join.set_defaults(handler=_join)
 
     quiz = sub.add_parser(
         "quiz",
@@ -291,6 +314,12 @@ def _quiz(args: argparse.Namespace) -> int:
     from tutor.cli.play import quiz_command
 
     return quiz_command(args)
+
+
+def _join(args: argparse.Namespace) -> int:
+    from tutor.cli.play import join_command
+
+    return join_command(args)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from tutor.lab.registry import SCENARIOS, ScenarioInfo, get_scenario
 
 if TYPE_CHECKING:
     from tutor.lab.interpreters import Interpreter
+    from tutor.room.client import RoomTarget
 
 
 def _count(raw: str | None, what: str, maximum: int) -> int | None:
@@ -45,7 +46,9 @@ def run_command(args: argparse.Namespace) -> int:
     from tutor.lab.compare import Comparison, ComparisonPlan
 
     if args.scenario not in SCENARIOS:
-        raise UsageError(f"unknown scenario {args.scenario!r}; choose one of: {', '.join(SCENARIOS)}")
+        raise UsageError(
+            f"unknown scenario {args.scenario!r}; choose one of: {', '.join(SCENARIOS)}"
+        )
     info = get_scenario(args.scenario)
     if not args.strategy and not args.compare:
         raise UsageError(f"choose --strategy S (one of: {', '.join(info.strategies)}) or --compare")
@@ -57,7 +60,10 @@ def run_command(args: argparse.Namespace) -> int:
     params = _params(args)
     pythons = _pythons(args)
     if len(pythons) > 1 and not args.compare:
-        raise UsageError("several --python need --compare (one --python runs one strategy under it)")
+        raise UsageError(
+            "several --python need --compare (one --python runs one strategy under it)"
+        )
+    room = _room_target(args)
     comparison: Comparison | None = None
     single: LabRun | None = None
     try:
@@ -96,7 +102,11 @@ def run_command(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
 
     signal.signal(signal.SIGTERM, _raise_terminated)
-    output = _JsonOutput(bool(args.compare)) if args.json else _HumanOutput(info, compare_mode=bool(args.compare))
+    output = (
+        _JsonOutput(bool(args.compare))
+        if args.json
+        else _HumanOutput(info, compare_mode=bool(args.compare))
+    )
     try:
         if comparison is not None:
             summaries: list[Any] = comparison.run(on_event=output.event, on_run=output.run_started)
@@ -120,7 +130,33 @@ def run_command(args: argparse.Namespace) -> int:
         return 143 if isinstance(exc, _Terminated) else 130
     output.close()
     output.finish(summaries, compared=bool(args.compare))
-    return 0 if all(s.get("ok") for s in summaries) else 1
+    status = 0 if all(s.get("ok") for s in summaries) else 1
+    if room is not None:
+        from tutor.room.headless import report_comparison
+
+        # Shown and kept first; the room only gets a copy (exit 1 if it did not).
+        status = max(status, 0 if report_comparison(room, summaries) else 1)
+    return status
+
+
+def _room_target(args: argparse.Namespace) -> RoomTarget | None:
+    """`--join HOST[:PORT] --name NAME`: checked, and the password asked for, before any run."""
+    if args.join is None:
+        if args.name or args.fingerprint or args.identity:
+            raise UsageError("--name, --fingerprint and --identity go with --join HOST[:PORT]")
+        return None
+    if not args.compare:
+        raise UsageError("--join reports a comparison: add --compare")
+    from tutor.paths import data_dir
+    from tutor.room.headless import room_target
+
+    return room_target(
+        args.join,
+        name=args.name,
+        fingerprint=args.fingerprint,
+        identity=args.identity,
+        data_dir=data_dir(args.data_dir),
+    )
 
 
 def _pythons(args: argparse.Namespace) -> dict[str, Interpreter]:
@@ -157,7 +193,9 @@ def _variants(info: ScenarioInfo, pythons: dict[str, Interpreter]) -> list[str]:
     skipped: list[str] = []
     for strategy in info.strategies:
         for tag, found in pythons.items() or [(None, None)]:
-            if strategy == "interpreters" and interpreter_pool_problem(found.path if found else None):
+            if strategy == "interpreters" and interpreter_pool_problem(
+                found.path if found else None
+            ):
                 skipped.append(tag or "this Python")
                 continue
             variants.append(f"{strategy}@{tag}" if tag is not None else strategy)
@@ -203,7 +241,9 @@ class _HumanOutput:
         self.console = Console(stderr=False, highlight=False)
         self.err = Console(stderr=True, highlight=False)
         self.info = info
-        self.status = self.err.status(f"{info.title}: starting the lab...") if self.err.is_terminal else None
+        self.status = (
+            self.err.status(f"{info.title}: starting the lab...") if self.err.is_terminal else None
+        )
         if self.status:
             self.status.start()
         self.strategy = ""
@@ -216,7 +256,9 @@ class _HumanOutput:
             self.strategy = event["strategy"]
             method = f", {event['start_method']}" if event.get("start_method") else ""
             again = f", round {self.round}" if self.round > 1 else ""
-            self._say(f"{self.info.title}: {self.strategy} ({event['workers']} workers{method}{again})...")
+            self._say(
+                f"{self.info.title}: {self.strategy} ({event['workers']} workers{method}{again})..."
+            )
         elif kind == "note":
             self._say(f"{self.info.title}: {self.strategy}: {event['text']}")
         elif kind == "sample":
@@ -266,7 +308,9 @@ class _HumanOutput:
             table.add_column("interval", justify="right", no_wrap=True)
         table.add_column("CPU", justify="right", no_wrap=True)
         kind = next((s["memory_kind"] for s in summaries if s.get("memory_kind")), None)
-        table.add_column(f"memory ({kind.upper()})" if kind else "memory", justify="right", no_wrap=True)
+        table.add_column(
+            f"memory ({kind.upper()})" if kind else "memory", justify="right", no_wrap=True
+        )
         fastest = any(s.get("estimator") == "fastest" for s in summaries)
         methods = {s.get("start_method") for s in summaries if s.get("start_method")}
         notes_by_strategy: list[tuple[str, list[str]]] = []
@@ -320,9 +364,15 @@ class _HumanOutput:
                 + (" under the same Python" if several else "")
                 + "; interval: where it lies with 90% confidence."
             )
-        legend.append("noisy N% = other programs used N% (over 15%) of the machine's CPU during the run.")
+        legend.append(
+            "noisy N% = other programs used N% (over 15%) of the machine's CPU during the run."
+        )
         if cap:
-            legend.append(f"Parallel capacity {cap:.2f}x: " + CAPACITY_MEANING.format(cores=first.get("cores")) + ".")
+            legend.append(
+                f"Parallel capacity {cap:.2f}x: "
+                + CAPACITY_MEANING.format(cores=first.get("cores"))
+                + "."
+            )
         self.console.print(" ".join(legend), markup=False)
         for s in summaries:
             cases = (s.get("details") or {}).get("cases")
@@ -330,11 +380,15 @@ class _HumanOutput:
                 self.console.print(f"[bold]{s['strategy']}[/bold]:")
                 for case in cases:
                     seen = case.get("caller_sees")
-                    line = case["case"] + ": " + (
-                        (", ".join(seen) if isinstance(seen, list) else str(seen))
-                        if seen is not None
-                        else f"{case.get('got'):,} of {case.get('expected'):,} ({case.get('lost'):,} lost), "
-                        f"{case.get('per_s') or 0:,}/s"
+                    line = (
+                        case["case"]
+                        + ": "
+                        + (
+                            (", ".join(seen) if isinstance(seen, list) else str(seen))
+                            if seen is not None
+                            else f"{case.get('got'):,} of {case.get('expected'):,} ({case.get('lost'):,} lost), "
+                            f"{case.get('per_s') or 0:,}/s"
+                        )
                     )
                     self.console.print(f"  - {line}", markup=False)
         self.console.print()
@@ -343,12 +397,14 @@ class _HumanOutput:
             return
         for tag in tags:
             group = [s for s in summaries if split_variant(variant_of(s))[1] == tag]
-            self.console.print(f"Under Python {_python_cell(group[0])}: " + explain(group), markup=False)
+            self.console.print(
+                f"Under Python {_python_cell(group[0])}: " + explain(group), markup=False
+            )
         self.console.print(_single_thread_cost(summaries), markup=False)
 
 
 def _python_cell(summary: dict) -> str:
-    """"3.13.5t, GIL off": which Python ran it and whether threads could run in parallel there."""
+    """ "3.13.5t, GIL off": which Python ran it and whether threads could run in parallel there."""
     label = f"{summary.get('python') or '?'}{'t' if summary.get('free_threaded_build') else ''}"
     gil = summary.get("gil_enabled")
     return label + (", GIL off" if gil is False else ", GIL on" if gil else "")
@@ -358,7 +414,9 @@ def _single_thread_cost(summaries: list[dict]) -> str:
     """One at a time under each Python, against the first: what a build costs a single thread."""
     from tutor.lab.compare import split_variant, variant_of
 
-    seq = [s for s in summaries if split_variant(variant_of(s))[0] == "sequential" and s.get("wall_s")]
+    seq = [
+        s for s in summaries if split_variant(variant_of(s))[0] == "sequential" and s.get("wall_s")
+    ]
     if len(seq) < 2:
         return ""
     first = seq[0]
@@ -386,10 +444,19 @@ def doctor_command(args: argparse.Namespace) -> int:
 
     facts = machine_facts()
     size = shutil.get_terminal_size((0, 0))
-    colors = "none (NO_COLOR set)" if os.environ.get("NO_COLOR") else os.environ.get("COLORTERM") or os.environ.get("TERM", "unknown")
+    colors = (
+        "none (NO_COLOR set)"
+        if os.environ.get("NO_COLOR")
+        else os.environ.get("COLORTERM") or os.environ.get("TERM", "unknown")
+    )
     report = {
         **facts,
-        "terminal": {"columns": size.columns, "lines": size.lines, "colors": colors, "tty": sys.stdout.isatty()},
+        "terminal": {
+            "columns": size.columns,
+            "lines": size.lines,
+            "colors": colors,
+            "tty": sys.stdout.isatty(),
+        },
         "data_dir": str(data_dir(args.data_dir)),
         "profile": profile_name(args.profile),
         "interpreters": [found.as_json() for found in discover()],
@@ -399,20 +466,44 @@ def doctor_command(args: argparse.Namespace) -> int:
         return 0
     cores = facts["cores"]
     lines = [
-        ("Cores Python may use", str(cores), "processes can compute on at most this many cores at once"
-         + (" (only one: processes cannot beat threads on CPU work here)" if cores == 1 else "")),
+        (
+            "Cores Python may use",
+            str(cores),
+            "processes can compute on at most this many cores at once"
+            + (" (only one: processes cannot beat threads on CPU work here)" if cores == 1 else ""),
+        ),
         ("Python", f"{facts['implementation']} {facts['python']}", ""),
-        ("GIL", "on" if facts["gil_enabled"] else "off",
-         "threads take turns running Python code" if facts["gil_enabled"]
-         else "free-threaded: threads can compute in parallel"),
+        (
+            "GIL",
+            "on" if facts["gil_enabled"] else "off",
+            "threads take turns running Python code"
+            if facts["gil_enabled"]
+            else "free-threaded: threads can compute in parallel",
+        ),
         ("Free-threaded build", "yes" if facts["free_threaded_build"] else "no", ""),
-        ("Default start method", facts["default_start_method"], {
-            "fork": "fast, copies the parent",
-            "forkserver": "a clean server process forks each worker",
-        }.get(facts["default_start_method"], "a fresh interpreter per process: slower to start")),
+        (
+            "Default start method",
+            facts["default_start_method"],
+            {
+                "fork": "fast, copies the parent",
+                "forkserver": "a clean server process forks each worker",
+            }.get(
+                facts["default_start_method"], "a fresh interpreter per process: slower to start"
+            ),
+        ),
         ("Start methods here", ", ".join(facts["start_methods"]), ""),
-        ("Thread switch interval", f"{facts['switch_interval_s'] * 1000:g} ms", "how often a busy thread is asked to let another run"),
-        ("Terminal", f"{size.columns}x{size.lines}", "the game needs at least 80x24" if size.columns and (size.columns < 80 or size.lines < 24) else ""),
+        (
+            "Thread switch interval",
+            f"{facts['switch_interval_s'] * 1000:g} ms",
+            "how often a busy thread is asked to let another run",
+        ),
+        (
+            "Terminal",
+            f"{size.columns}x{size.lines}",
+            "the game needs at least 80x24"
+            if size.columns and (size.columns < 80 or size.lines < 24)
+            else "",
+        ),
         ("Colours", colors, ""),
         ("Progress stored in", report["data_dir"], f"profile '{report['profile']}'"),
     ]
@@ -455,9 +546,13 @@ def _interpreters_table(found: list[dict]) -> Any:
     for item in found:
         if not item["error"]:
             gil = "off" if item["gil_enabled"] is False else "on"
-            table.add_row(item["label"], gil, item["default_start_method"] or "", item["source"], item["path"])
+            table.add_row(
+                item["label"], gil, item["default_start_method"] or "", item["source"], item["path"]
+            )
     too_old = [i["version"] for i in found if i["error"] and "too old" in i["error"]]
-    broken = [f"{i['path']} ({i['error']})" for i in found if i["error"] and "too old" not in i["error"]]
+    broken = [
+        f"{i['path']} ({i['error']})" for i in found if i["error"] and "too old" not in i["error"]
+    ]
     notes = []
     if any(i["free_threaded"] and not i["error"] for i in found):
         notes.append(Text('A "t" after the version: a free-threaded build, whose GIL can be off.'))

@@ -1,4 +1,4 @@
-"""Entry points for `tutor` and `tutor quiz`: build the catalog and the store, run the app.
+"""Entry points for `tutor`, `tutor quiz` and `tutor join`: build the catalog and the store, run the app.
 
 Imported by the command line for every game start, so nothing heavy at module
 level: Textual, the app and its screens are imported inside the functions.
@@ -27,9 +27,7 @@ def _open(args: argparse.Namespace) -> tuple[Catalog, Store]:
     from tutor.progress import ProgressStoreError
 
     try:
-        store = open_store(
-            data_dir(args.data_dir), profile_name(args.profile)
-        )
+        store = open_store(data_dir(args.data_dir), profile_name(args.profile))
     except ValueError as exc:  # a profile name that is not allowed
         raise UsageError(str(exc)) from None
     except (ProgressStoreError, OSError) as exc:
@@ -79,3 +77,36 @@ def quiz_command(args: argparse.Namespace) -> int:
     from tutor.ui.app import TutorApp
 
     return _run(TutorApp(catalog, store, quiz_lesson=lesson_id, quiz_only=True), store)
+
+
+def join_command(args: argparse.Namespace) -> int:
+    """`tutor join HOST[:PORT] --name NAME`: the game here, its verdicts mirrored to the room."""
+    import sys
+
+    from tutor.paths import data_dir
+    from tutor.room.headless import room_target
+
+    # Usage errors and the password before any screen.
+    target = room_target(
+        args.room,
+        name=args.name,
+        fingerprint=args.fingerprint,
+        identity=args.identity,
+        data_dir=data_dir(args.data_dir),
+    )
+    catalog, store = _open(args)
+    from tutor.ui.joined import joined_app
+
+    app, client = joined_app(catalog, store, target)
+    try:
+        return _run(app, store)
+    finally:
+        client.close()
+        client.outbox.close()
+        state = client.state
+        if state.waiting:
+            print(
+                f"tutor: {state.waiting} result{'s' if state.waiting != 1 else ''} not yet sent to the room "
+                f"at {target.room}: kept, and sent the next time you join",
+                file=sys.stderr,
+            )

@@ -230,7 +230,11 @@ def board_command(args: argparse.Namespace) -> int:
             count = export_results(data, path)
         except OSError as exc:
             raise UsageError(f"--export: cannot write {path}: {exc.strerror}") from exc
-        print(f"wrote {count} learners to {path}")
+        from tutor.serve.export import room_csv_path, room_results
+
+        joined = len(room_results(data)["results"])
+        where = f" ({room_csv_path(path)})" if path.suffix.lower() == ".csv" else ""
+        print(f"wrote {count} learners and {joined} results of joined games{where} to {path}")
         return 0
     from tutor.serve.board import BoardApp
 

@@ -7,6 +7,10 @@ own pty), :mod:`.spare` (warm spares), :mod:`.sessions` (``sessions.json``),
 :mod:`.commands` (the command-line handlers). The bench queue the sessions share
 is :mod:`tutor.lab.benchqueue`.
 
-POSIX-only: :mod:`.ssh` and :mod:`.ptychild` (pseudo-terminals). ``tutor serve
-ssh`` refuses on Windows before importing them, so Windows never does.
+:mod:`.room` is the server's side of games joined from learners' machines
+(``tutor join``): the room database, its channel on the SSH server, the room view.
+
+POSIX-only: :mod:`.ssh`, :mod:`.ptychild` (pseudo-terminals) and
+:mod:`.room.channel` (part of the SSH server). ``tutor serve ssh`` refuses on
+Windows before importing them, so Windows never does.
 """

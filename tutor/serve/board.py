@@ -16,6 +16,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
@@ -24,7 +25,17 @@ from tutor.progress.values import printable
 from tutor.ui.widgets.keybar import KeyBar
 
 REFRESH_S = 2.0
+ROOM_POLL_S = 0.25
+"""How often the room view asks SQLite whether the server wrote anything (one cheap PRAGMA)."""
+ROOM_REREAD_S = 10.0
+"""Read the room again even without news: "playing" turns into "joined" with time."""
 COLUMNS = ("#", "learner", "on", "lesson", "done", "challenges", "predict", "quiz", "score")
+
+
+@dataclass
+class RoomLoaded(Message):
+    view: Any  # tutor.serve.room.view.RoomView | None
+    error: str | None = None
 
 
 @dataclass
@@ -40,6 +51,25 @@ def _plain(value: Any) -> Text:
     return Text(printable(value))
 
 
+def _names_line(state: str, names: list[str], width: int) -> str:
+    """``playing: ada, bob (+12)``: as many names as fit one line, then how many more."""
+    line = f"{state}:"
+    for index, name in enumerate(names):
+        more = f" (+{len(names) - index})"
+        piece = f" {name}" + ("," if index < len(names) - 1 else "")
+        if len(line) + len(piece) + len(more) > width and index < len(names):
+            return line.rstrip(",") + more
+        line += piece
+    return line
+
+
+def _presence(row: dict[str, Any]) -> Text:
+    """● connected over SSH, ⇄ joined from their own machine (and still there), · gone."""
+    if not row["connected"]:
+        return Text("·", style="dim")
+    return Text("⇄", style="cyan") if row.get("joined") else Text("●", style="green")
+
+
 def _fraction(right: Any, answered: Any) -> str:
     return f"{right or 0}/{answered or 0}"
 
@@ -47,6 +77,9 @@ def _fraction(right: Any, answered: Any) -> str:
 class BoardScreen(Screen[None]):
     BINDINGS = [
         Binding("l", "toggle_leaderboard", "Leaderboard", id="board.leaderboard"),
+        Binding("v", "toggle_room", "Room view", id="board.room"),
+        Binding("n", "challenge(1)", "Next challenge", id="board.next"),
+        Binding("p", "challenge(-1)", "Previous", id="board.previous"),
         Binding("r", "refresh_now", "Refresh", id="board.refresh"),
         Binding("q", "app.quit", "Quit", id="board.quit"),
     ]
@@ -55,17 +88,114 @@ class BoardScreen(Screen[None]):
         super().__init__()
         self.data_dir = data_dir
         self.rows: list[dict[str, Any]] = []
+        self.room_view: Any = None
+        self.room_version: int | None = None
+        self.room_read_at = 0.0
+        self.room_conn: Any = None
+        self.challenge_index = 0
 
     def compose(self) -> ComposeResult:
         yield Static("loading...", id="summary")
         table: DataTable[Any] = DataTable(id="learners", cursor_type="row", zebra_stripes=True)
         yield table
         yield Static(id="leaderboard")
+        with VerticalScroll(id="room"):
+            yield Static(id="room-view")
         yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#learners", DataTable).add_columns(*COLUMNS)
         self.load()
+        self.set_interval(ROOM_POLL_S, self.poll_room)
+
+    # -- the room view (games joined from learners' machines) ------------------------
+    def poll_room(self) -> None:
+        """Reread the room when the server committed something (or now and then)."""
+        import time
+
+        from tutor.serve.room import store
+
+        if self.room_conn is None:
+            self.room_conn = store.open_reader(self.data_dir)
+            if self.room_conn is None:
+                return
+        try:
+            version = store.data_version(self.room_conn)
+        except Exception:
+            self.room_conn.close()
+            self.room_conn = None
+            return
+        stale = time.monotonic() - self.room_read_at > ROOM_REREAD_S
+        if version != self.room_version or stale:
+            self.room_version = version
+            self.room_read_at = time.monotonic()
+            self.load_room()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="room")
+    def load_room(self) -> None:
+        from tutor.serve.room.view import read_view
+
+        try:
+            self.post_message(RoomLoaded(read_view(self.data_dir)))
+        except Exception as exc:  # a locked or damaged file: say so, keep polling
+            self.post_message(RoomLoaded(None, error=str(exc)))
+
+    @on(RoomLoaded)
+    def show_room(self, message: RoomLoaded) -> None:
+        self.room_view = message.view
+        self.query_one("#room-view", Static).update(self._room_text(message.error))
+
+    def _room_text(self, error: str | None = None) -> Text:
+        from tutor.serve.room.view import summary_lines
+
+        if error:
+            return Text(printable(f"cannot read the room: {error}"))
+        view = self.room_view
+        if view is None:
+            return Text(
+                "Nobody has joined from their own machine yet.\n\n"
+                "Learners with the tutor installed run:\n  tutor join HOST:PORT --name NAME\n"
+                "(the server's banner shows the line with this room's address).",
+            )
+        states: dict[str, list[str]] = {"playing": [], "joined": [], "left": []}
+        for learner in view.learners:
+            states[learner["state"]].append(learner["name"])
+        width = max(40, self.size.width - 4)
+        out = Text()
+        out.append(
+            f"Room: {len(states['playing'])} playing · {len(states['joined'])} joined · "
+            f"{len(states['left'])} left · {view.reports} results\n",
+            style="bold",
+        )
+        for state in ("playing", "joined", "left"):
+            names = states[state]
+            if names:
+                out.append(printable(_names_line(state, names, width)) + "\n", style="dim" if state == "left" else "")
+        if not view.challenges:
+            out.append("\nNo measured results yet.")
+            return out
+        self.challenge_index %= len(view.challenges)
+        challenge = view.challenges[self.challenge_index]
+        out.append(f"\nchallenge {self.challenge_index + 1} of {len(view.challenges)} (n/p to switch)\n", style="dim")
+        lines = summary_lines(challenge, width)
+        out.append(printable(lines[0]) + "\n", style="bold")
+        for line in lines[1:]:
+            out.append(printable(line) + "\n")
+        return out
+
+    def action_toggle_room(self) -> None:
+        self.remove_class("-leaderboard")
+        self.toggle_class("-room")
+        self.poll_room()
+
+    def action_challenge(self, step: int) -> None:
+        self.challenge_index += step
+        self.query_one("#room-view", Static).update(self._room_text())
+
+    def on_unmount(self) -> None:
+        if self.room_conn is not None:
+            self.room_conn.close()
+            self.room_conn = None
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="board")
     def load(self) -> None:
@@ -87,8 +217,10 @@ class BoardScreen(Screen[None]):
         # the interval would otherwise start the next before it ends, and pile up.
         self.set_timer(REFRESH_S, self.load)
         q = message.queue
+        joined = sum(1 for r in message.rows if r.get("joined") and r["connected"])
+        joined_part = f"{joined} joined · " if any(r.get("joined") for r in message.rows) else ""
         summary = (
-            f"{message.sessions} connected · {len(message.rows)} learners · "
+            f"{message.sessions} connected · {joined_part}{len(message.rows)} learners · "
             f"bench queue: {q.get('running', 0)}/{q.get('slots', 0)} running, {q.get('waiting', 0)} waiting"
         )
         if message.error:
@@ -103,7 +235,7 @@ class BoardScreen(Screen[None]):
             table.add_row(
                 str(row["rank"]),
                 _plain(row["profile"]),
-                Text("●", style="green") if row["connected"] else Text("·", style="dim"),
+                _presence(row),
                 _plain(row["lesson"] or "-"),
                 str(row["lessons_done"]),
                 _fraction(row["challenges_right"], row["challenges_answered"]),
@@ -142,6 +274,7 @@ class BoardScreen(Screen[None]):
         return table
 
     def action_toggle_leaderboard(self) -> None:
+        self.remove_class("-room")
         self.toggle_class("-leaderboard")
 
     def action_refresh_now(self) -> None:

@@ -70,6 +70,11 @@ class ServeConfig:
     # Warm spares for the game (see tutor/serve/ssh/pool.py); 0 = always start cold.
     spares: int = 2
     bench_slots: int | None = None
+    # Joined games (tutor join): reports per second and burst per connection (an
+    # address gets max_per_address shares), and joined games at once.
+    room_reports_per_s: float = 1.0
+    room_burst: int = 60
+    room_max_joined: int = 1000
     app_args: list[str] = field(default_factory=list)  # e.g. --lessons DIR
     # Injectable for tests and the benchmark; default: the real game and board.
     session_command: list[str] | None = None

@@ -175,3 +175,53 @@ def fds_needed(max_sessions: int, max_logging_in: int, spares: int) -> int:
 
 def sessions_that_fit(fd_limit: int, max_logging_in: int, spares: int) -> int:
     return (fd_limit - FDS_BASE - max_logging_in) // FDS_PER_SESSION - spares
+
+
+class TokenBucket:
+    """At most ``burst`` at once, refilled at ``rate`` per second: a rate limit.
+
+    Used for the room's reports, per connection and per address; a report over
+    the limit is answered "busy, retry after N s" and stays in the learner's
+    outbox, so a limit slows a learner down but never loses anything.
+    """
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.stamp = time.monotonic()
+
+    def take(self) -> float:
+        """0.0 if one unit was taken, else the seconds until one will be there."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+class AddressBuckets:
+    """One :class:`TokenBucket` per address, forgotten once full again (bounded memory)."""
+
+    MAX_KEYS = 4096
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.buckets: dict[str, TokenBucket] = {}
+
+    def take(self, address: str) -> float:
+        bucket = self.buckets.get(address)
+        if bucket is None:
+            if len(self.buckets) >= self.MAX_KEYS:
+                self._forget_full()
+            bucket = self.buckets[address] = TokenBucket(self.rate, self.burst)
+        return bucket.take()
+
+    def _forget_full(self) -> None:
+        now = time.monotonic()
+        for key, bucket in list(self.buckets.items()):
+            if bucket.tokens + (now - bucket.stamp) * bucket.rate >= bucket.burst:
+                del self.buckets[key]

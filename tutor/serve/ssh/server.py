@@ -74,6 +74,11 @@ def _connect_hint(host: str, port: int) -> str:
     return f"ssh {port_part}NAME@{shown}"
 
 
+def _join_hint(host: str, port: int) -> str:
+    shown = "THIS-HOST" if host in ("", "0.0.0.0", "::") else host
+    return f"tutor join {shown}:{port} --name NAME"
+
+
 async def serve(config: ServeConfig, *, ready: asyncio.Event | None = None) -> int:
     """Run until SIGINT/SIGTERM; returns the exit status."""
     max_sessions = check_fd_limit(config)
@@ -88,6 +93,14 @@ async def serve(config: ServeConfig, *, ready: asyncio.Event | None = None) -> i
     from tutor.lab import benchqueue
 
     benchqueue.write_config(workshop.bench_dir, slots=config.bench_slots)
+    from tutor.serve.room.channel import RoomLimits, RoomRecorder
+
+    # Games joined from learners' own machines report here (tutor join).
+    workshop.room = RoomRecorder(config.data_dir)
+    workshop.room_limits = RoomLimits(
+        config.room_reports_per_s, config.room_burst, config.max_per_address
+    )
+    workshop.room.start()
 
     # Handlers first: a stop signal that arrives as soon as the banner is out must
     # still get the orderly shutdown (tests and scripts send it right then).
@@ -120,6 +133,10 @@ async def serve(config: ServeConfig, *, ready: asyncio.Event | None = None) -> i
     print(f"listening on {config.host}:{port}", file=out)
     print(f"learners connect with:   {_connect_hint(config.host, port)}", file=out)
     print(f"host key fingerprint:    {hostkey.fingerprint(key)}", file=out)
+    print(
+        f"or, with the tutor installed: {_join_hint(config.host, port)} --fingerprint {hostkey.fingerprint(key)}",
+        file=out,
+    )
     if config.auth == "password":
         print(f"password:                {config.password}", file=out)
     elif config.auth == "keys":
@@ -175,6 +192,7 @@ async def serve(config: ServeConfig, *, ready: asyncio.Event | None = None) -> i
             conn.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(server.wait_closed(), 2)
+        await workshop.room.close()
         clear_sessions(config.data_dir)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

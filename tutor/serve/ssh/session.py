@@ -20,6 +20,7 @@ from tutor.serve.ptychild import PtyChild
 from tutor.serve.ssh.config import now_iso
 
 if TYPE_CHECKING:
+    from tutor.serve.room.channel import RoomPeer
     from tutor.serve.ssh.connection import LearnerConnection
     from tutor.serve.ssh.workshop import Workshop
 
@@ -56,6 +57,8 @@ class LearnerSession(asyncssh.SSHServerSession):
         self.ending = False
         self.since = now_iso()
         self._cleanup: asyncio.Task[None] | None = None
+        # A joined game's room channel (tutor join): no pty, no child, only reports.
+        self.room: RoomPeer | None = None
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -97,6 +100,18 @@ class LearnerSession(asyncssh.SSHServerSession):
         return True
 
     def subsystem_requested(self, subsystem: str) -> bool:
+        from tutor.room.protocol import SUBSYSTEM
+
+        if (
+            subsystem == SUBSYSTEM
+            and self.refusal is None
+            and not self.owner.is_instructor
+            and self.w.room is not None
+        ):
+            from tutor.serve.room.channel import RoomPeer
+
+            self.room = RoomPeer(self.w, self.owner)
+            return True
         self.refusal = (
             self.refusal
             or f"the '{subsystem}' subsystem is disabled: no file transfer (sftp/scp) on this server"
@@ -116,6 +131,9 @@ class LearnerSession(asyncssh.SSHServerSession):
 
     # -- the session --------------------------------------------------------------
     def session_started(self) -> None:
+        if self.room is not None and self.chan is not None:
+            self.room.start(self.chan)
+            return
         if self.refusal is None and self.term is None:
             self.refusal = "this server needs an interactive terminal: connect with plain 'ssh -p PORT NAME@HOST' (not -T, no piped input)"
         if self.refusal is None and self.w.stopping:
@@ -195,6 +213,9 @@ class LearnerSession(asyncssh.SSHServerSession):
                 self.child.pause_output()
 
     def data_received(self, data: bytes, datatype: Any) -> None:
+        if self.room is not None:
+            self.room.data_received(data)
+            return
         self.last_input = time.monotonic()
         if self.warned:
             self.warned = False
@@ -282,6 +303,8 @@ class LearnerSession(asyncssh.SSHServerSession):
     def connection_lost(self, exc: Exception | None) -> None:
         # The client dropped (or the channel closed): the session's processes go now.
         self.chan = None
+        if self.room is not None:
+            self.room.closed()
         self.owner.session_closed()
         if not self.ending:
             self.ending = True

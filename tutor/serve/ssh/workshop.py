@@ -17,6 +17,7 @@ from tutor.serve.ssh.limits import Admission, LoginThrottle
 from tutor.serve.ssh.pool import SparePool
 
 if TYPE_CHECKING:
+    from tutor.serve.room.channel import RoomLimits, RoomRecorder
     from tutor.serve.ssh.session import LearnerSession
 
 
@@ -45,6 +46,9 @@ class Workshop:
         self.retiring: set[asyncio.Task[None]] = set()
         self.bench_dir = config.data_dir / "bench"
         self.spares = SparePool(self, config.spare_count())
+        # Joined games (tutor/serve/room/): set up by serve() once the loop runs.
+        self.room: RoomRecorder | None = None
+        self.room_limits: RoomLimits | None = None
 
     def retire(self, child: PtyChild) -> None:
         """End a child no session owns (a spare whose hand-off failed)."""

@@ -1,0 +1,165 @@
+"""The board's room view at 80x24: counts, the dot plot, outliers, switching challenges."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import Static
+
+from tutor.room import protocol
+from tutor.serve.board import BoardApp
+from tutor.serve.room.store import RoomStore
+
+SIZE = (80, 24)
+
+
+def verdict(
+    challenge: str, cores: int, speedup: float, winner: str = "processes", **extra
+) -> protocol.Report:
+    results = {
+        "sequential": {
+            "strategy": "sequential",
+            "scenario": "crunch",
+            "ok": True,
+            "wall_s": 2.0,
+            "speedup": 1.0,
+            "cores": cores,
+            "python": "3.12.1",
+            "gil_enabled": True,
+        },
+        "processes": {
+            "strategy": "processes",
+            "scenario": "crunch",
+            "ok": True,
+            "wall_s": 2 / speedup,
+            "speedup": speedup,
+            "speedup_low": speedup * 0.9,
+            "speedup_high": speedup * 1.1,
+            "start_method": extra.get("start_method", "fork"),
+            "cores": cores,
+            "foreign_load_percent": extra.get("load", 3.0),
+        },
+    }
+    data = protocol.verdict_data(
+        challenge=challenge,
+        lesson=None if ":" in challenge else challenge.split("/")[0],
+        results=results,
+        order=list(results),
+        choice="processes",
+        predicted_speedup=2.0,
+        correct=winner == "processes",
+        winner=winner,
+        tied=[],
+        facts={"platform": "linux"},
+    )
+    message = {
+        "v": 1,
+        "type": "report",
+        "id": os.urandom(16).hex(),
+        "at": time.time(),
+        "kind": "verdict",
+        "data": dict(data),
+    }
+    return protocol.validate_report(message)
+
+
+def seed_room(data: Path) -> None:
+    store = RoomStore(data)
+    reports = [
+        ("ada", verdict("gil/crunch-2", 8, 3.6)),
+        ("bob", verdict("gil/crunch-2", 8, 3.3)),
+        ("cy", verdict("gil/crunch-2", 4, 3.1)),
+        ("dee", verdict("gil/crunch-2", 1, 0.95, winner="sequential")),
+        (
+            "eve",
+            verdict("gil/crunch-2", 4, 0.9, winner="sequential", start_method="spawn", load=60.0),
+        ),
+        ("ada", verdict("run:crunch", 8, 3.5)),
+    ]
+    store.write(reports, [("ada", 1), ("bob", 1), ("zed", 1)])
+    store.close()
+
+
+@pytest.mark.timeout(30)
+async def test_room_view_at_80x24(tmp_path: Path) -> None:
+    seed_room(tmp_path)
+    app = BoardApp(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("v")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.has_class("-room")
+        text = str(app.screen.query_one("#room-view", Static).render())
+        assert "Room: 2 playing · 1 joined · 3 left · 6 results" in text
+        assert "gil/crunch-2: 5 machines" in text and "processes on 3, sequential on 2" in text
+        assert "dee: sequential won; 1 core" in text
+        assert "eve: sequential won; spawn, heavy load (60%)" in text
+        await pilot.press("n")
+        text = str(app.screen.query_one("#room-view", Static).render())
+        assert "crunch (tutor run): 1 machine" in text
+        await pilot.press("l")  # the leaderboard replaces the room view
+        assert not app.screen.has_class("-room")
+
+
+def test_room_view_snapshot(tmp_path: Path, snap_compare) -> None:
+    seed_room(tmp_path)
+
+    async def show(pilot) -> None:
+        await pilot.press("v")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(BoardApp(tmp_path), terminal_size=SIZE, run_before=show)
+
+
+@pytest.mark.timeout(30)
+async def test_joined_learners_are_rows_of_the_board_and_the_export(tmp_path: Path) -> None:
+    from textual.widgets import DataTable
+
+    from tutor.serve.export import collect
+
+    seed_room(tmp_path)
+    rows = {r["profile"]: r for r in collect(tmp_path)}
+    assert set(rows) == {"ada", "bob", "cy", "dee", "eve", "zed"}
+    ada = rows["ada"]
+    assert ada["joined"] is True and ada["connected"] is True
+    # run:crunch is no challenge; gil/crunch-2 was right, predicted 2.0 against 3.6 measured.
+    assert (ada["challenges_right"], ada["challenges_answered"]) == (1, 1)
+    assert ada["prediction_accuracy"] == round(100 * (1 - 1.6 / 3.6))
+    assert rows["dee"]["challenges_right"] == 0 and rows["dee"]["connected"] is False
+    app = BoardApp(tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.query_one("#learners", DataTable).row_count == 6
+        summary = str(app.screen.query_one("#summary", Static).render())
+        assert "3 joined · 6 learners" in summary
+
+
+def test_export_csv_writes_the_room_beside_it(tmp_path: Path, capsys) -> None:
+    import csv
+
+    from tutor.cli import main
+
+    seed_room(tmp_path / "data")
+    out = tmp_path / "results.csv"
+    assert main(["board", "--data-dir", str(tmp_path / "data"), "--export", str(out)]) == 0
+    assert "6 results of joined games (" in capsys.readouterr().out
+    rows = list(csv.DictReader((tmp_path / "results-room.csv").open()))
+    # One row per strategy of each verdict, each with the machine's facts.
+    assert len(rows) == 12
+    ada = [r for r in rows if r["name"] == "ada" and r["challenge"] == "gil/crunch-2"]
+    assert {r["strategy"] for r in ada} == {"sequential", "processes"}
+    assert {(r["cores"], r["python"], r["gil_enabled"]) for r in ada} == {("8", "3.12.1", "True")}
+    learners = list(csv.DictReader(out.open()))
+    assert {r["profile"] for r in learners if r["joined"] == "True"} == {
+        "ada",
+        "bob",
+        "cy",
+        "dee",
+        "eve",
+        "zed",
+    }
