@@ -119,7 +119,7 @@ def test_room_view_snapshot(tmp_path: Path, snap_compare) -> None:
 async def test_joined_learners_are_rows_of_the_board_and_the_export(tmp_path: Path) -> None:
     from textual.widgets import DataTable
 
-    from tutor.serve.export import collect
+    from tutor.serve.leaderboard import collect
 
     seed_room(tmp_path)
     rows = {r["profile"]: r for r in collect(tmp_path)}

@@ -223,14 +223,14 @@ def board_command(args: argparse.Namespace) -> int:
     data = resolve_data_dir(args.data_dir)
     export = args.export
     if export:
-        from tutor.serve.export import export_results
+        from tutor.serve.leaderboard import export_results
 
         path = Path(export)
         try:
             count = export_results(data, path)
         except OSError as exc:
             raise UsageError(f"--export: cannot write {path}: {exc.strerror}") from exc
-        from tutor.serve.export import room_csv_path, room_results
+        from tutor.serve.leaderboard import room_csv_path, room_results
 
         joined = len(room_results(data)["results"])
         where = f" ({room_csv_path(path)})" if path.suffix.lower() == ".csv" else ""

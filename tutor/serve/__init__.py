@@ -3,7 +3,7 @@
 Nothing is imported here: ``tutor --help`` must not pay for asyncssh or Textual.
 Modules: :mod:`.ssh` (the SSH server, a package split by responsibility), :mod:`.ptychild` (one app per session on its
 own pty), :mod:`.spare` (warm spares), :mod:`.sessions` (``sessions.json``),
-:mod:`.hostkey`, :mod:`.board` and :mod:`.export` (the instructor's board),
+:mod:`.hostkey`, :mod:`.board` (the instructor's board) and :mod:`.leaderboard` (its ranked rows and the export of results),
 :mod:`.commands` (the command-line handlers). The bench queue the sessions share
 is :mod:`tutor.lab.benchqueue`.
 

@@ -200,7 +200,7 @@ class BoardScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="board")
     def load(self) -> None:
         from tutor.lab.benchqueue import queue_status
-        from tutor.serve.export import collect
+        from tutor.serve.leaderboard import collect
         from tutor.serve.sessions import read_sessions
 
         try:

@@ -1,4 +1,9 @@
-"""Board data without Textual: rows for the board, the leaderboard and exports."""
+"""The leaderboard: one ranked row per learner, and the export of a room's results.
+
+Plain data without Textual, for the board and ``tutor board --export``. A
+learner's points (:func:`points`) rank them; ``"score"`` stays their name in the
+rows and in the exported files, as the board's column and docs/workshop.md say.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +40,7 @@ def prediction_accuracy(error: float | None) -> int | None:
     return max(0, round(100 * (1 - float(error))))
 
 
-def score(row: dict[str, Any]) -> int:
+def points(row: dict[str, Any]) -> int:
     """Points for the projector: finished lessons, right challenges, right quiz answers.
 
     Effort (lessons done) and understanding (challenges, quiz) both count; the
@@ -122,7 +127,7 @@ def joined_rows(data_dir: Path) -> list[dict[str, Any]]:
             "last_activity": _iso(learner["last_activity"]),
             "joined": True,
         }
-        row["score"] = score(row)
+        row["score"] = points(row)
         rows.append(row)
     return rows
 
@@ -147,7 +152,7 @@ def collect(data_dir: Path) -> list[dict[str, Any]]:
             "last_activity": _iso(raw.get("last_activity")),
             "joined": False,
         }
-        row["score"] = score(row)
+        row["score"] = points(row)
         rows.append(row)
     # Learners connected but with nothing saved yet still appear on the board.
     known = {r["profile"] for r in rows}
