@@ -13,8 +13,9 @@ from textual.widgets import DataTable, Static
 from tutor.cli import main
 from tutor.lab.benchqueue import write_config
 from tutor.progress import open_store
-from tutor.serve.board import BoardApp
+from tutor.serve.boardfeed import ServerFeed
 from tutor.serve.sessions import write_sessions
+from tutor.ui.board import BoardApp
 
 
 def seed(data: Path) -> None:
@@ -105,7 +106,7 @@ async def test_board_app_at_80x24(tmp_path: Path) -> None:
     data = tmp_path / "data"
     seed(data)
     write_config(data / "bench", slots=1)
-    app = BoardApp(data)
+    app = BoardApp(ServerFeed(data))
     async with app.run_test(size=(80, 24)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()
@@ -165,7 +166,7 @@ def test_exports_hold_no_control_characters_and_no_formulas(tmp_path: Path) -> N
 async def test_board_shows_store_text_as_plain_characters(tmp_path: Path) -> None:
     data = tmp_path / "data"
     seed_hostile(data)
-    app = BoardApp(data)
+    app = BoardApp(ServerFeed(data))
     async with app.run_test(size=(100, 30)) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()

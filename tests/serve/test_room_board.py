@@ -10,8 +10,9 @@ import pytest
 from textual.widgets import Static
 
 from tutor.room import protocol
-from tutor.serve.board import BoardApp
+from tutor.serve.boardfeed import ServerFeed
 from tutor.serve.room.store import RoomStore
+from tutor.ui.board import BoardApp
 
 SIZE = (80, 24)
 
@@ -86,7 +87,7 @@ def seed_room(data: Path) -> None:
 @pytest.mark.timeout(30)
 async def test_room_view_at_80x24(tmp_path: Path) -> None:
     seed_room(tmp_path)
-    app = BoardApp(tmp_path)
+    app = BoardApp(ServerFeed(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("v")
         await app.workers.wait_for_complete()
@@ -112,7 +113,7 @@ def test_room_view_snapshot(tmp_path: Path, snap_compare) -> None:
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
 
-    assert snap_compare(BoardApp(tmp_path), terminal_size=SIZE, run_before=show)
+    assert snap_compare(BoardApp(ServerFeed(tmp_path)), terminal_size=SIZE, run_before=show)
 
 
 @pytest.mark.timeout(30)
@@ -130,7 +131,7 @@ async def test_joined_learners_are_rows_of_the_board_and_the_export(tmp_path: Pa
     assert (ada["challenges_right"], ada["challenges_answered"]) == (1, 1)
     assert ada["prediction_accuracy"] == round(100 * (1 - 1.6 / 3.6))
     assert rows["dee"]["challenges_right"] == 0 and rows["dee"]["connected"] is False
-    app = BoardApp(tmp_path)
+    app = BoardApp(ServerFeed(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await app.workers.wait_for_complete()
         await pilot.pause()

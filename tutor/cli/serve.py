@@ -236,7 +236,8 @@ def board_command(args: argparse.Namespace) -> int:
         where = f" ({room_csv_path(path)})" if path.suffix.lower() == ".csv" else ""
         print(f"wrote {count} learners and {joined} results of joined games{where} to {path}")
         return 0
-    from tutor.serve.board import BoardApp
+    from tutor.serve.boardfeed import ServerFeed
+    from tutor.ui.board import BoardApp
 
-    BoardApp(data).run()
+    BoardApp(ServerFeed(data)).run()
     return 0

@@ -1,15 +1,15 @@
-"""``tutor board``: who is connected, where each learner is, and a leaderboard.
+"""``tutor board``: who is connected, where each learner is, a leaderboard and the room view.
 
-Reads only: the progress database (``tutor.progress.board_rows``), the server's
-``sessions.json`` and the bench queue. Refreshes every 2 s in a worker thread so
-a busy database never freezes the keyboard.
+What it shows comes from a :class:`BoardFeed`: what a server keeps (``sessions.json``,
+the room's database) is read by the serving layer, which this one may not import
+(``tutor.serve.boardfeed.ServerFeed``; the command line hands it over). Refreshes
+every 2 s in a worker thread so a busy database never freezes the keyboard.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from rich.table import Table
 from rich.text import Text
@@ -32,9 +32,38 @@ ROOM_REREAD_S = 10.0
 COLUMNS = ("#", "learner", "on", "lesson", "done", "challenges", "predict", "quiz", "score")
 
 
+class BoardFeed(Protocol):
+    """What the board reads. A read may raise (a locked or damaged file): the board says so and keeps going."""
+
+    def learners(self) -> list[dict[str, Any]]:
+        """One row per learner, ranked (``tutor.serve.leaderboard.FIELDS``)."""
+
+    def connected(self) -> int:
+        """How many learners are connected now."""
+
+    def bench_queue(self) -> dict[str, int]:
+        """The bench queue now: ``running``, ``slots``, ``waiting``."""
+
+    def room_version(self) -> int | None:
+        """A number that changes whenever the room changes; None while there is no room to read.
+
+        Called on the UI thread every ``ROOM_POLL_S``: it must be cheap, and
+        never raise (a failed read is None, and the next call tries afresh).
+        """
+
+    def room(self) -> Any:
+        """The room view (a ``tutor.serve.room.view.RoomView``), or None if nobody ever joined."""
+
+    def challenge_lines(self, challenge: Any, width: int) -> list[str]:
+        """One challenge of the room view as lines of at most ``width`` characters, its title first."""
+
+    def close(self) -> None:
+        """Let go of what ``room_version`` keeps open; it opens again when next called."""
+
+
 @dataclass
 class RoomLoaded(Message):
-    view: Any  # tutor.serve.room.view.RoomView | None
+    view: Any  # BoardFeed.room()
     error: str | None = None
 
 
@@ -84,14 +113,13 @@ class BoardScreen(Screen[None]):
         Binding("q", "app.quit", "Quit", id="board.quit"),
     ]
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, feed: BoardFeed) -> None:
         super().__init__()
-        self.data_dir = data_dir
+        self.feed = feed
         self.rows: list[dict[str, Any]] = []
         self.room_view: Any = None
         self.room_version: int | None = None
         self.room_read_at = 0.0
-        self.room_conn: Any = None
         self.challenge_index = 0
 
     def compose(self) -> ComposeResult:
@@ -113,17 +141,8 @@ class BoardScreen(Screen[None]):
         """Reread the room when the server committed something (or now and then)."""
         import time
 
-        from tutor.serve.room import store
-
-        if self.room_conn is None:
-            self.room_conn = store.open_reader(self.data_dir)
-            if self.room_conn is None:
-                return
-        try:
-            version = store.data_version(self.room_conn)
-        except Exception:
-            self.room_conn.close()
-            self.room_conn = None
+        version = self.feed.room_version()
+        if version is None:
             return
         stale = time.monotonic() - self.room_read_at > ROOM_REREAD_S
         if version != self.room_version or stale:
@@ -133,10 +152,8 @@ class BoardScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="room")
     def load_room(self) -> None:
-        from tutor.serve.room.view import read_view
-
         try:
-            self.post_message(RoomLoaded(read_view(self.data_dir)))
+            self.post_message(RoomLoaded(self.feed.room()))
         except Exception as exc:  # a locked or damaged file: say so, keep polling
             self.post_message(RoomLoaded(None, error=str(exc)))
 
@@ -146,8 +163,6 @@ class BoardScreen(Screen[None]):
         self.query_one("#room-view", Static).update(self._room_text(message.error))
 
     def _room_text(self, error: str | None = None) -> Text:
-        from tutor.serve.room.view import summary_lines
-
         if error:
             return Text(printable(f"cannot read the room: {error}"))
         view = self.room_view
@@ -177,7 +192,7 @@ class BoardScreen(Screen[None]):
         self.challenge_index %= len(view.challenges)
         challenge = view.challenges[self.challenge_index]
         out.append(f"\nchallenge {self.challenge_index + 1} of {len(view.challenges)} (n/p to switch)\n", style="dim")
-        lines = summary_lines(challenge, width)
+        lines = self.feed.challenge_lines(challenge, width)
         out.append(printable(lines[0]) + "\n", style="bold")
         for line in lines[1:]:
             out.append(printable(line) + "\n")
@@ -193,21 +208,13 @@ class BoardScreen(Screen[None]):
         self.query_one("#room-view", Static).update(self._room_text())
 
     def on_unmount(self) -> None:
-        if self.room_conn is not None:
-            self.room_conn.close()
-            self.room_conn = None
+        self.feed.close()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="board")
     def load(self) -> None:
-        from tutor.lab.benchqueue import queue_status
-        from tutor.serve.leaderboard import collect
-        from tutor.serve.sessions import read_sessions
-
+        feed = self.feed
         try:
-            rows = collect(self.data_dir)
-            sessions = sum(1 for s in read_sessions(self.data_dir) if s.get("role") == "learner")
-            queue = queue_status(self.data_dir / "bench")
-            self.post_message(BoardLoaded(rows, sessions, queue))
+            self.post_message(BoardLoaded(feed.learners(), feed.connected(), feed.bench_queue()))
         except Exception as exc:  # a locked or missing database: show it, keep going
             self.post_message(BoardLoaded([], 0, {}, error=str(exc)))
 
@@ -285,9 +292,9 @@ class BoardApp(App[None]):
     CSS_PATH = "board.tcss"
     TITLE = "concurrency-tutor board"
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, feed: BoardFeed) -> None:
         super().__init__()
-        self.data_dir = data_dir
+        self.feed = feed
 
     def on_mount(self) -> None:
-        self.push_screen(BoardScreen(self.data_dir))
+        self.push_screen(BoardScreen(self.feed))
