@@ -263,19 +263,22 @@ def build_parser() -> argparse.ArgumentParser:
         ),
         formatter_class=_Help,
     )
-    ssh.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 for a room)")
-    ssh.add_argument("--port", type=int, default=2222, help="port to listen on (default 2222; 0 = any free port)")
-    ssh.add_argument("--auth", choices=("password", "keys", "open"), default="password", help="how learners log in (default password: one room password, printed at start)")
+    # The defaults are ServeConfig's, from a module cheap enough for every start.
+    from tutor.serve import sshdefaults
+
+    ssh.add_argument("--host", default=sshdefaults.HOST, help="address to listen on (default %(default)s; 0.0.0.0 for a room)")
+    ssh.add_argument("--port", type=int, default=sshdefaults.PORT, help="port to listen on (default %(default)s; 0 = any free port)")
+    ssh.add_argument("--auth", choices=sshdefaults.AUTH_METHODS, default=sshdefaults.AUTH, help="how learners log in (default %(default)s: one room password, printed at start)")
     ssh.add_argument("--password", metavar="SECRET", help="the room password (default: a new one, printed at start)")
     ssh.add_argument("--authorized-keys", metavar="FILE", help="OpenSSH authorized_keys file, with --auth keys")
     ssh.add_argument("--instructor", metavar="USER", help="SSH user who gets the instructor board")
-    ssh.add_argument("--max-sessions", type=int, metavar="N", help="games at once (default: available memory / 80 MB)")
-    ssh.add_argument("--idle-timeout", type=float, default=1800, metavar="SECONDS", help="end a game idle this long (default 1800)")
-    ssh.add_argument("--max-per-address", type=int, default=10, metavar="N", help="logged-in connections and games per client address (raise it for a room behind one NAT)")
-    ssh.add_argument("--max-logging-in", type=int, default=100, metavar="N", help="connections still logging in, all addresses together")
-    ssh.add_argument("--login-grace", type=float, default=30, metavar="SECONDS", help="time allowed to log in, and to open the game once logged in")
+    ssh.add_argument("--max-sessions", type=int, metavar="N", help=f"games at once (default: available memory / {sshdefaults.MEMORY_PER_SESSION // sshdefaults.MB} MB, at most {sshdefaults.MOST_SESSIONS})")
+    ssh.add_argument("--idle-timeout", type=float, default=sshdefaults.IDLE_TIMEOUT, metavar="SECONDS", help="end a game idle this long (default %(default)g)")
+    ssh.add_argument("--max-per-address", type=int, default=sshdefaults.MAX_PER_ADDRESS, metavar="N", help="logged-in connections and games per client address (default %(default)s; raise it for a room behind one NAT)")
+    ssh.add_argument("--max-logging-in", type=int, default=sshdefaults.MAX_LOGGING_IN, metavar="N", help="connections still logging in, all addresses together (default %(default)s)")
+    ssh.add_argument("--login-grace", type=float, default=sshdefaults.LOGIN_GRACE, metavar="SECONDS", help="time allowed to log in, and to open the game once logged in (default %(default)g)")
     ssh.add_argument("--bench-slots", type=int, metavar="N", help="measured runs at a time (default: cores // 2, at least 1)")
-    ssh.add_argument("--spares", type=int, default=2, metavar="N", help="game processes kept warm for the next learners (0 = start each cold)")
+    ssh.add_argument("--spares", type=int, default=sshdefaults.SPARES, metavar="N", help="game processes kept warm for the next learners (default %(default)s; 0 = start each cold)")
     _common(ssh, lessons=True, data=True)
     web = ssub.add_parser(
         "web",

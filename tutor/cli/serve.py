@@ -39,19 +39,15 @@ def _check_port(port: int, *, allow_zero: bool) -> None:
 WEEK = 7 * 24 * 3600
 
 
-def _seconds(value: float | None, option: str, most: float, default: float | None = None) -> float:
+def _seconds(value: float, option: str, most: float) -> float:
     """A duration option: a finite number of seconds, more than 0 and at most ``most``."""
-    if value is None and default is not None:
-        return default
     # 'nan' and 'inf' parse as floats; nan compares false with everything.
-    if value is None or not math.isfinite(value) or not 0 < value <= most:
+    if not math.isfinite(value) or not 0 < value <= most:
         raise UsageError(f"{option} must be more than 0 seconds and at most {most:g}, got {value}")
     return float(value)
 
 
-def _count(value: int | None, option: str, default: int) -> int:
-    if value is None:
-        return default
+def _count(value: int, option: str) -> int:
     if value < 1:
         raise UsageError(f"{option} must be 1 or more, got {value}")
     return value
@@ -94,15 +90,12 @@ def ssh_command(args: argparse.Namespace) -> int:
     if args.max_sessions is not None and args.max_sessions < 1:
         raise UsageError("--max-sessions must be 1 or more")
     idle_timeout = _seconds(args.idle_timeout, "--idle-timeout", WEEK)
-    # None only when a caller builds the namespace itself; 0 is a value to refuse.
-    max_per_address = _count(getattr(args, "max_per_address", None), "--max-per-address", 10)
-    max_logging_in = _count(getattr(args, "max_logging_in", None), "--max-logging-in", 100)
-    login_grace = _seconds(getattr(args, "login_grace", None), "--login-grace", 600, default=30.0)
-    bench_slots = getattr(args, "bench_slots", None)
-    if bench_slots is not None and bench_slots < 1:
+    max_per_address = _count(args.max_per_address, "--max-per-address")
+    max_logging_in = _count(args.max_logging_in, "--max-logging-in")
+    login_grace = _seconds(args.login_grace, "--login-grace", 600)
+    if args.bench_slots is not None and args.bench_slots < 1:
         raise UsageError("--bench-slots must be 1 or more")
-    spares = getattr(args, "spares", 2)
-    if spares is None or not 0 <= spares <= 200:
+    if not 0 <= args.spares <= 200:
         raise UsageError("--spares must be 0-200")
     if args.instructor is not None:
         from tutor.serve.ssh import USER_RE, USER_RULE
@@ -128,8 +121,8 @@ def ssh_command(args: argparse.Namespace) -> int:
         login_grace=login_grace,
         max_logging_in=max_logging_in,
         idle_timeout=idle_timeout,
-        bench_slots=bench_slots,
-        spares=spares,
+        bench_slots=args.bench_slots,
+        spares=args.spares,
         app_args=_app_args(args),
     )
     return run_ssh(config)

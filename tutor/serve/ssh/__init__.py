@@ -19,7 +19,6 @@ Modules, by responsibility:
 """
 
 from tutor.serve.ssh.config import (
-    MEMORY_PER_SESSION,
     PASSWORD_ALPHABET,
     USER_RE,
     USER_RULE,
@@ -33,6 +32,7 @@ from tutor.serve.ssh.pool import Spare, SparePool
 from tutor.serve.ssh.server import check_fd_limit, load_authorized_keys, serve
 from tutor.serve.ssh.session import TERMINAL_RESET, LearnerSession
 from tutor.serve.ssh.workshop import Workshop
+from tutor.serve.sshdefaults import MEMORY_PER_SESSION
 
 __all__ = [
     "MEMORY_PER_SESSION",

@@ -15,17 +15,16 @@ from pathlib import Path
 
 import psutil
 
+from tutor.serve import sshdefaults as defaults
+
 USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 USER_RULE = "user name must be 1-32 characters: letters, digits, '.', '_' or '-'"
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no l/1/o/0 on a projector
-MB = 1024 * 1024
-# A session's whole tree (Textual app + a lab run's workers) with headroom; the
-# prototype measured ~37 MB RSS for the app alone.
-MEMORY_PER_SESSION = 80 * MB
 
 
 def default_max_sessions() -> int:
-    return max(1, min(200, psutil.virtual_memory().available // MEMORY_PER_SESSION))
+    available = psutil.virtual_memory().available
+    return max(1, min(defaults.MOST_SESSIONS, available // defaults.MEMORY_PER_SESSION))
 
 
 def generate_password() -> str:
@@ -40,9 +39,9 @@ def now_iso() -> str:
 @dataclass
 class ServeConfig:
     data_dir: Path
-    host: str = "127.0.0.1"
-    port: int = 2222
-    auth: str = "password"  # password | keys | open
+    host: str = defaults.HOST
+    port: int = defaults.PORT
+    auth: str = defaults.AUTH  # one of defaults.AUTH_METHODS
     password: str | None = None
     authorized_keys: Path | None = None
     instructor: str | None = None
@@ -50,12 +49,12 @@ class ServeConfig:
     max_sessions: int | None = None
     # Logged-in connections (and games) per address; connections still logging
     # in are counted apart, against max_logging_in.
-    max_per_address: int = 10
+    max_per_address: int = defaults.MAX_PER_ADDRESS
     # Connections still logging in, all addresses together: each holds a socket
     # and a handshake's memory, so an idle crowd must not exhaust the server.
-    max_logging_in: int = 100
-    login_grace: float = 30.0
-    idle_timeout: float = 1800.0
+    max_logging_in: int = defaults.MAX_LOGGING_IN
+    login_grace: float = defaults.LOGIN_GRACE
+    idle_timeout: float = defaults.IDLE_TIMEOUT
     idle_warning: float | None = None  # seconds of warning before the idle end
     failed_logins_per_connection: int = 6
     # Failures answered at once before the delays start: per (address, name),
@@ -68,7 +67,7 @@ class ServeConfig:
     keepalive_count_max: int = 3
     kill_grace: float = 2.0
     # Warm spares for the game (see tutor/serve/ssh/pool.py); 0 = always start cold.
-    spares: int = 2
+    spares: int = defaults.SPARES
     bench_slots: int | None = None
     # Joined games (tutor join): reports per second and burst per connection (an
     # address gets max_per_address shares), and joined games at once.
