@@ -295,7 +295,7 @@ def _figure(result: Result | None, key: str) -> float | None:
 
 
 def gain(
-    base_runs: list[float | None], result: dict[str, Any], how: str
+    base_runs: list[float | None], result: Mapping[str, Any], how: str
 ) -> tuple[float, float, float, bool] | None:
     """A strategy's speedup over one at a time, from the rounds both ran, with its interval.
 
@@ -312,7 +312,7 @@ def gain(
     return low, point, high, limit is not None and low > limit
 
 
-def speedup_limit(result: dict[str, Any]) -> float | None:
+def speedup_limit(result: Mapping[str, Any]) -> float | None:
     """The most a strategy can gain over one-at-a-time on CPU-bound work here.
 
     min(tasks, workers, usable cores) for work that can run in parallel; 1x
