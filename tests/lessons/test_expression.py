@@ -184,7 +184,7 @@ def test_the_course_figures_hold_on_2_cores_and_scale_on_8():
 
 def test_lint_run_gives_the_textbook_for_the_machine_that_measured(lessons):
     from tests.lessons.test_lint_run import CRUNCH, _summary
-    from tutor.cli.lessons import check_challenge
+    from tutor.lessons.reproduce import check_challenge
 
     text = CRUNCH.replace("TASK_S", "0.1").replace(
         "  winner: processes\n",

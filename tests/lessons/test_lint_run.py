@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tutor.cli.lessons import check_challenge
 from tutor.lessons import load_lesson_file
+from tutor.lessons.reproduce import check_challenge
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lint.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: built-in lessons)")
     lint.add_argument("--run", action="store_true", help="also run every challenge (quick) on this machine")
-    lint.add_argument("--repeat", type=str, default="3", metavar="K", help="the most rounds of every strategy with --run (default 3)")
+    lint.add_argument("--repeat", type=str, default="3", metavar="K", help="the most rounds of every strategy with --run (default %(default)s)")
     _common(lint, lessons=True)
     lint.set_defaults(handler=_lint)
 

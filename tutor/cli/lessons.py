@@ -1,7 +1,8 @@
 """`tutor lint` and `tutor lessons`: check and list lessons without starting the UI.
 
 Neither command imports Textual. `tutor lint --run` starts real workloads, one
-child process at a time, through :mod:`tutor.lab.compare`.
+child process at a time: :mod:`tutor.lessons.reproduce` runs and judges them,
+this module prints what it finds.
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ from tutor.lessons.model import Catalog, Challenge, Lesson, LessonError
 from tutor.wording import count
 
 CLEAR_LINE = "\x1b[2K"
-
-RUN_REPEAT = 3
-"""The most rounds per challenge for `lint --run` (it stops earlier once the winner is clear)."""
 
 
 def _shown(path: Path) -> str:
@@ -76,7 +74,7 @@ def _print_problems(problems: list[LessonError], stream: Any) -> None:
 
 def lint_command(args: argparse.Namespace) -> int:
     """Check lessons; print `file:line:col: message` per problem. Exit 1 when any error."""
-    repeat = _repeat(args.repeat)  # bad input fails before any work
+    repeat = whole_number(args.repeat, "--repeat", 20)  # bad input fails before any work
     catalog = _catalog_for_lint(args)
     _print_problems(catalog.errors, sys.stdout)
     _print_problems(catalog.warnings, sys.stdout)
@@ -92,7 +90,7 @@ def lint_command(args: argparse.Namespace) -> int:
     status = 1 if catalog.errors else 0
     if args.run:
         sys.stdout.flush()
-        failed = run_challenges(catalog, repeat=repeat)
+        failed = _lint_run(catalog, repeat)
         if failed:
             status = 1
     return status
@@ -101,146 +99,12 @@ def lint_command(args: argparse.Namespace) -> int:
 # -- tutor lint --run ----------------------------------------------------------
 
 
-def _fmt(measure: str, value: float) -> str:
-    if measure == "peak_mem_bytes":
-        return f"{value / 1048576:.1f} MiB"
-    if measure in ("lag_s", "response_s"):
-        return f"{value * 1000:.1f} ms"
-    return f"{value:.2f} s"
+def _lint_run(catalog: Catalog, repeat: int) -> int:
+    """Print what `tutor.lessons.reproduce` finds, challenge by challenge; returns how many could not be measured."""
+    from tutor.lessons.reproduce import run_challenges
 
-
-def _quick_sizes(challenge: Challenge, expected: str, winner: str | None) -> list[str]:
-    """Say which sizes `--run` shrank, when that is what can tip the balance.
-
-    Quick sizes keep `lint --run` short, but the fixed cost of starting
-    processes then weighs more than in the full-size run a lesson describes.
-    """
-    from tutor.lab.registry import SCENARIOS
-
-    if not {"processes", "hybrid"} & {expected, winner}:
-        return []
-    info = SCENARIOS[challenge.scenario]
-    preset = info.presets.get(str(challenge.params.get("preset")), {})
-    fixed = set(challenge.params) | set(preset)
-    shrunk = [
-        f"{p.name} {p.quick:g} instead of {p.default:g}"
-        for p in info.params
-        if p.name not in fixed and p.quick < p.default
-    ]
-    if "tasks" not in fixed and info.quick_tasks < info.tasks:
-        shrunk.insert(0, f"{info.quick_tasks} tasks instead of {info.tasks}")
-    if not shrunk:
-        return []
-    return [
-        f"quick sizes ({', '.join(shrunk)}): starting processes costs the same as at full size "
-        "but the work they share is smaller, so their advantage shrinks"
-    ]
-
-
-def check_challenge(challenge: Challenge, summaries: list[dict]) -> tuple[str, str, list[str]]:
-    """(status, line, reasons): what this machine measured against the textbook, and why.
-
-    status is "agrees", "tied" (the expected winner is within the noise of the best),
-    "differs", "no-expectation" or "no-result".
-
-    The winner is decided only among the challenge's choices (a sequential
-    baseline run for speedups cannot win), by the lab's own verdict rules so
-    `lint --run` and the game never disagree.
-    """
-    from tutor.lab.compare import variant_of
-    from tutor.lab.verdict import judge
-    from tutor.lessons.plan import expected_speedups
-
-    by_strategy = {variant_of(s): s for s in summaries}
-    results = {s: by_strategy[s] for s in challenge.strategies if s in by_strategy}
-    expected = challenge.expect.winner if challenge.expect else None
-    verdict = judge(
-        results,
-        chosen=expected or challenge.strategies[0],
-        measure=challenge.measure,
-        expected_winner=expected,
-    )
-    values = {
-        s: float(r[challenge.measure])
-        for s, r in results.items()
-        if r.get("ok") and r.get(challenge.measure)
-    }
-    timings = ", ".join(
-        [f"{s} {_fmt(challenge.measure, v)}" for s, v in values.items()]
-        # A deadlocked choice has no figure: it never finished.
-        + [f"{s} deadlocked" for s, r in results.items() if r.get("ok") and r.get("deadlock")]
-    )
-    line = f"{challenge.id} ({challenge.scenario}): measured winner {verdict.winner} [{timings}]"
-    speedups = {variant_of(s): s["speedup"] for s in summaries if s.get("speedup")}
-    textbook = expected_speedups(challenge, by_strategy)
-    if textbook and speedups:
-        shown = [f"{s} {speedups[s]:.1f}x (textbook {x:.1f}x)" for s, x in textbook.items() if s in speedups]
-        if shown:
-            line += "; speedup " + ", ".join(shown)
-    if verdict.winner is None:
-        return "no-result", line + "; nothing finished, nothing to compare", verdict.reasons
-    if expected is None:
-        return "no-expectation", line + "; no textbook expectation to compare", []
-    if verdict.noise:
-        # Which wins, the verdict or the noise, said in the same words as the game.
-        verdict.reasons.insert(0, verdict.noise)
-    if not verdict.disagrees_with_textbook:
-        if verdict.winner == expected:
-            close = {
-                s: values[s] / values[expected] - 1
-                for s in sorted(verdict.tied - {expected})
-                if s in values
-            }
-            if close:
-                # The lab ties results inside the measured spread, which on a
-                # busy machine can be wide: say how far behind, not "narrowly".
-                behind = ", ".join(f"{s} {gap:.0%} behind" for s, gap in close.items())
-                return (
-                    "agrees",
-                    line + f"; reproduces the textbook ({expected}), but within the noise of "
-                    f"{', '.join(close)}",
-                    [f"{behind}, inside this machine's run-to-run spread", *verdict.reasons],
-                )
-            return "agrees", line + f"; reproduces the textbook ({expected})", []
-        others = ", ".join(sorted(verdict.tied - {expected}))
-        gap = values[expected] / values[verdict.winner] - 1
-        reasons = [
-            f"{expected} measured {gap:.0%} behind {verdict.winner}, inside this machine's run-to-run "
-            "spread: the textbook is not contradicted, but not confirmed either",
-            *_quick_sizes(challenge, expected, verdict.winner),
-            *verdict.reasons,
-        ]
-        return "tied", line + f"; too close to call ({expected} tied with {others})", reasons
-    reasons = []
-    if expected in values and verdict.winner in values:
-        gap = values[expected] / values[verdict.winner] - 1
-        reasons.append(f"{expected} measured {gap:.0%} worse than {verdict.winner} here")
-    elif expected not in values:
-        reasons.append(f"the {expected} runs did not finish")
-    reasons.extend(_quick_sizes(challenge, expected, verdict.winner))
-    reasons.extend(verdict.reasons)
-    if verdict.noisy and not verdict.settled:
-        reasons.append(
-            "the runs were noisy: run `tutor lint --run` again on a quieter machine to be sure"
-        )
-    return "differs", line + f"; textbook says {expected}: this machine differs", reasons
-
-
-def _repeat(raw: str | None) -> int:
-    return RUN_REPEAT if raw is None else whole_number(raw, "--repeat", 20)
-
-
-def run_challenges(catalog: Catalog, out: Any = None, repeat: int = RUN_REPEAT) -> int:
-    """Run every challenge quickly and say whether this machine reproduces `expect`.
-
-    Returns how many challenges could not be measured (a run failed).
-    """
-    from tutor.lab.compare import Comparison
-    from tutor.lab.interpreters import lesson_pythons
-    from tutor.lessons.plan import interpreter_tags, run_plan
-
-    out = out or sys.stdout
-    pairs: list[tuple[Lesson, Challenge]] = catalog.challenges
+    out = sys.stdout
+    pairs = catalog.challenges
     if not pairs:
         print("no challenges to run", file=out)
         return 0
@@ -249,55 +113,36 @@ def run_challenges(catalog: Catalog, out: Any = None, repeat: int = RUN_REPEAT) 
         file=out,
     )
     failed = agree = differ = tied = 0
-    tty = hasattr(out, "isatty") and out.isatty()
-    for lesson, challenge in pairs:
-        where = f"{_shown(lesson.path)}:{challenge.line}"
-        tags = interpreter_tags(challenge)
-        try:
-            pythons = lesson_pythons(tags) if tags else {}
-        except ValueError as exc:
-            # Not a failure of the lesson: this machine lacks the interpreter it compares with.
-            print(f"{CLEAR_LINE if tty else ''}{where}: {challenge.id}: skipped: {exc}", file=out, flush=True)
-            continue
-        plan = run_plan(challenge, quick=True, max_rounds=repeat, budget_s=None, pythons=pythons)
+    tty = out.isatty()
+    clear = CLEAR_LINE if tty else ""
+
+    def running(challenge: Challenge, strategies: list[str]) -> None:
         if tty:
-            # A challenge can take a minute (3 s downloads, 3 rounds): show which one runs.
-            print(
-                f"{CLEAR_LINE}running {challenge.id}: {', '.join(plan.strategies)}...",
-                end="\r",
-                file=out,
-                flush=True,
-            )
-        try:
-            comparison = Comparison(plan)
-        except ValueError as exc:
-            print(
-                f"{CLEAR_LINE if tty else ''}{where}: {challenge.id}: cannot run: {exc}",
-                file=out,
-                flush=True,
-            )
+            print(f"{CLEAR_LINE}running {challenge.id}: {', '.join(strategies)}...", end="\r", file=out, flush=True)
+
+    for checked in run_challenges(catalog, repeat, running):
+        challenge = checked.challenge
+        where = f"{_shown(checked.lesson.path)}:{challenge.line}"
+        if checked.status == "skipped":
+            print(f"{clear}{where}: {challenge.id}: skipped: {checked.line}", file=out, flush=True)
+            continue
+        if checked.status == "cannot-run":
+            print(f"{clear}{where}: {challenge.id}: cannot run: {checked.line}", file=out, flush=True)
             failed += 1
             continue
-        try:
-            summaries = comparison.run()
-        except KeyboardInterrupt:
-            comparison.cancel()
-            raise
-        broken = [s for s in summaries if not s.get("ok")]
-        if broken:
+        if checked.failed_runs:
             failed += 1
-            for s in broken:
-                print(
-                    f"{CLEAR_LINE if tty else ''}{where}: {challenge.id}: "
-                    f"{s.get('variant') or s['strategy']} run failed: {s.get('error')}",
-                    file=out,
-                )
-        status, line, reasons = check_challenge(challenge, summaries)
-        differ += status == "differs"
-        agree += status == "agrees"
-        tied += status == "tied"
-        print(f"{CLEAR_LINE if tty else ''}{where}: {line}", file=out)
-        for reason in reasons:
+        for s in checked.failed_runs:
+            print(
+                f"{clear}{where}: {challenge.id}: "
+                f"{s.get('variant') or s['strategy']} run failed: {s.get('error')}",
+                file=out,
+            )
+        differ += checked.status == "differs"
+        agree += checked.status == "agrees"
+        tied += checked.status == "tied"
+        print(f"{clear}{where}: {checked.line}", file=out)
+        for reason in checked.reasons:
             print(f"    why: {reason}", file=out)
         out.flush()
     print(

@@ -1,7 +1,8 @@
 """Lessons: Markdown files with YAML front matter and interactive fenced blocks.
 
 Pure data: loading a lesson reads files and parses YAML (and, for includes,
-Python source with `ast`); it never imports Textual nor runs a workload.
+Python source with `ast`); it never imports Textual nor runs a workload. Only
+:mod:`.reproduce` (`tutor lint --run`) runs workloads, through the lab.
 The format is documented in docs/lesson-format.md.
 """
 
