@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from tutor.lab import stats
 from tutor.lab.compare import gain, speedup_limit
+from tutor.lab.events import Event, Results
 from tutor.lab.registry import SCENARIOS
 
 NOISY_SPREAD = 0.25
@@ -56,14 +57,14 @@ class Verdict:
     measure: str = "wall_s"
 
 
-def _value(result: dict, measure: str) -> float | None:
+def _value(result: Event, measure: str) -> float | None:
     if not result.get("ok"):
         return None
     value = result.get(measure)
     return float(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
-def _runs(result: dict, measure: str) -> list[float | None]:
+def _runs(result: Event, measure: str) -> list[float | None]:
     """A result's values by round (a single result is one round)."""
     runs = result.get(f"{measure}_runs")
     if isinstance(runs, list) and runs:
@@ -71,21 +72,21 @@ def _runs(result: dict, measure: str) -> list[float | None]:
     return [_value(result, measure)]
 
 
-def _kind(results: dict[str, dict]) -> str:
+def _kind(results: Results) -> str:
     scenario = next((r.get("scenario") for r in results.values() if r.get("scenario")), None)
     info = SCENARIOS.get(str(scenario))
     return info.kind if info else "cpu"
 
 
-def _estimator(results: dict[str, dict], measure: str) -> str:
+def _estimator(results: Results, measure: str) -> str:
     if measure != "wall_s":
         return stats.MEDIAN
-    named = {r.get("estimator") for r in results.values() if r.get("estimator")}
+    named = {str(name) for r in results.values() if (name := r.get("estimator"))}
     return named.pop() if len(named) == 1 else stats.estimator_for(_kind(results))
 
 
 def judge(
-    results: dict[str, dict],
+    results: Results,
     chosen: str,
     measure: str = "wall_s",
     expected_winner: str | None = None,
@@ -128,7 +129,7 @@ def judge(
 
 
 def _speedups(
-    results: dict[str, dict], how: str
+    results: Results, how: str
 ) -> tuple[dict[str, float | None], dict[str, tuple[float, float]], set[str]]:
     """Speedups against the sequential baseline: the comparison's own, or from single runs."""
     speedups: dict[str, float | None] = {}
@@ -156,11 +157,11 @@ def _speedups(
     return speedups, intervals, implausible
 
 
-def _limits(results: dict[str, dict]) -> dict[str, float]:
+def _limits(results: Results) -> dict[str, float]:
     return {s: limit for s, r in results.items() if (limit := speedup_limit(r)) is not None}
 
 
-def _noise(results: dict[str, dict], verdict: Verdict) -> tuple[bool, str | None]:
+def _noise(results: Results, verdict: Verdict) -> tuple[bool, str | None]:
     """Is the noise big enough to matter, and which wins, the verdict or the noise?
 
     CPU-bound work is judged by other programs' CPU use and by its own spread;
@@ -223,7 +224,7 @@ def _label(strategy: str) -> str:
     return f"{label} " + {"gil": "with the GIL", "ft": "without the GIL"}.get(tag, f"under Python {tag}")
 
 
-def measured_capacity(results: dict[str, dict]) -> float | None:
+def measured_capacity(results: Results) -> float | None:
     """The median parallel capacity probed before the runs (None without a probe)."""
     values = [r["parallel_capacity"] for r in results.values() if r.get("parallel_capacity")]
     return round(statistics.median(values), 2) if values else None
@@ -236,8 +237,8 @@ CAPACITY_MEANING = (
 
 
 def machine_reasons(
-    results: dict[str, dict],
-    facts: dict,
+    results: Results,
+    facts: Event,
     implausible: set[str] | None = None,
     speedups: dict[str, float | None] | None = None,
 ) -> list[str]:
@@ -283,13 +284,13 @@ def machine_reasons(
             f"Python {facts.get('python')} with the GIL on: only one thread at a time runs Python code; "
             "threads overlap only while they wait or run C code that releases the GIL."
         )
-    methods = {r.get("start_method") for r in results.values() if r.get("start_method")}
+    methods = {str(method) for r in results.values() if (method := r.get("start_method"))}
     if methods:
         reasons.append(f"Processes were started with the '{', '.join(sorted(methods))}' start method.")
     return reasons
 
 
-def _implausible_reason(result: dict, results: dict[str, dict], measured: float | None) -> str:
+def _implausible_reason(result: Event, results: Results, measured: float | None) -> str:
     """Why a figure beyond the machine's limit is not what the strategy achieved."""
     strategy = result["strategy"]
     limit = speedup_limit(result) or 1.0
