@@ -40,3 +40,13 @@ def test_layers_hold() -> None:
 def test_ruff_check() -> None:
     proc = _run(_tool("ruff"), "check", "tutor", "tests", "benchmarks")
     assert proc.returncode == 0, proc.stdout[-4000:]
+
+
+def test_types_check() -> None:
+    proc = _run(sys.executable, "-m", "mypy", "--cache-dir", str(ROOT / ".mypy_cache" / "linux"))
+    assert proc.returncode == 0, proc.stdout[-4000:]
+
+
+def test_ruff_format() -> None:
+    proc = _run(_tool("ruff"), "format", "--check", "tutor", "tests", "benchmarks")
+    assert proc.returncode == 0, "run `ruff format tutor tests benchmarks`:\n" + proc.stdout[-4000:]

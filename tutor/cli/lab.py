@@ -7,12 +7,14 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tutor.errors import UsageError, whole_number
 from tutor.lab.registry import SCENARIOS, ScenarioInfo, get_scenario
 
 if TYPE_CHECKING:
+    from tutor.lab.events import Event, Result, Summary
     from tutor.lab.interpreters import Interpreter
     from tutor.room.client import RoomTarget
 
@@ -109,7 +111,7 @@ def run_command(args: argparse.Namespace) -> int:
     )
     try:
         if comparison is not None:
-            summaries: list[Any] = comparison.run(on_event=output.event, on_run=output.run_started)
+            summaries: list[Summary] | list[Result] = comparison.run(on_event=output.event, on_run=output.run_started)
         else:
             assert single is not None
             with single:
@@ -215,7 +217,7 @@ class _JsonOutput:
     def __init__(self, compare_mode: bool) -> None:
         self.compare = compare_mode
 
-    def event(self, event: dict) -> None:
+    def event(self, event: Event) -> None:
         if self.compare and event.get("event") == "result":
             event = dict(event, event="run_result")
         sys.stdout.write(json.dumps(event, default=str) + "\n")
@@ -227,7 +229,7 @@ class _JsonOutput:
     def close(self) -> None:
         pass
 
-    def finish(self, summaries: list[dict], compared: bool) -> None:
+    def finish(self, summaries: Sequence[Event], compared: bool) -> None:
         if compared:
             for s in summaries:
                 sys.stdout.write(json.dumps(dict(s, event="result"), default=str) + "\n")
@@ -250,7 +252,7 @@ class _HumanOutput:
         self.round = 1
         self.lock = threading.Lock()
 
-    def event(self, event: dict) -> None:
+    def event(self, event: Event) -> None:
         kind = event.get("event")
         if kind == "started":
             self.strategy = event["strategy"]
@@ -278,7 +280,7 @@ class _HumanOutput:
     def run_started(self, run: Any, round_index: int) -> None:
         self.round = round_index + 1
 
-    def finish(self, summaries: list[dict], compared: bool) -> None:
+    def finish(self, summaries: Sequence[Event], compared: bool) -> None:
         from rich.table import Table
 
         from tutor.lab.explain import explain
@@ -403,14 +405,14 @@ class _HumanOutput:
         self.console.print(_single_thread_cost(summaries), markup=False)
 
 
-def _python_cell(summary: dict) -> str:
+def _python_cell(summary: Event) -> str:
     """ "3.13.5t, GIL off": which Python ran it and whether threads could run in parallel there."""
     label = f"{summary.get('python') or '?'}{'t' if summary.get('free_threaded_build') else ''}"
     gil = summary.get("gil_enabled")
     return label + (", GIL off" if gil is False else ", GIL on" if gil else "")
 
 
-def _single_thread_cost(summaries: list[dict]) -> str:
+def _single_thread_cost(summaries: Sequence[Event]) -> str:
     """One at a time under each Python, against the first: what a build costs a single thread."""
     from tutor.lab.compare import split_variant, variant_of
 
@@ -427,7 +429,7 @@ def _single_thread_cost(summaries: list[dict]) -> str:
     return "One at a time, the same work: " + "; ".join(parts) + "."
 
 
-def _interval_cell(summary: dict) -> str:
+def _interval_cell(summary: Event) -> str:
     low, high = summary.get("speedup_low"), summary.get("speedup_high")
     if summary.get("strategy") == "sequential" or low is None or high is None:
         return ""

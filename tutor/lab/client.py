@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from tutor.lab import platform
-from tutor.lab.events import failed_result
+from tutor.lab.events import Event, Result, failed_result
 from tutor.lab.registry import MAX_WORKERS, START_METHODS, STRATEGIES, get_scenario
 
 KILL_GRACE_S = 1.0
@@ -93,18 +93,18 @@ class RunRequest:
             preset.pop("tasks", None)
             values.update(preset)
         for key, value in params.items():
-            spec = info.param(key)
-            if spec is None:
+            param = info.param(key)
+            if param is None:
                 allowed = ", ".join(p.name for p in info.params) or "none"
                 raise ValueError(f"unknown parameter {key!r} for {info.name}; parameters: {allowed}")
             try:
                 number = float(value)
             except (TypeError, ValueError):
-                raise ValueError(f"{key} must be a number from {spec.minimum:g} to {spec.maximum:g}") from None
-            problem = spec.check(number)
+                raise ValueError(f"{key} must be a number from {param.minimum:g} to {param.maximum:g}") from None
+            problem = param.check(number)
             if problem:
                 raise ValueError(problem)
-            values[key] = int(number) if spec.integer else number
+            values[key] = int(number) if param.integer else number
         if tasks is None:
             tasks = info.quick_tasks if self.quick else info.tasks
         if not (1 <= tasks <= info.max_tasks):
@@ -168,7 +168,7 @@ class LabRun:
         self.variant = request.strategy
         """Its key in a comparison (``threads@3.13.5t`` under a named interpreter); set by the comparison."""
         self.spec = request.resolve()
-        self.result: dict | None = None
+        self.result: Result | None = None
         self.cancelled = False
         self._proc: subprocess.Popen[bytes] | None = None
         # Kept open for the run's whole life (closed in close()): the runner's
@@ -224,7 +224,7 @@ class LabRun:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
 
-    def events(self) -> Iterator[dict]:
+    def events(self) -> Iterator[Event]:
         """Yield events in order until the result; always ends with a result event.
 
         When served to a room (``TUTOR_BENCH_DIR`` set), the run first waits for
@@ -299,7 +299,7 @@ class LabRun:
         while (item := updates.get()) is not None:
             yield {"event": "queued", "t": time.monotonic(), "position": item[0], "estimate_s": item[1]}
 
-    def run(self, on_event: Callable[[dict], None] | None = None) -> dict:
+    def run(self, on_event: Callable[[Event], None] | None = None) -> Result:
         """Run to the end, passing each event to ``on_event``; return the result."""
         for event in self.events():
             if on_event:

@@ -38,7 +38,7 @@ from typing import Any
 
 from tutor.lab import stats
 from tutor.lab.client import LabRun, RunRequest
-from tutor.lab.events import FIGURES, Result, Summary
+from tutor.lab.events import FIGURES, Event, Result, Summary
 from tutor.lab.registry import SCENARIOS, get_scenario
 
 GAME_BUDGET_S = 12.0
@@ -134,7 +134,7 @@ class Comparison:
 
     def run(
         self,
-        on_event: Callable[[dict], None] | None = None,
+        on_event: Callable[[Event], None] | None = None,
         on_run: Callable[[LabRun, int], None] | None = None,
     ) -> list[Summary]:
         """Run round after round; ``on_run(run, round_index)`` before each run starts."""
@@ -223,7 +223,10 @@ def summarize(
     errors = errors or {}
     summaries: list[Summary] = []
     capacities = [
-        r["parallel_capacity"] for rs in runs.values() for r in rs if r is not None and r.get("parallel_capacity")
+        capacity
+        for rs in runs.values()
+        for r in rs
+        if r is not None and (capacity := r.get("parallel_capacity")) is not None and capacity > 0
     ]
     capacity = round(statistics.median(capacities), 2) if capacities else None
     for strategy, results in runs.items():
@@ -257,7 +260,7 @@ def summarize(
         summary["spread"] = round(spread, 3) if spread is not None else None
         summary["estimator"] = how
         summary["parallel_capacity"] = capacity
-        loads = [r["foreign_load_percent"] for r in good if r.get("foreign_load_percent") is not None]
+        loads = [load for r in good if (load := r.get("foreign_load_percent")) is not None]
         summary["foreign_load_percent"] = round(max(loads), 1) if loads else None
         summary["noisy"] = any(r.get("noisy") for r in good)
         summary["ok"] = bool(good) and len(good) == len(results)
@@ -295,7 +298,7 @@ def _figure(result: Result | None, key: str) -> float | None:
 
 
 def gain(
-    base_runs: list[float | None], result: Mapping[str, Any], how: str
+    base_runs: list[float | None], result: Event, how: str
 ) -> tuple[float, float, float, bool] | None:
     """A strategy's speedup over one at a time, from the rounds both ran, with its interval.
 
@@ -312,7 +315,7 @@ def gain(
     return low, point, high, limit is not None and low > limit
 
 
-def speedup_limit(result: Mapping[str, Any]) -> float | None:
+def speedup_limit(result: Event) -> float | None:
     """The most a strategy can gain over one-at-a-time on CPU-bound work here.
 
     min(tasks, workers, usable cores) for work that can run in parallel; 1x

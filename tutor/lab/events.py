@@ -13,7 +13,13 @@ them names and keys for readers and type checkers.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import Any, NotRequired, TypedDict
+
+Event = Mapping[str, Any]
+"""Any event as its consumers read it (one of the TypedDicts below, or one a newer runner added)."""
+Results = Mapping[str, Event]
+"""What a verdict judges, keyed by strategy: a comparison's summaries, or single runs' results."""
 
 
 class Started(TypedDict):

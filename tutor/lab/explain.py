@@ -7,7 +7,10 @@ figure beyond what the machine can give is called so.
 
 from __future__ import annotations
 
-from tutor.lab.registry import get_scenario
+from collections.abc import Sequence
+
+from tutor.lab.events import Event
+from tutor.lab.registry import ScenarioInfo, get_scenario
 from tutor.lab.verdict import Verdict, judge
 
 WINS = {
@@ -23,7 +26,7 @@ def _x(value: float | None) -> str:
     return f"{value:.1f}x" if value else "-"
 
 
-def explain(summaries: list[dict]) -> str:
+def explain(summaries: Sequence[Event]) -> str:
     """Explain a comparison (summaries of :class:`tutor.lab.compare.Comparison`) in plain words."""
     deadlocked = [s for s in summaries if s.get("ok") and s.get("deadlock")]
     ok = [s for s in summaries if s.get("ok") and s.get("wall_s")]
@@ -73,7 +76,7 @@ def _gain(strategy: str, verdict: Verdict) -> str:
     return _x(x)
 
 
-def _body(info, by: dict[str, dict], verdict: Verdict, cores: int) -> list[str]:
+def _body(info: ScenarioInfo, by: dict[str, Event], verdict: Verdict, cores: int) -> list[str]:
     has = by.__contains__
     if info.name in _NEW_SCENARIOS and info.kind != "cpu":
         return _NEW_SCENARIOS[info.name](by)
@@ -146,7 +149,7 @@ def _body(info, by: dict[str, dict], verdict: Verdict, cores: int) -> list[str]:
     elif info.name == "memory":
         per = {s: (r.get("details") or {}).get("per_worker_bytes") for s, r in by.items()}
         kind = (next(iter(by.values())).get("memory_kind") or "pss").upper()
-        shown = [f"{s} {per[s] / 1024:.0f} KiB" for s in per if per[s] is not None]
+        shown = [f"{s} {size / 1024:.0f} KiB" for s, size in per.items() if size is not None]
         if shown:
             out.append(f"Memory per idle worker: {', '.join(shown)} ({kind} of the whole process tree).")
     elif info.name == "sharing":
@@ -172,7 +175,7 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value * 1000:.1f} ms"
 
 
-def _deadlocks(deadlocked: list[dict]) -> list[str]:
+def _deadlocks(deadlocked: list[Event]) -> list[str]:
     """A deadlocked strategy never finished: say who held and waited for what, never a time."""
     return [
         f"{s['strategy'].capitalize()} deadlocked: {s['deadlock']['text']}. Nothing moved for "
@@ -181,7 +184,7 @@ def _deadlocks(deadlocked: list[dict]) -> list[str]:
     ]
 
 
-def _deadlock_body(by: dict[str, dict]) -> list[str]:
+def _deadlock_body(by: dict[str, Event]) -> list[str]:
     out = []
     if "ordered" in by:
         out.append(
@@ -197,7 +200,7 @@ def _deadlock_body(by: dict[str, dict]) -> list[str]:
     return out
 
 
-def _producer_consumer_body(by: dict[str, dict]) -> list[str]:
+def _producer_consumer_body(by: dict[str, Event]) -> list[str]:
     out = []
     for strategy in ("threads", "processes"):
         d = (by.get(strategy) or {}).get("details") or {}
@@ -216,7 +219,7 @@ def _producer_consumer_body(by: dict[str, dict]) -> list[str]:
     return out
 
 
-def _lag_body(by: dict[str, dict]) -> list[str]:
+def _lag_body(by: dict[str, Event]) -> list[str]:
     words = {
         "blocking": "time.sleep in a coroutine held the loop",
         "awaiting": "await asyncio.sleep left the loop free",
@@ -230,7 +233,7 @@ def _lag_body(by: dict[str, dict]) -> list[str]:
     return out
 
 
-def _convoy_body(by: dict[str, dict]) -> list[str]:
+def _convoy_body(by: dict[str, Event]) -> list[str]:
     words = {"sequential": "alone", "threads": "beside CPU threads", "processes": "beside CPU processes"}
     parts = [f"{words[s]} {_ms(r.get('response_s'))}" for s, r in by.items() if s in words]
     out = ["The I/O thread's median response time: " + ", ".join(parts) + "."] if parts else []

@@ -16,19 +16,16 @@ called so, never presented as what a strategy achieved.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from tutor.lab import stats
 from tutor.lab.compare import gain, speedup_limit
+from tutor.lab.events import Event, Results
 from tutor.lab.registry import SCENARIOS
 
 NOISY_SPREAD = 0.25
 """Runs of one strategy that differ by more than this are noisy, whatever the load."""
 
-Results = Mapping[str, Mapping[str, Any]]
-"""Keyed by strategy (see the module's docstring); only read, so a Summary does as well as a dict."""
 
 CPU_KINDS = ("cpu", "cpu-c", "mixed")
 """Work whose timings other programs' CPU use disturbs (waiting work does not care)."""
@@ -61,14 +58,14 @@ class Verdict:
     measure: str = "wall_s"
 
 
-def _value(result: Mapping[str, Any], measure: str) -> float | None:
+def _value(result: Event, measure: str) -> float | None:
     if not result.get("ok"):
         return None
     value = result.get(measure)
     return float(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
-def _runs(result: Mapping[str, Any], measure: str) -> list[float | None]:
+def _runs(result: Event, measure: str) -> list[float | None]:
     """A result's values by round (a single result is one round)."""
     runs = result.get(f"{measure}_runs")
     if isinstance(runs, list) and runs:
@@ -85,7 +82,7 @@ def _kind(results: Results) -> str:
 def _estimator(results: Results, measure: str) -> str:
     if measure != "wall_s":
         return stats.MEDIAN
-    named = {r.get("estimator") for r in results.values() if r.get("estimator")}
+    named = {str(name) for r in results.values() if (name := r.get("estimator"))}
     return named.pop() if len(named) == 1 else stats.estimator_for(_kind(results))
 
 
@@ -242,7 +239,7 @@ CAPACITY_MEANING = (
 
 def machine_reasons(
     results: Results,
-    facts: Mapping[str, Any],
+    facts: Event,
     implausible: set[str] | None = None,
     speedups: dict[str, float | None] | None = None,
 ) -> list[str]:
@@ -288,13 +285,13 @@ def machine_reasons(
             f"Python {facts.get('python')} with the GIL on: only one thread at a time runs Python code; "
             "threads overlap only while they wait or run C code that releases the GIL."
         )
-    methods = {r.get("start_method") for r in results.values() if r.get("start_method")}
+    methods = {str(method) for r in results.values() if (method := r.get("start_method"))}
     if methods:
         reasons.append(f"Processes were started with the '{', '.join(sorted(methods))}' start method.")
     return reasons
 
 
-def _implausible_reason(result: Mapping[str, Any], results: Results, measured: float | None) -> str:
+def _implausible_reason(result: Event, results: Results, measured: float | None) -> str:
     """Why a figure beyond the machine's limit is not what the strategy achieved."""
     strategy = result["strategy"]
     limit = speedup_limit(result) or 1.0

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from tutor.lab.compare import GAME_BUDGET_S, ComparisonPlan
+from tutor.lab.events import Results
 from tutor.lab.registry import get_scenario
 from tutor.lessons.expression import ExpressionError, Situation
 from tutor.lessons.model import Challenge
@@ -70,7 +70,7 @@ def _int_or_none(value: Any) -> int | None:
     return None if value is None else int(value)
 
 
-def expected_speedups(challenge: Challenge, results: Mapping[str, Mapping[str, Any]]) -> dict[str, float]:
+def expected_speedups(challenge: Challenge, results: Results) -> dict[str, float]:
     """The textbook speedups for the runs that were measured, on the machine that measured them.
 
     Each formula is evaluated with that strategy's own run: the usable cores it

@@ -11,7 +11,10 @@ import json
 import math
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tutor.lab.events import Results
 
 MAX_ID_LENGTH = 200
 # The lessons' id syntax (tutor/lessons/validate.py SLUG): lesson, challenge,
@@ -79,7 +82,7 @@ def clean_interpreters(value: object) -> list[dict[str, Any]] | None:
     return out
 
 
-def interpreters_of(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def interpreters_of(results: Results) -> list[dict[str, Any]]:
     """The distinct Pythons behind a comparison's results (what the store keeps per attempt)."""
     seen: dict[str, dict[str, Any]] = {}
     for result in results.values():

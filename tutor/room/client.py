@@ -296,7 +296,7 @@ class _HostKeyCheck(asyncssh.SSHClient):
         return True
 
 
-class _RoomChannel(asyncssh.SSHClientSession):  # type: ignore[type-arg]
+class _RoomChannel(asyncssh.SSHClientSession):
     """The subsystem channel: hello, then reports out and acknowledgements in."""
 
     def __init__(self, owner: RoomClient) -> None:

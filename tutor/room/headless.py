@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tutor.errors import UsageError
 
 if TYPE_CHECKING:
+    from tutor.lab.events import Event
     from tutor.room.client import RoomTarget
 
 PASSWORD_ENV = "TUTOR_ROOM_PASSWORD"
@@ -83,7 +85,7 @@ def _password(name: str, host: str, port: int, *, has_key: bool) -> str | None:
     return typed or None
 
 
-def comparison_report(summaries: list[dict[str, Any]]) -> dict[str, Any] | None:
+def comparison_report(summaries: Sequence[Event]) -> dict[str, Any] | None:
     """A ``tutor run --compare`` result as a verdict report (None if nothing was measured)."""
     from tutor.lab.facts import machine_facts
     from tutor.lab.verdict import judge
@@ -111,7 +113,7 @@ def comparison_report(summaries: list[dict[str, Any]]) -> dict[str, Any] | None:
     )
 
 
-def report_comparison(target: RoomTarget, summaries: list[dict[str, Any]]) -> bool:
+def report_comparison(target: RoomTarget, summaries: Sequence[Event]) -> bool:
     """Queue, send and say what happened in one line on stderr; True if the room has it."""
     from tutor.room.client import RoomClient
     from tutor.room.outbox import Outbox

@@ -9,7 +9,10 @@ events and keeps the per-event cost to a few dict operations.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tutor.lab.events import Event
 
 COMPUTE = "compute"
 WAIT = "wait"
@@ -174,7 +177,7 @@ class RunView:
     facts: dict[str, Any] = field(default_factory=dict)
     lanes: dict[str, Lane] = field(default_factory=dict)
     note: str = ""
-    result: dict[str, Any] | None = None
+    result: Event | None = None
     error: str | None = None
     last_sample_at: float | None = None
     has_shares: bool = False
@@ -206,7 +209,7 @@ class RunView:
             return float(self.result["wall_s"])
         return None
 
-    def _rel(self, event: dict[str, Any]) -> float:
+    def _rel(self, event: Event) -> float:
         t = event.get("t")
         if t is None or self.t0 is None:
             return self.now
@@ -222,7 +225,7 @@ class RunView:
             lane.label = label
         return lane
 
-    def apply(self, event: dict[str, Any]) -> None:
+    def apply(self, event: Event) -> None:
         kind = event.get("event")
         if kind == "queued":
             # Served to a room: measured runs take turns on the host's cores.
@@ -307,7 +310,7 @@ class RunView:
                 # One line at 80 columns, under the lanes it explains.
                 self.note = "Per-worker CPU times unavailable: █ shows wanting a CPU, not getting one"
 
-    def finish(self, result: dict[str, Any] | None, at: float | None = None) -> None:
+    def finish(self, result: Event | None, at: float | None = None) -> None:
         end = self.now if at is None else at
         if result is not None and result.get("wall_s") is not None and self.t0 is not None:
             end = max(end, (self.origin or 0.0) + float(result["wall_s"]))
@@ -368,12 +371,12 @@ class LabModel:
         self.runs[strategy].state = "running"
         self.version += 1
 
-    def apply(self, strategy: str, event: dict[str, Any]) -> None:
+    def apply(self, strategy: str, event: Event) -> None:
         self.runs[strategy].apply(event)
         self.version += 1
 
     def finish(
-        self, strategy: str, result: dict[str, Any] | None, error: str | None = None
+        self, strategy: str, result: Event | None, error: str | None = None
     ) -> None:
         run = self.runs[strategy]
         if error and run.error is None:
@@ -434,7 +437,7 @@ class LabModel:
         self.version += 1
 
     @property
-    def results(self) -> dict[str, dict[str, Any]]:
+    def results(self) -> dict[str, Event]:
         """strategy -> what the verdict judges: the summaries, else each run's result."""
         if self.summaries:
             return dict(self.summaries)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from tutor.lab.events import Event
     from tutor.lessons import Challenge, Lesson
 
 
@@ -38,7 +39,7 @@ class EventReceived(Message):
     """One event from the lab child (see docs/architecture.md for the kinds)."""
 
     strategy: str
-    event: dict[str, Any] = field(default_factory=dict)
+    event: Event = field(default_factory=dict)
 
     def can_replace(self, message: Message) -> bool:
         # Textual drops this message when the next queued one "can replace" it.
@@ -57,7 +58,7 @@ class RunFinished(Message):
     """One strategy's run ended: result is the "result" event, or None if it died."""
 
     strategy: str
-    result: dict[str, Any] | None
+    result: Event | None
     error: str | None = None
 
 

@@ -8,9 +8,10 @@ the app, and the verdict screen never reads the lab screen's model.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from tutor.lab.events import Event
     from tutor.lab.verdict import Verdict
     from tutor.lessons import Challenge, Lesson
     from tutor.progress import Store
@@ -27,7 +28,7 @@ class LabOutcome:
     challenge: Challenge
     choice: str
     predicted_speedup: float | None
-    results: dict[str, dict[str, Any]]
+    results: dict[str, Event]
     """Strategy -> its summary (the lab's result event, see docs/architecture.md)."""
     order: list[str]
     see_verdict: bool = True

@@ -26,7 +26,7 @@ from tutor.wording import count
 if TYPE_CHECKING:
     from tutor.lab.client import LabRun
     from tutor.lab.compare import Comparison
-    from tutor.lab.events import Summary
+    from tutor.lab.events import Event, Summary
     from tutor.lessons import Challenge, Lesson
 
 REDRAW_S = 0.1
@@ -151,7 +151,7 @@ class LabScreen(TutorScreen):
                 return
             self.post_message(RunStarted(strategy, order.index(strategy), len(order), round_index))
 
-        def on_event(event: dict[str, Any]) -> None:
+        def on_event(event: Event) -> None:
             run: LabRun = current["run"]
             if not current["tracked"] and run.pid is not None:
                 # Known once started (when served, only after its bench slot).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,12 +21,13 @@ from tutor.ui.widgets.titlebar import TitleBar
 from tutor.wording import percent_off
 
 if TYPE_CHECKING:
+    from tutor.lab.events import Results
     from tutor.lab.verdict import Verdict
     from tutor.ui.outcome import LabOutcome
 
 
 def comparison_table(
-    results: dict[str, dict[str, Any]],
+    results: Results,
     order: list[str],
     chosen: str,
     verdict: Verdict,
