@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -68,9 +69,10 @@ def run_command(args: argparse.Namespace) -> int:
     room = _room_target(args)
     comparison: Comparison | None = None
     single: LabRun | None = None
+    left_out: str | None = None
     try:
         if args.compare:
-            variants = _variants(info, pythons)
+            variants, left_out = _variants(info, pythons)
             comparison = Comparison(
                 ComparisonPlan(
                     info.name,
@@ -111,7 +113,9 @@ def run_command(args: argparse.Namespace) -> int:
     )
     try:
         if comparison is not None:
-            summaries: list[Summary] | list[Result] = comparison.run(on_event=output.event, on_run=output.run_started)
+            summaries: list[Summary] | list[Result] = comparison.run(
+                on_event=output.event, on_run=output.run_started
+            )
         else:
             assert single is not None
             with single:
@@ -131,7 +135,7 @@ def run_command(args: argparse.Namespace) -> int:
         print("tutor: run cancelled; every lab process was stopped", file=sys.stderr)
         return 143 if isinstance(exc, _Terminated) else 130
     output.close()
-    output.finish(summaries, compared=bool(args.compare))
+    output.finish(summaries, compared=bool(args.compare), left_out=left_out)
     status = 0 if all(s.get("ok") for s in summaries) else 1
     if room is not None:
         from tutor.room.headless import report_comparison
@@ -187,8 +191,9 @@ def _is_path(spec: str) -> bool:
     return os.sep in spec or spec.startswith(".")
 
 
-def _variants(info: ScenarioInfo, pythons: dict[str, Interpreter]) -> list[str]:
-    """Every strategy under every interpreter, where it can run there (the interpreters strategy needs 3.14)."""
+def _variants(info: ScenarioInfo, pythons: dict[str, Interpreter]) -> tuple[list[str], str | None]:
+    """Every strategy under every interpreter where it can run there, and a note on what
+    was left out (the interpreters strategy needs 3.14)."""
     from tutor.lab.interpreters import interpreter_pool_problem
 
     variants: list[str] = []
@@ -201,13 +206,12 @@ def _variants(info: ScenarioInfo, pythons: dict[str, Interpreter]) -> list[str]:
                 skipped.append(tag or "this Python")
                 continue
             variants.append(f"{strategy}@{tag}" if tag is not None else strategy)
-    if skipped and "interpreters" in info.strategies:
-        print(
-            f"tutor: left out the interpreters strategy under {', '.join(skipped)} "
-            "(it needs concurrent.futures.InterpreterPoolExecutor, Python 3.14+)",
-            file=sys.stderr,
-        )
-    return variants
+    if not skipped:
+        return variants, None
+    return variants, (
+        f"interpreters: not run under {', '.join(skipped)} "
+        "(InterpreterPoolExecutor needs Python 3.14+)"
+    )
 
 
 class _JsonOutput:
@@ -229,7 +233,13 @@ class _JsonOutput:
     def close(self) -> None:
         pass
 
-    def finish(self, summaries: Sequence[Event], compared: bool) -> None:
+    def finish(
+        self, summaries: Sequence[Event], compared: bool, left_out: str | None = None
+    ) -> None:
+        if left_out:
+            sys.stdout.write(
+                json.dumps({"event": "note", "t": time.monotonic(), "text": left_out}) + "\n"
+            )
         if compared:
             for s in summaries:
                 sys.stdout.write(json.dumps(dict(s, event="result"), default=str) + "\n")
@@ -280,7 +290,9 @@ class _HumanOutput:
     def run_started(self, run: Any, round_index: int) -> None:
         self.round = round_index + 1
 
-    def finish(self, summaries: Sequence[Event], compared: bool) -> None:
+    def finish(
+        self, summaries: Sequence[Event], compared: bool, left_out: str | None = None
+    ) -> None:
         from rich.table import Table
 
         from tutor.lab.explain import explain
@@ -352,6 +364,8 @@ class _HumanOutput:
         self.console.print(table)
         for strategy, notes in notes_by_strategy:
             self.console.print(f"{strategy}: {', '.join(notes)}", markup=False, highlight=False)
+        if left_out:
+            self.console.print(left_out, markup=False, highlight=False)
         cap = measured_capacity({variant_of(s): s for s in summaries})
         legend = [f"CPU: 100% = one core; this machine has {first.get('cores')} usable."]
         if compared and rounds > 1:
