@@ -26,7 +26,7 @@ CHECK = "import sys, {module}; bad = [m for m in ('textual', 'asyncssh', 'textua
         "tutor.cli.lessons",
         "tutor.cli.progress",
         "tutor.cli.serve",
-        "tutor.serve.sshdefaults",  # every command's parser reads it
+        "tutor.serve.defaults",  # every command's parser reads it
         # The room's plain parts: the protocol, the outbox, host keys, the room view.
         "tutor.room.protocol",
         "tutor.room.outbox",

@@ -66,17 +66,32 @@ def _common(parser: argparse.ArgumentParser, *, lessons: bool = False, data: boo
             help="where progress is stored (default: $TUTOR_DATA_DIR or the user data dir)",
         )
         parser.add_argument(
-            "--profile", metavar="NAME", default=none, help="learner profile (default: your user name)"
+            "--profile",
+            metavar="NAME",
+            default=none,
+            help="learner profile (default: your user name)",
         )
 
 
 def _room_options(parser: argparse.ArgumentParser, *, join_flag: bool) -> None:
     """How to reach a workshop room: `tutor join` and `tutor run --join`."""
     if join_flag:
-        parser.add_argument("--join", metavar="HOST[:PORT]", help="also report the results to this workshop room")
-    parser.add_argument("--name", metavar="NAME", help="how the room shows you" + (" (with --join)" if join_flag else ""))
-    parser.add_argument("--fingerprint", metavar="SHA256:...", help="the room's host key, from the instructor's banner")
-    parser.add_argument("--identity", metavar="FILE", help="log in with this SSH key instead of the room password")
+        parser.add_argument(
+            "--join", metavar="HOST[:PORT]", help="also report the results to this workshop room"
+        )
+    parser.add_argument(
+        "--name",
+        metavar="NAME",
+        help="how the room shows you" + (" (with --join)" if join_flag else ""),
+    )
+    parser.add_argument(
+        "--fingerprint",
+        metavar="SHA256:...",
+        help="the room's host key, from the instructor's banner",
+    )
+    parser.add_argument(
+        "--identity", metavar="FILE", help="log in with this SSH key instead of the room password"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,7 +138,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", metavar="SCENARIO", help=f"one of: {', '.join(SCENARIOS)}")
     mode = run.add_mutually_exclusive_group()
     mode.add_argument("--strategy", "-s", metavar="S", help=f"one of: {', '.join(STRATEGIES)}")
-    mode.add_argument("--compare", action="store_true", help="run every strategy that fits, interleaved")
+    mode.add_argument(
+        "--compare", action="store_true", help="run every strategy that fits, interleaved"
+    )
     run.add_argument(
         "--repeat",
         type=str,
@@ -131,13 +148,25 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="K",
         help="the most rounds with --compare (default 3); it stops earlier once the best is clearly ahead",
     )
-    run.add_argument("--tasks", type=str, metavar="N", help="how much work (files, jobs, dishes...)")
+    run.add_argument(
+        "--tasks", type=str, metavar="N", help="how much work (files, jobs, dishes...)"
+    )
     run.add_argument("--workers", type=str, metavar="N", help="how many threads or processes do it")
     run.add_argument("--start-method", choices=START_METHODS, help="how processes are started")
-    run.add_argument("--preset", metavar="NAME", help="a named parameter set (e.g. downloads --preset seed)")
-    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a scenario parameter")
-    run.add_argument("--quick", action="store_true", help="small sizes (seconds, for tests and demos)")
-    run.add_argument("--json", action="store_true", help="print the JSON Lines event stream (one object per line) instead of a table")
+    run.add_argument(
+        "--preset", metavar="NAME", help="a named parameter set (e.g. downloads --preset seed)"
+    )
+    run.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a scenario parameter"
+    )
+    run.add_argument(
+        "--quick", action="store_true", help="small sizes (seconds, for tests and demos)"
+    )
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print the JSON Lines event stream (one object per line) instead of a table",
+    )
     run.add_argument("--no-probe", action="store_true", help="skip the parallel-capacity probe")
     run.add_argument(
         "--python",
@@ -172,9 +201,19 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: tutor lint my-lessons/ --run",
         formatter_class=_Help,
     )
-    lint.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: built-in lessons)")
-    lint.add_argument("--run", action="store_true", help="also run every challenge (quick) on this machine")
-    lint.add_argument("--repeat", type=str, default="3", metavar="K", help="the most rounds of every strategy with --run (default %(default)s)")
+    lint.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or folders (default: built-in lessons)"
+    )
+    lint.add_argument(
+        "--run", action="store_true", help="also run every challenge (quick) on this machine"
+    )
+    lint.add_argument(
+        "--repeat",
+        type=str,
+        default="3",
+        metavar="K",
+        help="the most rounds of every strategy with --run (default %(default)s)",
+    )
     _common(lint, lessons=True)
     lint.set_defaults(handler=_lint)
 
@@ -196,7 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: tutor join 192.168.10.5:2222 --name ada --fingerprint SHA256:...",
         formatter_class=_Help,
     )
-    join.add_argument("room", metavar="HOST[:PORT]", help="the room's address, as the instructor's banner shows it")
+    join.add_argument(
+        "room",
+        metavar="HOST[:PORT]",
+        help="the room's address, as the instructor's banner shows it",
+    )
     _room_options(join, join_flag=False)
     _common(join, lessons=True, data=True)
     join.set_defaults(handler=_join)
@@ -218,9 +261,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Help,
     )
     _common(progress, data=True)
-    psub = progress.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser, required=True)
+    psub = progress.add_subparsers(
+        dest="action", metavar="ACTION", parser_class=_Parser, required=True
+    )
     show = psub.add_parser(
-        "show", help="progress per lesson and overall", description="Progress per lesson and overall."
+        "show",
+        help="progress per lesson and overall",
+        description="Progress per lesson and overall.",
     )
     show.add_argument("--json", action="store_true", help="print progress as JSON")
     _common(show, lessons=True, data=True)
@@ -239,9 +286,13 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("file", metavar="FILE", help="a JSON file from `tutor progress export`")
     _common(imp, data=True)
     reset = psub.add_parser(
-        "reset", help="forget progress (asks first)", description="Forget progress, of one lesson or all."
+        "reset",
+        help="forget progress (asks first)",
+        description="Forget progress, of one lesson or all.",
     )
-    reset.add_argument("--lesson", metavar="ID", help="forget only this lesson (default: every lesson)")
+    reset.add_argument(
+        "--lesson", metavar="ID", help="forget only this lesson (default: every lesson)"
+    )
     reset.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     _common(reset, data=True)
     progress.set_defaults(handler=_progress)
@@ -252,7 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the game to a workshop room: over SSH (one game per learner) or to browsers.",
         epilog="see docs/workshop.md for running a room",
     )
-    ssub = serve.add_subparsers(dest="transport", metavar="TRANSPORT", parser_class=_Parser, required=True)
+    ssub = serve.add_subparsers(
+        dest="transport", metavar="TRANSPORT", parser_class=_Parser, required=True
+    )
     ssh = ssub.add_parser(
         "ssh",
         help="an SSH server: one game per learner",
@@ -264,21 +317,81 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Help,
     )
     # The defaults are ServeConfig's, from a module cheap enough for every start.
-    from tutor.serve import sshdefaults
+    from tutor.serve import defaults
 
-    ssh.add_argument("--host", default=sshdefaults.HOST, help="address to listen on (default %(default)s; 0.0.0.0 for a room)")
-    ssh.add_argument("--port", type=int, default=sshdefaults.PORT, help="port to listen on (default %(default)s; 0 = any free port)")
-    ssh.add_argument("--auth", choices=sshdefaults.AUTH_METHODS, default=sshdefaults.AUTH, help="how learners log in (default %(default)s: one room password, printed at start)")
-    ssh.add_argument("--password", metavar="SECRET", help="the room password (default: a new one, printed at start)")
-    ssh.add_argument("--authorized-keys", metavar="FILE", help="OpenSSH authorized_keys file, with --auth keys")
+    ssh.add_argument(
+        "--host",
+        default=defaults.HOST,
+        help="address to listen on (default %(default)s; 0.0.0.0 for a room)",
+    )
+    ssh.add_argument(
+        "--port",
+        type=int,
+        default=defaults.PORT,
+        help="port to listen on (default %(default)s; 0 = any free port)",
+    )
+    ssh.add_argument(
+        "--auth",
+        choices=defaults.AUTH_METHODS,
+        default=defaults.AUTH,
+        help="how learners log in (default %(default)s: one room password, printed at start)",
+    )
+    ssh.add_argument(
+        "--password",
+        metavar="SECRET",
+        help="the room password (default: a new one, printed at start)",
+    )
+    ssh.add_argument(
+        "--authorized-keys", metavar="FILE", help="OpenSSH authorized_keys file, with --auth keys"
+    )
     ssh.add_argument("--instructor", metavar="USER", help="SSH user who gets the instructor board")
-    ssh.add_argument("--max-sessions", type=int, metavar="N", help=f"games at once (default: available memory / {sshdefaults.MEMORY_PER_SESSION // sshdefaults.MB} MB, at most {sshdefaults.MOST_SESSIONS})")
-    ssh.add_argument("--idle-timeout", type=float, default=sshdefaults.IDLE_TIMEOUT, metavar="SECONDS", help="end a game idle this long (default %(default)g)")
-    ssh.add_argument("--max-per-address", type=int, default=sshdefaults.MAX_PER_ADDRESS, metavar="N", help="logged-in connections and games per client address (default %(default)s; raise it for a room behind one NAT)")
-    ssh.add_argument("--max-logging-in", type=int, default=sshdefaults.MAX_LOGGING_IN, metavar="N", help="connections still logging in, all addresses together (default %(default)s)")
-    ssh.add_argument("--login-grace", type=float, default=sshdefaults.LOGIN_GRACE, metavar="SECONDS", help="time allowed to log in, and to open the game once logged in (default %(default)g)")
-    ssh.add_argument("--bench-slots", type=int, metavar="N", help="measured runs at a time (default: cores // 2, at least 1)")
-    ssh.add_argument("--spares", type=int, default=sshdefaults.SPARES, metavar="N", help="game processes kept warm for the next learners (default %(default)s; 0 = start each cold)")
+    ssh.add_argument(
+        "--max-sessions",
+        type=int,
+        metavar="N",
+        help=f"games at once (default: available memory / {defaults.MEMORY_PER_SESSION // defaults.MB} MB, at most {defaults.MOST_SESSIONS})",
+    )
+    ssh.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=defaults.IDLE_TIMEOUT,
+        metavar="SECONDS",
+        help="end a game idle this long (default %(default)g)",
+    )
+    ssh.add_argument(
+        "--max-per-address",
+        type=int,
+        default=defaults.MAX_PER_ADDRESS,
+        metavar="N",
+        help="logged-in connections and games per client address (default %(default)s; raise it for a room behind one NAT)",
+    )
+    ssh.add_argument(
+        "--max-logging-in",
+        type=int,
+        default=defaults.MAX_LOGGING_IN,
+        metavar="N",
+        help="connections still logging in, all addresses together (default %(default)s)",
+    )
+    ssh.add_argument(
+        "--login-grace",
+        type=float,
+        default=defaults.LOGIN_GRACE,
+        metavar="SECONDS",
+        help="time allowed to log in, and to open the game once logged in (default %(default)g)",
+    )
+    ssh.add_argument(
+        "--bench-slots",
+        type=int,
+        metavar="N",
+        help="measured runs at a time (default: cores // 2, at least 1)",
+    )
+    ssh.add_argument(
+        "--spares",
+        type=int,
+        default=defaults.SPARES,
+        metavar="N",
+        help="game processes kept warm for the next learners (default %(default)s; 0 = start each cold)",
+    )
     _common(ssh, lessons=True, data=True)
     web = ssub.add_parser(
         "web",
@@ -288,8 +401,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     web.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     web.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
-    web.add_argument("--max-sessions", type=int, metavar="N", help="games at once (default: available memory / 80 MB, at most 200)")
-    web.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN", help="another page origin allowed to play, e.g. https://tutor.example.org behind a proxy (repeatable)")
+    web.add_argument(
+        "--max-sessions",
+        type=int,
+        metavar="N",
+        help=f"games at once (default: available memory / {defaults.MEMORY_PER_SESSION // defaults.MB} MB, at most {defaults.MOST_SESSIONS})",
+    )
+    web.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="another page origin allowed to play, e.g. https://tutor.example.org behind a proxy (repeatable)",
+    )
     _common(web, lessons=True, data=True)
     serve.set_defaults(handler=_serve)
 

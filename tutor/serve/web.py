@@ -33,6 +33,7 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 from yarl import URL
 
+from tutor.serve.defaults import default_max_sessions
 from tutor.wording import count
 
 log = logging.getLogger("textual-serve")
@@ -45,17 +46,9 @@ MAX_WIDTH, MAX_HEIGHT = 500, 200
 245 MiB); 500x200 is 1/250 of that, and more than a 4K monitor shows at the
 page's 16 px font (about 400x110)."""
 
-MB = 1024 * 1024
-MEMORY_PER_GAME = 80 * MB
-"""As for `tutor serve ssh`: a game with a lab run's workers, with headroom (20
-idle tabs measured 806 MiB, about 40 MiB each)."""
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
-
-
-def default_max_sessions() -> int:
-    return max(1, min(200, psutil.virtual_memory().available // MEMORY_PER_GAME))
 
 
 def clamp_size(width: object, height: object) -> tuple[int, int] | None:

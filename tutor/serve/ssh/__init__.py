@@ -23,7 +23,6 @@ from tutor.serve.ssh.config import (
     USER_RE,
     USER_RULE,
     ServeConfig,
-    default_max_sessions,
     generate_password,
     now_iso,
 )
@@ -32,10 +31,8 @@ from tutor.serve.ssh.pool import Spare, SparePool
 from tutor.serve.ssh.server import check_fd_limit, load_authorized_keys, serve
 from tutor.serve.ssh.session import TERMINAL_RESET, LearnerSession
 from tutor.serve.ssh.workshop import Workshop
-from tutor.serve.sshdefaults import MEMORY_PER_SESSION
 
 __all__ = [
-    "MEMORY_PER_SESSION",
     "PASSWORD_ALPHABET",
     "TERMINAL_RESET",
     "USER_RE",
@@ -47,7 +44,6 @@ __all__ = [
     "SparePool",
     "Workshop",
     "check_fd_limit",
-    "default_max_sessions",
     "generate_password",
     "load_authorized_keys",
     "now_iso",

@@ -13,18 +13,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
-
-from tutor.serve import sshdefaults as defaults
+from tutor.serve import defaults
 
 USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 USER_RULE = "user name must be 1-32 characters: letters, digits, '.', '_' or '-'"
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no l/1/o/0 on a projector
-
-
-def default_max_sessions() -> int:
-    available = psutil.virtual_memory().available
-    return max(1, min(defaults.MOST_SESSIONS, available // defaults.MEMORY_PER_SESSION))
 
 
 def generate_password() -> str:

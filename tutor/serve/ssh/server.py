@@ -11,9 +11,10 @@ from pathlib import Path
 import asyncssh
 
 from tutor.serve import hostkey
+from tutor.serve.defaults import default_max_sessions
 from tutor.serve.sessions import clear_sessions
 from tutor.serve.ssh import limits
-from tutor.serve.ssh.config import ServeConfig, default_max_sessions
+from tutor.serve.ssh.config import ServeConfig
 from tutor.serve.ssh.connection import LearnerConnection
 from tutor.serve.ssh.workshop import Workshop
 

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 
 import asyncssh
 
+from tutor.serve.defaults import default_max_sessions
 from tutor.serve.ptychild import PtyChild
 from tutor.serve.sessions import write_sessions
-from tutor.serve.ssh.config import ServeConfig, default_max_sessions
+from tutor.serve.ssh.config import ServeConfig
 from tutor.serve.ssh.limits import Admission, LoginThrottle
 from tutor.serve.ssh.pool import SparePool
 
