@@ -146,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=str,
         default="3",
         metavar="K",
-        help="the most rounds with --compare (default 3); it stops earlier once the best is clearly ahead",
+        help="the most rounds with --compare (default %(default)s); it stops earlier once the best is clearly ahead",
     )
     run.add_argument(
         "--tasks", type=str, metavar="N", help="how much work (files, jobs, dishes...)"
