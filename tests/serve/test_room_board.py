@@ -85,6 +85,17 @@ def seed_room(data: Path) -> None:
 
 
 @pytest.mark.timeout(30)
+async def test_room_view_before_anyone_joined_says_how_to_join(tmp_path: Path) -> None:
+    app = BoardApp(ServerFeed(tmp_path))  # no room database at all
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("v")
+        await pilot.pause()
+        text = str(app.screen.query_one("#room-view", Static).render())
+        assert "Nobody has joined from their own machine yet" in text
+        assert "tutor join HOST:PORT --name NAME" in text
+
+
+@pytest.mark.timeout(30)
 async def test_room_view_at_80x24(tmp_path: Path) -> None:
     seed_room(tmp_path)
     app = BoardApp(ServerFeed(tmp_path))

@@ -201,6 +201,8 @@ class BoardScreen(Screen[None]):
     def action_toggle_room(self) -> None:
         self.remove_class("-leaderboard")
         self.toggle_class("-room")
+        # What is known now (or how to join, before anyone has): a room may never appear.
+        self.query_one("#room-view", Static).update(self._room_text())
         self.poll_room()
 
     def action_challenge(self, step: int) -> None:
