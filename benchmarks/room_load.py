@@ -41,6 +41,10 @@ from pathlib import Path
 
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The learners' logins and verdicts, shared with the tests (tests/serve/room_helpers.py).
+from tests.serve.room_helpers import login, measured, sequential, verdict_data  # noqa: E402
+
 MB = 1024 * 1024
 PASSWORD = "room-load-1"
 
@@ -93,58 +97,28 @@ def board_main(data_dir: Path, out: Path, seconds: float) -> None:
 # -- the clients ---------------------------------------------------------------------------
 
 
-def verdict_data(rng: random.Random) -> dict:
-    from tutor.room import protocol
-
+def random_verdict(rng: random.Random) -> dict:
     cores = rng.choice([1, 2, 4, 4, 8, 8, 8, 16])
     speed = min(cores, 4) * rng.uniform(0.7, 0.95) if cores > 1 else rng.uniform(0.85, 1.0)
     results = {
-        "sequential": {
-            "strategy": "sequential",
-            "scenario": "crunch",
-            "ok": True,
-            "wall_s": 2.0,
-            "speedup": 1.0,
-            "cores": cores,
-            "python": "3.12.1",
-            "gil_enabled": True,
-        },
-        "threads": {
-            "strategy": "threads",
-            "scenario": "crunch",
-            "ok": True,
-            "wall_s": 2.1,
-            "speedup": 0.95,
-            "speedup_low": 0.9,
-            "speedup_high": 1.0,
-            "cores": cores,
-        },
-        "processes": {
-            "strategy": "processes",
-            "scenario": "crunch",
-            "ok": True,
-            "wall_s": 2.0 / speed,
-            "speedup": speed,
-            "speedup_low": speed * 0.92,
-            "speedup_high": speed * 1.05,
-            "start_method": rng.choice(["fork", "fork", "spawn"]),
-            "cores": cores,
-        },
+        "sequential": sequential(cores),
+        "threads": measured("threads", cores, 0.95, 0.9, 1.0, wall_s=2.1),
+        "processes": measured(
+            "processes",
+            cores,
+            speed,
+            speed * 0.92,
+            speed * 1.05,
+            start_method=rng.choice(["fork", "fork", "spawn"]),
+        ),
     }
     winner = "processes" if cores > 1 else "sequential"
-    return dict(
-        protocol.verdict_data(
-            challenge=rng.choice(["gil/crunch-1", "gil/crunch-2", "io/downloads-1"]),
-            lesson="gil",
-            results=results,
-            order=list(results),
-            choice="processes",
-            predicted_speedup=2.0,
-            correct=winner == "processes",
-            winner=winner,
-            tied=[],
-            facts={"platform": "linux", "cores": cores, "logical_cpus": cores},
-        )
+    return verdict_data(
+        results,
+        challenge=rng.choice(["gil/crunch-1", "gil/crunch-2", "io/downloads-1"]),
+        lesson="gil",
+        winner=winner,
+        facts={"platform": "linux", "cores": cores, "logical_cpus": cores},
     )
 
 
@@ -172,16 +146,7 @@ class Learner:
             def data_received(self, data, datatype):
                 learner.received(data)
 
-        self.conn = await asyncssh.connect(
-            "127.0.0.1",
-            self.port,
-            username=f"learner{self.index}",
-            password=PASSWORD,
-            known_hosts=None,
-            config=[],
-            client_keys=None,
-            agent_path=None,
-        )
+        self.conn = await login(self.port, f"learner{self.index}", PASSWORD)
         self.chan, _ = await self.conn.create_session(
             Session, subsystem=protocol.SUBSYSTEM, encoding=None
         )
@@ -208,7 +173,7 @@ class Learner:
                 "id": rid,
                 "at": time.time(),
                 "kind": "verdict",
-                "data": verdict_data(self.rng),
+                "data": random_verdict(self.rng),
             }
             self.sent[rid] = time.time()
             self.chan.write(protocol.encode(message))
