@@ -29,7 +29,6 @@ import asyncio
 import json
 import os
 import random
-import re
 import signal
 import sqlite3
 import statistics
@@ -42,10 +41,13 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-# The learners' logins and verdicts, shared with the tests (tests/serve/room_helpers.py).
+# The learners' logins and verdicts, the server's command line and banner: shared with
+# the tests (tests/serve/room_helpers.py, serve_helpers.py).
 from tests.serve.room_helpers import login, measured, sequential, verdict_data  # noqa: E402
+from tests.serve.serve_helpers import read_banner, serve_ssh_command  # noqa: E402
 
 MB = 1024 * 1024
+BANNER_S = 120  # the longest the server may take to say where it listens
 PASSWORD = "room-load-1"
 
 
@@ -253,37 +255,21 @@ def main() -> int:
         parser.error("--clients 1-1000, --seconds 1-600, --interval 0.5-60")
     tmp = Path(tempfile.mkdtemp(prefix="room-load-"))
     data = tmp / "server"
-    server_cmd = [
-        sys.executable,
-        "-m",
-        "tutor",
-        "serve",
-        "ssh",
-        "--port",
-        "0",
+    server_cmd = serve_ssh_command(
+        data,
         "--password",
         PASSWORD,
-        "--data-dir",
-        str(data),
         "--spares",
         "0",
         "--max-per-address",
         str(args.clients + 10),
         "--max-logging-in",
         str(max(100, args.clients)),
-    ]
+    )
     server = subprocess.Popen(server_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     board = None
     try:
-        port = None
-        assert server.stdout is not None
-        for line in server.stdout:
-            match = re.match(r"listening on .*:(\d+)$", line.strip())
-            if match:
-                port = int(match.group(1))
-            if line.startswith("stop with"):
-                break
-        assert port is not None, "the server did not start"
+        port, _ = read_banner(server, timeout=BANNER_S)
         proc = psutil.Process(server.pid)
         idle_rss = proc.memory_info().rss
         board_out = tmp / "board.json"

@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncssh
 import psutil
 import pytest
-from serve_helpers import SERVER_MAIN, read_banner, stop, wait_gone
+from serve_helpers import SERVER_MAIN, read_banner, serve_ssh_command, stop, wait_gone
 from test_refusals import GuessingClient, connect, open_app, read_until
 
 
@@ -231,21 +231,7 @@ def test_the_open_file_limit_is_raised_at_start(tmp_path: Path) -> None:
 def test_max_sessions_beyond_the_open_file_limit_is_a_usage_error(tmp_path: Path) -> None:
     """Row 5: checked before the port is bound, not found out as EMFILE in the room."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tutor",
-            "serve",
-            "ssh",
-            "--auth",
-            "open",
-            "--port",
-            "0",
-            "--max-sessions",
-            "500",
-            "--data-dir",
-            str(tmp_path / "d"),
-        ],
+        serve_ssh_command(tmp_path / "d", "--auth", "open", "--max-sessions", "500"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
