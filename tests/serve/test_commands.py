@@ -83,39 +83,15 @@ def test_bad_limits_are_usage_errors_before_binding(
 
 
 def test_bad_authorized_keys_file(tmp_path: Path, capsys) -> None:
+    def serve_with_keys(keys: Path) -> int:
+        argv = ["serve", "ssh", "--auth", "keys", "--authorized-keys", str(keys)]
+        return main([*argv, "--data-dir", str(tmp_path)])
+
     keys = tmp_path / "keys"
     keys.write_text("ssh-ed25519 not-base64 someone\n")
-    assert (
-        main(
-            [
-                "serve",
-                "ssh",
-                "--auth",
-                "keys",
-                "--authorized-keys",
-                str(keys),
-                "--data-dir",
-                str(tmp_path),
-            ]
-        )
-        == 2
-    )
+    assert serve_with_keys(keys) == 2
     assert f"{keys}:1: not a public key line" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "serve",
-                "ssh",
-                "--auth",
-                "keys",
-                "--authorized-keys",
-                str(tmp_path / "nope"),
-                "--data-dir",
-                str(tmp_path),
-            ]
-        )
-        == 2
-    )
+    assert serve_with_keys(tmp_path / "nope") == 2
     assert "cannot read" in capsys.readouterr().err
 
 

@@ -19,7 +19,7 @@ import asyncssh
 import psutil
 import pytest
 from serve_helpers import SERVER_MAIN, read_banner, serve_ssh_command, stop, wait_gone
-from test_refusals import GuessingClient, connect, open_app, read_until
+from test_refusals import connect, guess_passwords, open_app, read_until
 
 
 async def test_one_session_channel_per_connection(server_factory) -> None:
@@ -113,15 +113,7 @@ async def test_wrong_passwords_slow_guessers_and_lock_nobody_out(server_factory)
     # 24 wrong passwords from this address: 4 connections guessing 6 times each.
     for _ in range(4):
         with pytest.raises((asyncssh.DisconnectError, ConnectionError)):
-            await asyncssh.connect(
-                "127.0.0.1",
-                server.port,
-                username="eve",
-                known_hosts=None,
-                client_keys=None,
-                agent_path=None,
-                client_factory=GuessingClient,
-            )
+            await guess_passwords(server)
     # The right passwords get in at once: a learner on the same network, the
     # name that was guessed, and the instructor.
     for user, password in (

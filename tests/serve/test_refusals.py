@@ -135,6 +135,19 @@ class GuessingClient(asyncssh.SSHClient):
         return "guess"
 
 
+async def guess_passwords(server: RunningServer, user: str = "eve") -> None:
+    """Log in as ``user`` with a GuessingClient: raises once the server cuts it off."""
+    await asyncssh.connect(
+        "127.0.0.1",
+        server.port,
+        username=user,
+        known_hosts=None,
+        client_keys=None,
+        agent_path=None,
+        client_factory=GuessingClient,
+    )
+
+
 async def test_failed_login_limit_per_connection(server_factory) -> None:
     server = server_factory(
         auth="password", password="the-real-one", failed_logins_per_connection=3
@@ -144,15 +157,7 @@ async def test_failed_login_limit_per_connection(server_factory) -> None:
     # reads the server's reason; if it was writing its next guess just then, it
     # sees the closed socket instead (a race in TCP, not in the server).
     with pytest.raises((asyncssh.DisconnectError, ConnectionError)) as failed:
-        await asyncssh.connect(
-            "127.0.0.1",
-            server.port,
-            username="eve",
-            known_hosts=None,
-            client_keys=None,
-            agent_path=None,
-            client_factory=GuessingClient,
-        )
+        await guess_passwords(server)
     if isinstance(failed.value, asyncssh.DisconnectError):
         assert "too many failed logins" in str(failed.value.reason)
     assert time.monotonic() - started < 10
