@@ -37,7 +37,8 @@ import asyncssh
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-# The server's command line and banner, shared with the tests (tests/serve/serve_helpers.py).
+# Shared with the tests: the server's command line and banner, a session's process tree.
+from tests.processes import family  # noqa: E402
 from tests.serve.serve_helpers import read_banner, serve_ssh_command, stop  # noqa: E402
 
 MB = 1024 * 1024
@@ -112,14 +113,6 @@ async def open_client(port: int, user: str, marker: bytes, timeout: float) -> Cl
             raise ConnectionError(f"{user}: session ended before the first frame")
         seen += chunk
     return Client(conn, proc, time.perf_counter() - started, received=len(seen))
-
-
-def tree(pid: int) -> list[psutil.Process]:
-    try:
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
 
 
 def memory(procs: list[psutil.Process]) -> tuple[int, int, int]:
@@ -277,7 +270,7 @@ async def run(args: argparse.Namespace) -> int:
             await asyncio.sleep(args.settle)
             per_uss, per_pss, per_rss = [], [], []
             for pid in session_pids(data_dir):
-                uss, pss, rss = memory(tree(pid))
+                uss, pss, rss = memory(family(pid))
                 per_uss.append(uss)
                 per_pss.append(pss)
                 per_rss.append(rss)
