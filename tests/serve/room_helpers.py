@@ -50,17 +50,22 @@ def sequential(cores: int, **fields: Any) -> dict[str, Any]:
 
 
 def measured(
-    strategy: str, cores: int, speedup: float, low: float, high: float, **fields: Any
+    strategy: str,
+    cores: int,
+    speedup: float,
+    low: float | None = None,
+    high: float | None = None,
+    **fields: Any,
 ) -> dict[str, Any]:
-    """One strategy of a crunch comparison: ``speedup`` (interval ``low``..``high``) over 2 s."""
+    """One strategy of a crunch comparison: ``speedup`` over 2 s, in ``low``..``high`` (+-10%)."""
     return {
         "strategy": strategy,
         "scenario": "crunch",
         "ok": True,
         "wall_s": 2.0 / speedup,
         "speedup": speedup,
-        "speedup_low": low,
-        "speedup_high": high,
+        "speedup_low": speedup * 0.9 if low is None else low,
+        "speedup_high": speedup * 1.1 if high is None else high,
         "cores": cores,
         **fields,
     }

@@ -24,8 +24,6 @@ def verdict(
             "processes",
             cores,
             speedup,
-            speedup * 0.9,
-            speedup * 1.1,
             start_method=extra.get("start_method", "fork"),
             foreign_load_percent=extra.get("load", 3.0),
         ),

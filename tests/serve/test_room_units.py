@@ -27,8 +27,6 @@ def verdict(cores: int = 4, winner: str = "processes", speedup: float = 2.8, **m
             "processes",
             cores,
             speedup,
-            speedup * 0.9,
-            speedup * 1.1,
             start_method=machine.pop("start_method", "fork"),
             foreign_load_percent=machine.pop("load", 2.0),
         ),
