@@ -201,6 +201,12 @@ def main() -> int:
         r = get.get((s, st))
         return r["speedup"] if r and r["speedup"] else float("nan")
 
+    def speedup_check(s: str, st: str, bound: float, *, at_most: bool = False) -> tuple:
+        """(name, met, figure): the speedup of ``st`` on ``s`` against ``bound`` (at least, or at most)."""
+        value = sp(s, st)
+        met = value <= bound if at_most else value >= bound
+        return (f"{s} {st} {'<=' if at_most else '>='} {bound:g}x", met, f"{value:.2f}x")
+
     overheads = [r["overhead"] for r in rows if r["overhead"] is not None]
     samplers = [r["sampler"] for r in rows if r["sampler"] is not None] or [0.0]
     checks = [
@@ -217,36 +223,12 @@ def main() -> int:
             statistics.median(samplers) <= 2.0,
             f"{statistics.median(samplers):.2f}%",
         ),
-        (
-            "crunch processes >= 1.8x",
-            sp("crunch", "processes") >= 1.8,
-            f"{sp('crunch', 'processes'):.2f}x",
-        ),
-        (
-            "crunch threads <= 1.1x",
-            sp("crunch", "threads") <= 1.1,
-            f"{sp('crunch', 'threads'):.2f}x",
-        ),
-        (
-            "downloads threads >= 5x",
-            sp("downloads", "threads") >= 5,
-            f"{sp('downloads', 'threads'):.2f}x",
-        ),
-        (
-            "downloads asyncio >= 5x",
-            sp("downloads", "asyncio") >= 5,
-            f"{sp('downloads', 'asyncio'):.2f}x",
-        ),
-        (
-            "chef processes >= 2.5x",
-            sp("chef", "processes") >= 2.5,
-            f"{sp('chef', 'processes'):.2f}x",
-        ),
-        (
-            "compress threads >= 1.6x",
-            sp("compress", "threads") >= 1.6,
-            f"{sp('compress', 'threads'):.2f}x",
-        ),
+        speedup_check("crunch", "processes", 1.8),
+        speedup_check("crunch", "threads", 1.1, at_most=True),
+        speedup_check("downloads", "threads", 5),
+        speedup_check("downloads", "asyncio", 5),
+        speedup_check("chef", "processes", 2.5),
+        speedup_check("compress", "threads", 1.6),
     ]
     def median_of(scenario: str, strategy: str, key: str) -> float | None:
         values = [v for v in (data_by.get((scenario, strategy)) or {}).get(key, []) if v is not None]
@@ -258,13 +240,7 @@ def main() -> int:
         total = caught + len(opposite["lab"])
         checks.append(("deadlock opposite orders deadlock every run", caught == total, f"{caught}/{total} runs"))
     if ("producer-consumer", "processes") in get:
-        checks.append(
-            (
-                "producer-consumer processes >= 1.5x",
-                sp("producer-consumer", "processes") >= 1.5,
-                f"{sp('producer-consumer', 'processes'):.2f}x",
-            )
-        )
+        checks.append(speedup_check("producer-consumer", "processes", 1.5))
     blocking, awaiting = median_of("event-loop-lag", "blocking", "lag"), median_of("event-loop-lag", "awaiting", "lag")
     if blocking and awaiting:
         checks.append(

@@ -29,7 +29,6 @@ import asyncio
 import json
 import os
 import random
-import re
 import signal
 import sqlite3
 import statistics
@@ -41,7 +40,14 @@ from pathlib import Path
 
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# The learners' logins and verdicts, the server's command line and banner: shared with
+# the tests (tests/serve/room_helpers.py, serve_helpers.py).
+from tests.serve.room_helpers import login, measured, sequential, verdict_data  # noqa: E402
+from tests.serve.serve_helpers import read_banner, serve_ssh_command  # noqa: E402
+
 MB = 1024 * 1024
+BANNER_S = 120  # the longest the server may take to say where it listens
 PASSWORD = "room-load-1"
 
 
@@ -93,58 +99,28 @@ def board_main(data_dir: Path, out: Path, seconds: float) -> None:
 # -- the clients ---------------------------------------------------------------------------
 
 
-def verdict_data(rng: random.Random) -> dict:
-    from tutor.room import protocol
-
+def random_verdict(rng: random.Random) -> dict:
     cores = rng.choice([1, 2, 4, 4, 8, 8, 8, 16])
     speed = min(cores, 4) * rng.uniform(0.7, 0.95) if cores > 1 else rng.uniform(0.85, 1.0)
     results = {
-        "sequential": {
-            "strategy": "sequential",
-            "scenario": "crunch",
-            "ok": True,
-            "wall_s": 2.0,
-            "speedup": 1.0,
-            "cores": cores,
-            "python": "3.12.1",
-            "gil_enabled": True,
-        },
-        "threads": {
-            "strategy": "threads",
-            "scenario": "crunch",
-            "ok": True,
-            "wall_s": 2.1,
-            "speedup": 0.95,
-            "speedup_low": 0.9,
-            "speedup_high": 1.0,
-            "cores": cores,
-        },
-        "processes": {
-            "strategy": "processes",
-            "scenario": "crunch",
-            "ok": True,
-            "wall_s": 2.0 / speed,
-            "speedup": speed,
-            "speedup_low": speed * 0.92,
-            "speedup_high": speed * 1.05,
-            "start_method": rng.choice(["fork", "fork", "spawn"]),
-            "cores": cores,
-        },
+        "sequential": sequential(cores),
+        "threads": measured("threads", cores, 0.95, 0.9, 1.0, wall_s=2.1),
+        "processes": measured(
+            "processes",
+            cores,
+            speed,
+            speed * 0.92,
+            speed * 1.05,
+            start_method=rng.choice(["fork", "fork", "spawn"]),
+        ),
     }
     winner = "processes" if cores > 1 else "sequential"
-    return dict(
-        protocol.verdict_data(
-            challenge=rng.choice(["gil/crunch-1", "gil/crunch-2", "io/downloads-1"]),
-            lesson="gil",
-            results=results,
-            order=list(results),
-            choice="processes",
-            predicted_speedup=2.0,
-            correct=winner == "processes",
-            winner=winner,
-            tied=[],
-            facts={"platform": "linux", "cores": cores, "logical_cpus": cores},
-        )
+    return verdict_data(
+        results,
+        challenge=rng.choice(["gil/crunch-1", "gil/crunch-2", "io/downloads-1"]),
+        lesson="gil",
+        winner=winner,
+        facts={"platform": "linux", "cores": cores, "logical_cpus": cores},
     )
 
 
@@ -172,16 +148,7 @@ class Learner:
             def data_received(self, data, datatype):
                 learner.received(data)
 
-        self.conn = await asyncssh.connect(
-            "127.0.0.1",
-            self.port,
-            username=f"learner{self.index}",
-            password=PASSWORD,
-            known_hosts=None,
-            config=[],
-            client_keys=None,
-            agent_path=None,
-        )
+        self.conn = await login(self.port, f"learner{self.index}", PASSWORD)
         self.chan, _ = await self.conn.create_session(
             Session, subsystem=protocol.SUBSYSTEM, encoding=None
         )
@@ -208,7 +175,7 @@ class Learner:
                 "id": rid,
                 "at": time.time(),
                 "kind": "verdict",
-                "data": verdict_data(self.rng),
+                "data": random_verdict(self.rng),
             }
             self.sent[rid] = time.time()
             self.chan.write(protocol.encode(message))
@@ -288,37 +255,21 @@ def main() -> int:
         parser.error("--clients 1-1000, --seconds 1-600, --interval 0.5-60")
     tmp = Path(tempfile.mkdtemp(prefix="room-load-"))
     data = tmp / "server"
-    server_cmd = [
-        sys.executable,
-        "-m",
-        "tutor",
-        "serve",
-        "ssh",
-        "--port",
-        "0",
+    server_cmd = serve_ssh_command(
+        data,
         "--password",
         PASSWORD,
-        "--data-dir",
-        str(data),
         "--spares",
         "0",
         "--max-per-address",
         str(args.clients + 10),
         "--max-logging-in",
         str(max(100, args.clients)),
-    ]
+    )
     server = subprocess.Popen(server_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     board = None
     try:
-        port = None
-        assert server.stdout is not None
-        for line in server.stdout:
-            match = re.match(r"listening on .*:(\d+)$", line.strip())
-            if match:
-                port = int(match.group(1))
-            if line.startswith("stop with"):
-                break
-        assert port is not None, "the server did not start"
+        port, _ = read_banner(server, timeout=BANNER_S)
         proc = psutil.Process(server.pid)
         idle_rss = proc.memory_info().rss
         board_out = tmp / "board.json"

@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import os
-import re
 import signal
 import statistics
 import subprocess
@@ -37,7 +36,13 @@ from pathlib import Path
 import asyncssh
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Shared with the tests: the server's command line and banner, a session's process tree.
+from tests.processes import family  # noqa: E402
+from tests.serve.serve_helpers import read_banner, serve_ssh_command, stop  # noqa: E402
+
 MB = 1024 * 1024
+BANNER_S = 120  # the longest the server may take to say where it listens
 # Keys that open lesson 1's first challenge and run it (the live lab view):
 # open lesson, next task, open challenge, pick the first answer, run; each with
 # the text that shows the game got there (None: nothing to wait for).
@@ -110,14 +115,6 @@ async def open_client(port: int, user: str, marker: bytes, timeout: float) -> Cl
     return Client(conn, proc, time.perf_counter() - started, received=len(seen))
 
 
-def tree(pid: int) -> list[psutil.Process]:
-    try:
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
-
-
 def memory(procs: list[psutil.Process]) -> tuple[int, int, int]:
     """(USS, PSS, RSS) summed over the processes."""
     uss = pss = rss = 0
@@ -181,39 +178,18 @@ async def wait_no_sessions(
 
 
 def start_server(data_dir: Path, extra: list[str]) -> tuple[subprocess.Popen[str], int]:
+    options = ["--auth", "open", "--max-per-address", "1000", "--max-sessions", "1000", *extra]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tutor",
-            "serve",
-            "ssh",
-            "--auth",
-            "open",
-            "--port",
-            "0",
-            "--max-per-address",
-            "1000",
-            "--max-sessions",
-            "1000",
-            "--data-dir",
-            str(data_dir),
-            *extra,
-        ],
+        serve_ssh_command(data_dir, *options),
         stdout=subprocess.PIPE,
         text=True,
         env=dict(os.environ, PYTHONUNBUFFERED="1"),
     )
-    assert proc.stdout is not None
-    port = None
-    for line in proc.stdout:
-        match = re.match(r"listening on .*:(\d+)$", line.strip())
-        if match:
-            port = int(match.group(1))
-        if line.startswith("stop with"):
-            break
-    if port is None:
-        raise SystemExit("the server did not start")
+    try:
+        port, _ = read_banner(proc, timeout=BANNER_S)
+    except AssertionError as exc:
+        stop(proc)
+        raise SystemExit(f"the server did not start: {exc}") from None
     return proc, port
 
 
@@ -294,7 +270,7 @@ async def run(args: argparse.Namespace) -> int:
             await asyncio.sleep(args.settle)
             per_uss, per_pss, per_rss = [], [], []
             for pid in session_pids(data_dir):
-                uss, pss, rss = memory(tree(pid))
+                uss, pss, rss = memory(family(pid))
                 per_uss.append(uss)
                 per_pss.append(pss)
                 per_rss.append(rss)

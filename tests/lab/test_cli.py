@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
-TUTOR = [sys.executable, "-m", "tutor"]
+from tests.lab.run_cli import TUTOR, start_json_run
 
 
 def tutor(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -125,12 +125,7 @@ def _start_heavy_run(
 ) -> tuple[subprocess.Popen[str], set[int]]:
     """A processes run; returns once `phases` phase events showed its workers at work."""
     with _sigint_not_ignored():
-        proc = subprocess.Popen(
-            [*TUTOR, "run", *args, "--json", "--no-probe"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        proc = start_json_run(args)
     assert proc.stdout is not None
     seen = 0
     for line in proc.stdout:

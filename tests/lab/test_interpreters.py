@@ -62,13 +62,15 @@ def _events(run: LabRun) -> tuple[list[dict], dict]:
     return events, run.result
 
 
+def _crunch_threads(python: str) -> tuple[list[dict], dict]:
+    """A quick crunch run with 2 threads under ``python``: its events and result."""
+    request = RunRequest("crunch", "threads", tasks=2, quick=True, probe=False, python=python)
+    with LabRun(request) as run:
+        return _events(run)
+
+
 def test_a_run_under_the_free_threaded_build_reports_the_gil_off(free_threaded_python):
-    with LabRun(
-        RunRequest(
-            "crunch", "threads", tasks=2, quick=True, probe=False, python=free_threaded_python
-        )
-    ) as run:
-        events, result = _events(run)
+    events, result = _crunch_threads(free_threaded_python)
     assert result["ok"], result["error"]
     assert Path(result["python_path"]).resolve() == Path(free_threaded_python).resolve()
     assert result["free_threaded_build"] is True
@@ -83,12 +85,7 @@ def test_a_run_under_the_free_threaded_build_reports_the_gil_off(free_threaded_p
 def test_the_gil_forced_back_on_is_what_the_result_says(free_threaded_python, monkeypatch):
     # PYTHON_GIL=1 turns the GIL on in a free-threaded build: the run must say so.
     monkeypatch.setenv("PYTHON_GIL", "1")
-    with LabRun(
-        RunRequest(
-            "crunch", "threads", tasks=2, quick=True, probe=False, python=free_threaded_python
-        )
-    ) as run:
-        _, result = _events(run)
+    _, result = _crunch_threads(free_threaded_python)
     assert result["ok"], result["error"]
     assert result["free_threaded_build"] is True and result["gil_enabled"] is True
 

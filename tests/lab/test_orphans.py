@@ -18,22 +18,17 @@ import time
 import psutil
 import pytest
 
+from tests.lab.run_cli import start_json_run
 from tutor.lab import platform
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="these tests fork and look at sessions (POSIX)")
 
-TUTOR = [sys.executable, "-m", "tutor"]
 WITHIN_S = 3.0
 
 
 def _start(args: list[str], busy_workers: int) -> tuple[subprocess.Popen[str], dict[int, psutil.Process]]:
     """Start a run; return once `busy_workers` distinct workers reported a phase, with its processes."""
-    proc = subprocess.Popen(
-        [*TUTOR, "run", *args, "--json", "--no-probe"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_json_run(args)
     assert proc.stdout is not None
     busy: set[str] = set()
     for line in proc.stdout:
@@ -91,40 +86,40 @@ def _kill_and_watch(proc: subprocess.Popen[str], family: dict[int, psutil.Proces
     return alive
 
 
-@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
-def test_sigkill_of_the_cli_ends_every_process_of_a_processes_run(method, platform_mode):
-    proc, family = _start(
-        ["crunch", "--strategy", "processes", "--start-method", method,
-         "--tasks", "8", "--workers", "8", "--set", "task_s=2"],
-        busy_workers=8,
+def _start_processes(scenario: str, method: str, workers: int, setting: str):
+    """A processes run, one task a worker, once every worker is busy; ``setting`` makes tasks long."""
+    return _start(
+        [scenario, "--strategy", "processes", "--start-method", method,
+         "--tasks", str(workers), "--workers", str(workers), "--set", setting],
+        busy_workers=workers,
     )
-    # runner + 8 workers (+ fork server, resource tracker for forkserver/spawn)
-    assert len(family) >= 9, family
+
+
+def _assert_sigkill_ends_all(proc: subprocess.Popen[str], family: dict[int, psutil.Process]) -> None:
     alive = _kill_and_watch(proc, family)
     assert not alive, f"{len(alive)} of {len(family)} processes still alive {WITHIN_S:g} s after SIGKILL: {alive}"
+
+
+@pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
+def test_sigkill_of_the_cli_ends_every_process_of_a_processes_run(method, platform_mode):
+    proc, family = _start_processes("crunch", method, 8, "task_s=2")
+    # runner + 8 workers (+ fork server, resource tracker for forkserver/spawn)
+    assert len(family) >= 9, family
+    _assert_sigkill_ends_all(proc, family)
 
 
 @pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
 def test_sigkill_of_the_cli_ends_the_local_http_server_too(method, platform_mode):
-    proc, family = _start(
-        ["downloads", "--strategy", "processes", "--start-method", method,
-         "--tasks", "8", "--workers", "8", "--set", "delay=8"],
-        busy_workers=8,
-    )
+    proc, family = _start_processes("downloads", method, 8, "delay=8")
     assert any("tutor.lab.httpserver" in " ".join(p.cmdline()) for p in family.values())
-    alive = _kill_and_watch(proc, family)
-    assert not alive, f"{len(alive)} of {len(family)} processes still alive {WITHIN_S:g} s after SIGKILL: {alive}"
+    _assert_sigkill_ends_all(proc, family)
 
 
 @pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
 def test_sigkill_of_the_runner_itself_ends_its_workers(method, platform_mode):
     # Nobody is left to kill the tree (the runner is the one that would): in portable
     # mode only each worker's own watch on its parent can end it.
-    proc, family = _start(
-        ["crunch", "--strategy", "processes", "--start-method", method,
-         "--tasks", "4", "--workers", "4", "--set", "task_s=2"],
-        busy_workers=4,
-    )
+    proc, family = _start_processes("crunch", method, 4, "task_s=2")
     runner = next(p for p in family.values() if "tutor.lab.runner" in p.cmdline())
     workers = {pid: p for pid, p in family.items() if pid != runner.pid}
     runner.kill()

@@ -11,6 +11,9 @@ import pytest
 
 from tutor.progress import open_store
 
+# Its asserts report their values like a test's own.
+pytest.register_assert_rewrite("tests.progress.checks")
+
 
 @pytest.fixture
 def data_dir(isolated_data_dir: Path) -> Path:

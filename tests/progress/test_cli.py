@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from tests.progress.checks import one_line_error
 from tutor.progress import EXPORT_FORMAT, open_store
 from tutor.progress.schema import SCHEMA_VERSION
 
@@ -27,15 +28,6 @@ def filled(data_dir, challenge):
         s.record_quiz("custom-lesson", "q1", chosen=[1], correct=False, hint_used=False)
         s.set_position("custom-lesson", "quiz")
     return data_dir
-
-
-def _one_line_error(proc) -> str:
-    assert proc.returncode == 2, (proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("tutor: error: ")
-    return lines[0]
 
 
 def test_show_empty(run_tutor):
@@ -131,7 +123,7 @@ def test_export_to_file_and_stdout(filled, run_tutor, tmp_path):
 
 
 def test_export_to_a_missing_folder(filled, run_tutor, tmp_path):
-    line = _one_line_error(run_tutor("progress", "export", str(tmp_path / "no" / "x.json")))
+    line = one_line_error(run_tutor("progress", "export", str(tmp_path / "no" / "x.json")))
     assert "does not exist" in line
 
 
@@ -175,14 +167,14 @@ def test_import_bad_file_is_one_line_exit_2(run_tutor, tmp_path, data_dir, conte
         path.write_bytes(content)
     elif content is not None:
         path.write_text(content)
-    line = _one_line_error(run_tutor("progress", "import", str(path)))
+    line = one_line_error(run_tutor("progress", "import", str(path)))
     assert expected in line
     with open_store(data_dir, "tester") as s:
         assert s.all_progress() == {}
 
 
 def test_import_a_folder(run_tutor, tmp_path):
-    assert "is a folder" in _one_line_error(run_tutor("progress", "import", str(tmp_path)))
+    assert "is a folder" in one_line_error(run_tutor("progress", "import", str(tmp_path)))
 
 
 def test_reset_with_yes(filled, run_tutor):
@@ -197,9 +189,9 @@ def test_reset_with_yes(filled, run_tutor):
 
 
 def test_reset_without_tty_and_without_yes_refuses(filled, run_tutor):
-    line = _one_line_error(run_tutor("progress", "reset"))
+    line = one_line_error(run_tutor("progress", "reset"))
     assert "--yes" in line
-    line = _one_line_error(run_tutor("progress", "reset", "--lesson", "gil", input="yes\n"))
+    line = one_line_error(run_tutor("progress", "reset", "--lesson", "gil", input="yes\n"))
     assert "--yes" in line  # piped "yes" is not a person confirming
     with open_store(filled, "tester") as s:
         assert set(s.all_progress()) == {"gil", "custom-lesson"}
@@ -261,12 +253,12 @@ def test_newer_database_is_an_error_not_a_traceback(filled, run_tutor):
 
 
 def test_bad_profile_name_is_a_usage_error(run_tutor):
-    line = _one_line_error(run_tutor("progress", "show", "--profile", " bad"))
+    line = one_line_error(run_tutor("progress", "show", "--profile", " bad"))
     assert "profile name" in line
 
 
 def test_missing_action_is_a_usage_error(run_tutor):
-    _one_line_error(run_tutor("progress"))
+    one_line_error(run_tutor("progress"))
 
 
 def test_handler_without_data_dir_or_profile_options(filled, capsys):
@@ -295,9 +287,9 @@ def test_show_falls_back_to_ids_when_lessons_cannot_load(filled, capsys, monkeyp
 
 
 def test_reset_of_a_lesson_without_progress_names_the_allowed_ones(filled, run_tutor):
-    line = _one_line_error(run_tutor("progress", "reset", "--lesson", "gill", "--yes"))
+    line = one_line_error(run_tutor("progress", "reset", "--lesson", "gill", "--yes"))
     assert "custom-lesson, gil" in line
-    line = _one_line_error(run_tutor("progress", "reset", "--lesson", "", "--yes"))
+    line = one_line_error(run_tutor("progress", "reset", "--lesson", "", "--yes"))
     assert "no progress saved for lesson ''" in line
     with open_store(filled, "tester") as s:
         assert set(s.all_progress()) == {"gil", "custom-lesson"}

@@ -9,19 +9,11 @@ import stat
 
 import pytest
 
+from tests.progress.checks import one_line_error
 from tutor.progress import EXPORT_FORMAT, ProgressImportError, open_store, validate_export
 
 ESCAPES = "\x1b]0;pwned\x07\x1b[2J\x1b[H"
 MARKUP = "[bold red]boom[/]"
-
-
-def _one_line_error(proc) -> str:
-    assert proc.returncode == 2, (proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("tutor: error: ")
-    return lines[0]
 
 
 def _export(**fields) -> dict:
@@ -66,7 +58,7 @@ def _export(**fields) -> dict:
 def test_hostile_json_is_one_line_exit_2(run_tutor, tmp_path, data_dir, text, expected):
     path = tmp_path / "in.json"
     path.write_text(text)
-    line = _one_line_error(run_tutor("progress", "import", str(path)))
+    line = one_line_error(run_tutor("progress", "import", str(path)))
     assert expected in line
     assert len(line) < 300
     with open_store(data_dir, "tester") as s:

@@ -67,6 +67,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def serve_ssh_command(data_dir: Path | str, *options: str) -> list[str]:
+    """The real ``python -m tutor serve ssh`` on a free port (0), keeping its data in ``data_dir``."""
+    return [
+        sys.executable,
+        "-m",
+        "tutor",
+        "serve",
+        "ssh",
+        "--port",
+        "0",
+        "--data-dir",
+        str(data_dir),
+        *options,
+    ]
+
+
 def read_banner(proc: subprocess.Popen[str], timeout: float = 20) -> tuple[int, list[str]]:
     assert proc.stdout is not None
     lines: list[str] = []

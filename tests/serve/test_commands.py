@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncssh
 import psutil
 import pytest
-from serve_helpers import free_port, read_banner, stop, wait_gone
+from serve_helpers import free_port, read_banner, serve_ssh_command, stop, wait_gone
 
 from tutor.cli import main
 from tutor.progress import list_profiles
@@ -67,21 +67,7 @@ def test_bad_limits_are_usage_errors_before_binding(
 ) -> None:
     """nan once got a traceback after the port was bound; zeros were replaced by defaults."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tutor",
-            "serve",
-            "ssh",
-            "--auth",
-            "open",
-            "--port",
-            "0",
-            "--data-dir",
-            str(tmp_path / "d"),
-            option,
-            value,
-        ],
+        serve_ssh_command(tmp_path / "d", "--auth", "open", option, value),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -97,57 +83,22 @@ def test_bad_limits_are_usage_errors_before_binding(
 
 
 def test_bad_authorized_keys_file(tmp_path: Path, capsys) -> None:
+    def serve_with_keys(keys: Path) -> int:
+        argv = ["serve", "ssh", "--auth", "keys", "--authorized-keys", str(keys)]
+        return main([*argv, "--data-dir", str(tmp_path)])
+
     keys = tmp_path / "keys"
     keys.write_text("ssh-ed25519 not-base64 someone\n")
-    assert (
-        main(
-            [
-                "serve",
-                "ssh",
-                "--auth",
-                "keys",
-                "--authorized-keys",
-                str(keys),
-                "--data-dir",
-                str(tmp_path),
-            ]
-        )
-        == 2
-    )
+    assert serve_with_keys(keys) == 2
     assert f"{keys}:1: not a public key line" in capsys.readouterr().err
-    assert (
-        main(
-            [
-                "serve",
-                "ssh",
-                "--auth",
-                "keys",
-                "--authorized-keys",
-                str(tmp_path / "nope"),
-                "--data-dir",
-                str(tmp_path),
-            ]
-        )
-        == 2
-    )
+    assert serve_with_keys(tmp_path / "nope") == 2
     assert "cannot read" in capsys.readouterr().err
 
 
 def start_cli(data: Path, *extra: str) -> tuple[subprocess.Popen[str], int, list[str]]:
     # SERVER_SECRET stands for anything in the instructor's environment.
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tutor",
-            "serve",
-            "ssh",
-            "--port",
-            "0",
-            "--data-dir",
-            str(data),
-            *extra,
-        ],
+        serve_ssh_command(data, *extra),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -261,15 +261,19 @@ def test_openssh_password_and_limits(server_factory, tmp_path) -> None:
         *SSH_OPTS,
     ]
     cmd = [*base, "-o", "PubkeyAuthentication=no", "-p", str(server.port), "-tt", "alice@127.0.0.1"]
+
+    def ssh(password: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            cmd,
+            env=askpass_env(tmp_path, password),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+
     # Wrong password, guessed again and again on one connection: cut off after 2.
-    wrong = subprocess.run(
-        cmd,
-        env=askpass_env(tmp_path, "guess"),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
+    wrong = ssh("guess")
     assert wrong.returncode == 255
     assert "too many failed logins" in wrong.stderr
     # The right password: a session (and with --max-sessions 1, the next one is turned away).
@@ -282,14 +286,7 @@ def test_openssh_password_and_limits(server_factory, tmp_path) -> None:
     )
     try:
         server.wait_sessions(1)
-        second = subprocess.run(
-            cmd,
-            env=askpass_env(tmp_path, "right-horse-9"),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
+        second = ssh("right-horse-9")
         assert second.returncode == 1
         assert "server is full" in second.stderr + second.stdout
     finally:

@@ -25,6 +25,13 @@ async def connect(
     return await asyncssh.connect("127.0.0.1", server.port, username=user, **options)
 
 
+async def refusal(server: RunningServer, user: str, **kwargs) -> str:
+    """Why the server cut ``user``'s login off (it must: anything else fails the test)."""
+    with pytest.raises(asyncssh.DisconnectError) as refused:
+        await connect(server, user, **kwargs)
+    return str(refused.value.reason)
+
+
 async def open_app(conn: asyncssh.SSHClientConnection, size: tuple[int, int] = (80, 24)):
     proc = await conn.create_process(term_type="xterm-256color", term_size=size, encoding=None)
     seen = await read_until(proc, LESSONS)
@@ -135,6 +142,19 @@ class GuessingClient(asyncssh.SSHClient):
         return "guess"
 
 
+async def guess_passwords(server: RunningServer, user: str = "eve") -> None:
+    """Log in as ``user`` with a GuessingClient: raises once the server cuts it off."""
+    await asyncssh.connect(
+        "127.0.0.1",
+        server.port,
+        username=user,
+        known_hosts=None,
+        client_keys=None,
+        agent_path=None,
+        client_factory=GuessingClient,
+    )
+
+
 async def test_failed_login_limit_per_connection(server_factory) -> None:
     server = server_factory(
         auth="password", password="the-real-one", failed_logins_per_connection=3
@@ -144,15 +164,7 @@ async def test_failed_login_limit_per_connection(server_factory) -> None:
     # reads the server's reason; if it was writing its next guess just then, it
     # sees the closed socket instead (a race in TCP, not in the server).
     with pytest.raises((asyncssh.DisconnectError, ConnectionError)) as failed:
-        await asyncssh.connect(
-            "127.0.0.1",
-            server.port,
-            username="eve",
-            known_hosts=None,
-            client_keys=None,
-            agent_path=None,
-            client_factory=GuessingClient,
-        )
+        await guess_passwords(server)
     if isinstance(failed.value, asyncssh.DisconnectError):
         assert "too many failed logins" in str(failed.value.reason)
     assert time.monotonic() - started < 10
@@ -161,9 +173,7 @@ async def test_failed_login_limit_per_connection(server_factory) -> None:
 async def test_connections_per_address(server_factory) -> None:
     server = server_factory(max_per_address=2)
     async with await connect(server, "a"), await connect(server, "b"):
-        with pytest.raises(asyncssh.DisconnectError) as refused:
-            await connect(server, "c")
-        assert "too many connections from your address" in str(refused.value.reason)
+        assert "too many connections from your address" in await refusal(server, "c")
     # Once they leave, the address may connect again (as soon as the server has
     # seen them go: try until it has, within a bound).
     deadline = time.monotonic() + 10

@@ -7,16 +7,19 @@ Every test starts the real `tutor serve ssh` server in its own process (see
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncssh
 import pytest
+from room_helpers import login, measured, sequential, verdict_data
 from serve_helpers import free_port, stop
 
 from tutor.room import protocol
@@ -51,42 +54,33 @@ def tutor(
 
 def verdict(challenge: str = "gil/crunch-2", cores: int = 4, winner: str = "processes") -> dict:
     results = {
-        "sequential": {
-            "strategy": "sequential",
-            "scenario": "crunch",
-            "ok": True,
-            "wall_s": 2.0,
-            "speedup": 1.0,
-            "cores": cores,
-            "python": "3.12.1",
-            "gil_enabled": True,
-            "free_threaded_build": False,
-        },
-        "processes": {
-            "strategy": "processes",
-            "scenario": "crunch",
-            "ok": True,
-            "wall_s": 0.7,
-            "speedup": 2.8,
-            "speedup_low": 2.6,
-            "speedup_high": 3.0,
-            "start_method": "fork",
-            "cores": cores,
-        },
+        "sequential": sequential(cores, free_threaded_build=False),
+        "processes": measured("processes", cores, 2.8, 2.6, 3.0, wall_s=0.7, start_method="fork"),
     }
-    return dict(
-        protocol.verdict_data(
-            challenge=challenge,
-            lesson=challenge.split("/")[0],
-            results=results,
-            order=list(results),
-            choice="processes",
-            predicted_speedup=2.0,
-            correct=winner == "processes",
-            winner=winner,
-            tied=[],
-            facts={"platform": "linux", "cores": cores, "logical_cpus": cores},
-        )
+    return verdict_data(
+        results,
+        challenge=challenge,
+        lesson=challenge.split("/")[0],
+        winner=winner,
+        facts={"platform": "linux", "cores": cores, "logical_cpus": cores},
+    )
+
+
+def run_joined(address: str, data: Path, **kw) -> subprocess.CompletedProcess[str]:
+    """`tutor run crunch --compare --quick --repeat 1`, joined to the room at ``address`` as ada."""
+    return tutor(
+        "run",
+        "crunch",
+        "--compare",
+        "--quick",
+        "--repeat",
+        "1",
+        "--join",
+        address,
+        "--name",
+        "ada",
+        data=data,
+        **kw,
     )
 
 
@@ -95,6 +89,16 @@ def client_for(
 ) -> RoomClient:
     target = RoomTarget("127.0.0.1", port, name, password=password, data_dir=data, **kw)
     return RoomClient(target, Outbox(data))
+
+
+@contextlib.contextmanager
+def running(client: RoomClient) -> Iterator[RoomClient]:
+    """``client`` started, and closed on the way out whatever happened."""
+    client.start()
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 def export(server_data: Path, tmp_path: Path) -> dict:
@@ -111,19 +115,7 @@ def export(server_data: Path, tmp_path: Path) -> dict:
 
 def test_run_join_reports_crunch_with_machine_facts(server_factory, tmp_path):
     server = room_server(server_factory)
-    proc = tutor(
-        "run",
-        "crunch",
-        "--compare",
-        "--quick",
-        "--repeat",
-        "1",
-        "--join",
-        f"127.0.0.1:{server.port}",
-        "--name",
-        "ada",
-        data=tmp_path / "ada",
-    )
+    proc = run_joined(f"127.0.0.1:{server.port}", tmp_path / "ada")
     assert proc.returncode == 0, proc.stderr
     assert "Number crunching" in proc.stdout  # the local result is shown as always
     assert f"room 127.0.0.1:{server.port}: crunch results sent as ada" in proc.stderr
@@ -150,20 +142,7 @@ def test_run_join_reports_crunch_with_machine_facts(server_factory, tmp_path):
 
 def test_wrong_password_one_line_result_still_shown_and_kept(server_factory, tmp_path):
     server = room_server(server_factory)
-    proc = tutor(
-        "run",
-        "crunch",
-        "--compare",
-        "--quick",
-        "--repeat",
-        "1",
-        "--join",
-        f"127.0.0.1:{server.port}",
-        "--name",
-        "ada",
-        data=tmp_path / "ada",
-        password="nope-nope",
-    )
+    proc = run_joined(f"127.0.0.1:{server.port}", tmp_path / "ada", password="nope-nope")
     assert proc.returncode == 1
     assert "Number crunching" in proc.stdout  # the local result is shown as always
     lines = proc.stderr.strip().splitlines()
@@ -171,30 +150,14 @@ def test_wrong_password_one_line_result_still_shown_and_kept(server_factory, tmp
     assert "Traceback" not in proc.stderr
     assert Outbox(tmp_path / "ada").count(f"127.0.0.1:{server.port}") == 1
     # Kept, and sent the next time the learner joins with the right password.
-    client = client_for(server.port, tmp_path / "ada")
-    client.start()
-    try:
+    with running(client_for(server.port, tmp_path / "ada")) as client:
         assert client.flush(30)
-    finally:
-        client.close()
     assert [r["name"] for r in export(server.data_dir, tmp_path)["results"]] == ["ada"]
 
 
 def test_server_down_one_line_and_kept(tmp_path):
     port = free_port()
-    proc = tutor(
-        "run",
-        "crunch",
-        "--compare",
-        "--quick",
-        "--repeat",
-        "1",
-        "--join",
-        f"127.0.0.1:{port}",
-        "--name",
-        "ada",
-        data=tmp_path / "ada",
-    )
+    proc = run_joined(f"127.0.0.1:{port}", tmp_path / "ada")
     assert proc.returncode == 1
     assert "Number crunching" in proc.stdout  # the local result is shown as always
     lines = proc.stderr.strip().splitlines()
@@ -212,42 +175,27 @@ def test_changed_or_unexpected_host_key_is_refused_before_login(server_factory, 
     other = "SHA256:" + "A" * 43
     # A different key remembered for this room: the key changed.
     (data / "room_known_hosts").write_text(f"127.0.0.1:{server.port} {other}\n")
-    client = client_for(server.port, data)
-    client.start()
-    try:
+    with running(client_for(server.port, data)) as client:
         assert not client.flush(20, until_unreachable=False)
         assert client.state.status == OFFLINE
         assert "different host key" in client.state.detail and fingerprint in client.state.detail
-    finally:
-        client.close()
     # A pinned fingerprint that is not the room's: refused too.
     fresh = tmp_path / "bob"
-    client = client_for(server.port, fresh, name="bob", fingerprint=other)
-    client.start()
-    try:
+    with running(client_for(server.port, fresh, name="bob", fingerprint=other)) as client:
         assert not client.flush(20, until_unreachable=False)
         assert client.state.status == OFFLINE and "not joining" in client.state.detail
-    finally:
-        client.close()
     assert not (fresh / "room_known_hosts").exists()
     # Unknown and unpinned: remembered on first use (accept-new), then trusted.
-    client = client_for(server.port, tmp_path / "cy", name="cy")
-    client.start()
-    try:
+    with running(client_for(server.port, tmp_path / "cy", name="cy")) as client:
         assert client.flush(20) and client.state.status == JOINED
-    finally:
-        client.close()
     assert (tmp_path / "cy" / "room_known_hosts").read_text().split() == [
         f"127.0.0.1:{server.port}",
         fingerprint,
     ]
     # With the banner's fingerprint pinned, it joins.
-    client = client_for(server.port, tmp_path / "dee", name="dee", fingerprint=fingerprint)
-    client.start()
-    try:
-        assert client.flush(20)
-    finally:
-        client.close()
+    pinned = client_for(server.port, tmp_path / "dee", name="dee", fingerprint=fingerprint)
+    with running(pinned):
+        assert pinned.flush(20)
 
 
 def test_run_join_usage_errors(tmp_path):
@@ -289,9 +237,7 @@ def test_server_killed_mid_lesson_loses_nothing(server_factory, tmp_path):
     server_data = tmp_path / "server"
     server = room_server(server_factory, port=port, data_dir=str(server_data))
     data = tmp_path / "ada"
-    client = client_for(port, data)
-    client.start()
-    try:
+    with running(client_for(port, data)) as client:
         client.report("verdict", verdict("gil/crunch-1"))
         assert client.flush(20)
         server.proc.send_signal(signal.SIGKILL)
@@ -302,8 +248,6 @@ def test_server_killed_mid_lesson_loses_nothing(server_factory, tmp_path):
         assert client.state.waiting == 2 and client.state.status != JOINED
         room_server(server_factory, port=port, data_dir=str(server_data))
         assert client.flush(60, until_unreachable=False), client.state
-    finally:
-        client.close()
     room = export(server_data, tmp_path)
     assert sorted(r["challenge"] for r in room["results"]) == ["gil/crunch-1", "gil/crunch-2"]
 
@@ -312,16 +256,7 @@ def test_a_report_sent_twice_is_stored_once_and_identity_is_the_login(server_fac
     server = room_server(server_factory)
 
     async def talk() -> list[dict]:
-        async with asyncssh.connect(
-            "127.0.0.1",
-            server.port,
-            username="ada",
-            password=PASSWORD,
-            known_hosts=None,
-            config=[],
-            client_keys=None,
-            agent_path=None,
-        ) as conn:
+        async with login(server.port, "ada", PASSWORD) as conn:
             chan, session = await conn.create_session(
                 Collect, subsystem=protocol.SUBSYSTEM, encoding=None
             )
@@ -383,16 +318,7 @@ def test_oversized_or_garbled_messages_end_the_channel(server_factory):
     server = room_server(server_factory)
 
     async def send(payload: bytes) -> list[dict]:
-        async with asyncssh.connect(
-            "127.0.0.1",
-            server.port,
-            username="eve",
-            password=PASSWORD,
-            known_hosts=None,
-            config=[],
-            client_keys=None,
-            agent_path=None,
-        ) as conn:
+        async with login(server.port, "eve", PASSWORD) as conn:
             chan, session = await conn.create_session(
                 Collect, subsystem=protocol.SUBSYSTEM, encoding=None
             )
@@ -419,11 +345,8 @@ def test_rate_limit_answers_busy_and_loses_nothing(server_factory, tmp_path):
     for i in range(12):
         client.report("verdict", verdict(f"gil/crunch-{i}"))
     started = time.monotonic()
-    client.start()
-    try:
+    with running(client):
         assert client.flush(60, until_unreachable=False), client.state
-    finally:
-        client.close()
     # 3 at once, then 5 a second: the last ones had to wait for the limit.
     assert time.monotonic() - started >= 1.0
     assert len(export(server.data_dir, tmp_path)["results"]) == 12
@@ -431,14 +354,10 @@ def test_rate_limit_answers_busy_and_loses_nothing(server_factory, tmp_path):
 
 def test_a_joined_game_starts_nothing_on_the_host(server_factory, tmp_path):
     server = room_server(server_factory)
-    client = client_for(server.port, tmp_path / "ada")
-    client.start()
-    try:
+    with running(client_for(server.port, tmp_path / "ada")) as client:
         assert client.flush(20) and client.state.status == JOINED
         assert server.sessions() == [] and server.descendants() == []
         assert wait_for_states(server.data_dir) == [("ada", "joined")]
-    finally:
-        client.close()
     assert wait_for_states(server.data_dir, "left") == [("ada", "left")]
     stop(server.proc)
 
@@ -465,23 +384,17 @@ def test_join_with_a_key_in_a_keys_room(server_factory, tmp_path):
     authorized.write_bytes(key.export_public_key())
     server = server_factory(auth="keys", authorized_keys=str(authorized))
     client = client_for(server.port, tmp_path / "ada", password=None, identity=identity)
-    client.start()
-    try:
+    with running(client):
         assert client.flush(20), client.state
         # In key mode two people may pick one name: the key's tag tells them apart.
         tag = key.get_fingerprint("sha256").partition(":")[2]
         assert client.state.name.startswith("ada-") and client.state.name[4:] in tag.replace(
             "+", ""
         ).replace("/", "")
-    finally:
-        client.close()
     other = client_for(server.port, tmp_path / "bob", name="bob", password="whatever")
-    other.start()
-    try:
+    with running(other):
         assert not other.flush(20, until_unreachable=False)
         assert other.state.status == OFFLINE and "refused the login" in other.state.detail
-    finally:
-        other.close()
 
 
 @pytest.mark.timeout(60)

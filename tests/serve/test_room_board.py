@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import time
 from pathlib import Path
 
 import pytest
+from room_helpers import measured, report, sequential, verdict_data
 from textual.widgets import Static
 
 from tutor.room import protocol
@@ -21,50 +20,23 @@ def verdict(
     challenge: str, cores: int, speedup: float, winner: str = "processes", **extra
 ) -> protocol.Report:
     results = {
-        "sequential": {
-            "strategy": "sequential",
-            "scenario": "crunch",
-            "ok": True,
-            "wall_s": 2.0,
-            "speedup": 1.0,
-            "cores": cores,
-            "python": "3.12.1",
-            "gil_enabled": True,
-        },
-        "processes": {
-            "strategy": "processes",
-            "scenario": "crunch",
-            "ok": True,
-            "wall_s": 2 / speedup,
-            "speedup": speedup,
-            "speedup_low": speedup * 0.9,
-            "speedup_high": speedup * 1.1,
-            "start_method": extra.get("start_method", "fork"),
-            "cores": cores,
-            "foreign_load_percent": extra.get("load", 3.0),
-        },
+        "sequential": sequential(cores),
+        "processes": measured(
+            "processes",
+            cores,
+            speedup,
+            start_method=extra.get("start_method", "fork"),
+            foreign_load_percent=extra.get("load", 3.0),
+        ),
     }
-    data = protocol.verdict_data(
+    data = verdict_data(
+        results,
         challenge=challenge,
         lesson=None if ":" in challenge else challenge.split("/")[0],
-        results=results,
-        order=list(results),
-        choice="processes",
-        predicted_speedup=2.0,
-        correct=winner == "processes",
         winner=winner,
-        tied=[],
         facts={"platform": "linux"},
     )
-    message = {
-        "v": 1,
-        "type": "report",
-        "id": os.urandom(16).hex(),
-        "at": time.time(),
-        "kind": "verdict",
-        "data": dict(data),
-    }
-    return protocol.validate_report(message)
+    return protocol.validate_report(report(data))
 
 
 def seed_room(data: Path) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import pytest
+from room_helpers import measured, report, sequential, verdict_data
 
 from tutor.room import hostkeys, protocol
 from tutor.room.client import parse_address
@@ -18,55 +18,26 @@ from tutor.serve.ssh.limits import TokenBucket
 
 def verdict(cores: int = 4, winner: str = "processes", speedup: float = 2.8, **machine) -> dict:
     results = {
-        "sequential": {
-            "strategy": "sequential",
-            "scenario": "crunch",
-            "ok": True,
-            "wall_s": 2.0,
-            "speedup": 1.0,
-            "cores": cores,
-            "python": "3.12.1",
-            "gil_enabled": machine.pop("gil_enabled", True),
-            "free_threaded_build": machine.pop("free_threaded_build", False),
-        },
-        "processes": {
-            "strategy": "processes",
-            "scenario": "crunch",
-            "ok": True,
-            "wall_s": 2 / speedup,
-            "speedup": speedup,
-            "speedup_low": speedup * 0.9,
-            "speedup_high": speedup * 1.1,
-            "start_method": machine.pop("start_method", "fork"),
-            "cores": cores,
-            "foreign_load_percent": machine.pop("load", 2.0),
-        },
+        "sequential": sequential(
+            cores,
+            gil_enabled=machine.pop("gil_enabled", True),
+            free_threaded_build=machine.pop("free_threaded_build", False),
+        ),
+        "processes": measured(
+            "processes",
+            cores,
+            speedup,
+            start_method=machine.pop("start_method", "fork"),
+            foreign_load_percent=machine.pop("load", 2.0),
+        ),
     }
-    data = protocol.verdict_data(
+    return verdict_data(
+        results,
         challenge="gil/crunch-2",
         lesson="gil",
-        results=results,
-        order=list(results),
-        choice="processes",
-        predicted_speedup=2.0,
-        correct=winner == "processes",
         winner=winner,
-        tied=[],
         facts={"platform": "linux", "cores": cores, "logical_cpus": cores, **machine},
     )
-    return dict(data)
-
-
-def report(data: dict, **extra) -> dict:
-    return {
-        "v": 1,
-        "type": "report",
-        "id": os.urandom(16).hex(),
-        "at": time.time(),
-        "kind": "verdict",
-        "data": data,
-        **extra,
-    }
 
 
 def test_a_built_verdict_validates_and_carries_only_the_documented_fields():

@@ -10,39 +10,14 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
+from tests.processes import all_gone, family
 from tests.terminal import HAVE_TMUX, Terminal
 from tutor.progress import open_store
 
 LESSONS = Path(__file__).parent / "lessons"
 pytestmark = pytest.mark.skipif(not HAVE_TMUX, reason="tmux is not installed")
-
-
-def family(pid: int) -> list[psutil.Process]:
-    try:
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return []
-
-
-def all_gone(processes: list[psutil.Process], timeout: float = 10.0) -> list[psutil.Process]:
-    """Processes still running (not zombies) after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    alive = processes
-    while alive and time.monotonic() < deadline:
-        alive = []
-        for p in processes:
-            try:
-                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
-                    alive.append(p)
-            except psutil.NoSuchProcess:
-                pass
-        if alive:
-            time.sleep(0.1)
-    return alive
 
 
 @pytest.fixture

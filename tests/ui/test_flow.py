@@ -68,6 +68,29 @@ async def open_challenge(pilot) -> ChallengeScreen:
     return app.screen
 
 
+async def open_quiz(pilot) -> QuizScreen:
+    await pilot.press("enter", "z")  # the first lesson on the map, then its quiz
+    assert isinstance(pilot.app.screen, QuizScreen)
+    return pilot.app.screen
+
+
+async def on_every_challenge(store, size, check) -> None:
+    """Open each built-in challenge's screen in turn, in one game at ``size``; on each,
+    ``await check(app, pilot, challenge)``, then Escape back."""
+    from tutor.lessons import load_catalog
+    from tutor.ui.app import TutorApp
+
+    catalog = load_catalog(builtin=True)
+    app = TutorApp(catalog, store, quick=True, served=False)
+    async with app.run_test(size=size) as pilot:
+        for lesson in catalog.lessons:
+            for challenge in lesson.challenges:
+                await app.push_screen(ChallengeScreen(lesson, challenge))
+                await pilot.pause()
+                await check(app, pilot, challenge)
+                await pilot.press("escape")
+
+
 async def test_home_shows_every_lesson_state_and_the_first_unfinished_is_next(make_app, store):
     store.record_quiz("test-crunch", "t-q1", chosen=[1], correct=True, hint_used=False)
     # Opened last; with nothing to answer, opening it made it done (the done rule).
@@ -232,26 +255,17 @@ async def test_quiz_feedback_and_hint_scroll_into_view_at_80x24(store):
 async def test_every_challenge_hint_shows(store, size):
     # A hint below the edge is there but unseen (the peer tutor's flaw at 80x24).
     # 80x16 (a split tmux window) is where the longer challenges need the scroll.
-    from tutor.lessons import load_catalog
-    from tutor.ui.app import TutorApp
+    async def check(app, pilot, challenge) -> None:
+        if not challenge.hint:
+            # Not advertised where there is none (never "No hint for this one").
+            assert "h" not in app.screen.active_bindings
+            return
+        await pilot.press("h")
+        view, hint = app.screen.query_one("#challenge"), app.screen.query_one("#hint")
+        await wait_for(pilot, in_view(view, hint), 3)
+        assert challenge.hint.split()[0] in str(hint.render())
 
-    catalog = load_catalog(builtin=True)
-    app = TutorApp(catalog, store, quick=True, served=False)
-    async with app.run_test(size=size) as pilot:
-        for lesson in catalog.lessons:
-            for challenge in lesson.challenges:
-                await app.push_screen(ChallengeScreen(lesson, challenge))
-                await pilot.pause()
-                if not challenge.hint:
-                    # Not advertised where there is none (never "No hint for this one").
-                    assert "h" not in app.screen.active_bindings
-                    await pilot.press("escape")
-                    continue
-                await pilot.press("h")
-                view, hint = app.screen.query_one("#challenge"), app.screen.query_one("#hint")
-                await wait_for(pilot, in_view(view, hint), 3)
-                assert challenge.hint.split()[0] in str(hint.render())
-                await pilot.press("escape")
+    await on_every_challenge(store, size, check)
 
 
 @pytest.mark.parametrize("then", ["r", "question_mark", "z", "enter"])
@@ -276,9 +290,7 @@ async def test_keys_typed_after_quit_open_nothing(make_app, then):
 async def test_quiz_wrong_then_hint_then_right_is_saved(make_app, store):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("enter", "z")
-        quiz = app.screen
-        assert isinstance(quiz, QuizScreen)
+        quiz = await open_quiz(pilot)
         assert "Question 1 of 2" in text_of(app, "#quiz-score")
         await pilot.press("enter")  # the first choice: wrong
         assert quiz.state == "wrong"

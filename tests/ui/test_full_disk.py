@@ -15,15 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.ui.test_flow import SIZE, open_quiz, text_of
+from tests.ui.test_snapshots import fixed_result
 from tutor.progress import open_store
 from tutor.ui.app import TutorApp
-from tutor.ui.screens.quiz import QuizScreen
-
-SIZE = (80, 24)
-
-
-def text_of(app, selector: str) -> str:
-    return str(app.screen.query_one(selector).render())
 
 
 @pytest.fixture
@@ -60,30 +55,6 @@ def fill(folder: Path) -> Path:
     return filler
 
 
-def fixed_result(strategy: str, wall_s: float) -> dict:
-    return {
-        "event": "result",
-        "t": 0.0,
-        "scenario": "crunch",
-        "strategy": strategy,
-        "wall_s": wall_s,
-        "cpu_percent": 99.0,
-        "peak_mem_bytes": 40 * 2**20,
-        "workers": 2,
-        "tasks": 2,
-        "start_method": "fork" if strategy == "processes" else None,
-        "cores": 2,
-        "parallel_capacity": 1.9,
-        "python": "3.11.7",
-        "gil_enabled": True,
-        "noisy": False,
-        "foreign_load_percent": 2.0,
-        "ok": True,
-        "error": None,
-        "details": {},
-    }
-
-
 def assert_no_host_path(app, *paths: Path) -> None:
     screen = app.export_screenshot().replace("&#160;", " ")
     for path in paths:
@@ -102,9 +73,7 @@ async def test_quiz_answer_on_a_full_disk_says_not_saved_and_keeps_going(catalog
         assert info.value.errno == errno.ENOSPC  # really full
         app = TutorApp(catalog, store, quick=True, served=True)
         async with app.run_test(size=SIZE, notifications=True) as pilot:
-            await pilot.press("enter", "z")  # the first lesson, then its quiz
-            quiz = app.screen
-            assert isinstance(quiz, QuizScreen)
+            quiz = await open_quiz(pilot)
             await pilot.press("down", "enter")  # the right answer
             assert quiz.state == "right"
             feedback = text_of(app, "#quiz-feedback")
@@ -139,9 +108,9 @@ async def test_verdict_on_a_full_store_says_not_saved(catalog, isolated_data_dir
     (pages,) = conn.execute("PRAGMA page_count").fetchone()
     conn.execute(f"PRAGMA max_page_count = {pages}")
     results = {
-        "processes": fixed_result("processes", 1.05),
-        "threads": fixed_result("threads", 2.02),
-        "sequential": fixed_result("sequential", 2.0),
+        "processes": fixed_result("processes", 1.05, 99.0),
+        "threads": fixed_result("threads", 2.02, 99.0),
+        "sequential": fixed_result("sequential", 2.0, 99.0),
     }
     results["processes"]["details"] = {"samples": "x" * 200_000}  # needs new pages
     app = TutorApp(catalog, store, quick=True, served=True)

@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
+from tests.processes import all_gone, family
 from tests.terminal import HAVE_TMUX, Terminal
-from tests.ui.test_e2e import all_gone, family
 from tests.ui.test_labmodel import shared_run
 from tutor.lessons import load_catalog
 

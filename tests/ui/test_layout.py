@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.test_flow import SIZE, wait_for
-from tutor.ui.screens.challenge import ChallengeScreen
+from tests.ui.test_flow import SIZE, on_every_challenge, wait_for
 from tutor.ui.screens.help import HelpScreen
 from tutor.ui.screens.lesson import LessonScreen, _first_paragraph
 from tutor.ui.widgets.lessontext import CONTINUED, wrap_code
@@ -37,21 +36,13 @@ def test_long_code_lines_wrap_with_a_marker_and_keep_their_indentation():
 
 @pytest.mark.parametrize("size", [SIZE, (80, 16)])
 async def test_the_run_button_is_always_whole_on_screen(store, size):
-    from tutor.lessons import load_catalog
-    from tutor.ui.app import TutorApp
+    async def check(app, pilot, challenge) -> None:
+        button = app.screen.query_one("#commit")
+        # One line, inside the screen, above the key bar: never just its top border.
+        assert button.region.height == 1
+        assert app.screen.region.contains_region(button.region)
 
-    catalog = load_catalog(builtin=True)
-    app = TutorApp(catalog, store, quick=True, served=False)
-    async with app.run_test(size=size) as pilot:
-        for lesson in catalog.lessons:
-            for challenge in lesson.challenges:
-                await app.push_screen(ChallengeScreen(lesson, challenge))
-                await pilot.pause()
-                button = app.screen.query_one("#commit")
-                # One line, inside the screen, above the key bar: never just its top border.
-                assert button.region.height == 1
-                assert app.screen.region.contains_region(button.region)
-                await pilot.press("escape")
+    await on_every_challenge(store, size, check)
 
 
 async def test_the_help_fits_on_a_lesson_at_80x24(make_app):

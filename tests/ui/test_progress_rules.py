@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.test_flow import SIZE, text_of, wait_for
+from tests.ui.test_flow import SIZE, open_quiz, text_of, wait_for
 from tests.ui.test_snapshots import _drawn, _lab_screen, fixed_result
 from tutor.progress.rules import prediction_error
 from tutor.ui.outcome import LabOutcome
@@ -60,9 +60,7 @@ async def test_tutor_quiz_resumes_at_the_first_question_not_yet_right(make_app, 
 async def test_a_finished_quiz_offers_the_next_lesson(make_app, store):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("enter", "z")
-        quiz = app.screen
-        assert isinstance(quiz, QuizScreen)
+        quiz = await open_quiz(pilot)
         await pilot.press("down", "enter", "enter", "space", "down", "down", "space", "enter")
         await pilot.press("enter")
         assert quiz.state == "finished"
@@ -122,14 +120,20 @@ async def test_a_retry_never_turns_a_right_challenge_wrong(make_app, store):
     assert store.lesson_progress("test-crunch").challenges_right == 1
 
 
+async def _lab_shown(pilot, *, finished: bool) -> None:
+    """The recorded lab run on screen, pushed as the game pushes it (its end goes to lab_ended)."""
+    app = pilot.app
+    screen, messages = _lab_screen(app, finished=finished)
+    await app.push_screen(screen, callback=app.lab_ended)
+    for message in messages:
+        screen.post_message(message)
+    await _drawn(pilot, screen)
+
+
 async def test_a_finished_run_left_with_escape_records_its_verdict(make_app, store):
     app = make_app()
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        screen, messages = _lab_screen(app, finished=True)
-        await app.push_screen(screen, callback=app.lab_ended)
-        for message in messages:
-            screen.post_message(message)
-        await _drawn(pilot, screen)
+        await _lab_shown(pilot, finished=True)
         assert "Escape: back (saved either way)" in text_of(app, "#lab-status")
         await pilot.press("escape")
         await wait_for(pilot, lambda: len(store.challenge_attempts()) == 1, timeout=5)
@@ -143,11 +147,7 @@ async def test_a_finished_run_left_with_escape_records_its_verdict(make_app, sto
 async def test_a_cancelled_run_records_nothing_and_says_so(make_app, store):
     app = make_app()
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        screen, messages = _lab_screen(app, finished=False)
-        await app.push_screen(screen, callback=app.lab_ended)
-        for message in messages:
-            screen.post_message(message)
-        await _drawn(pilot, screen)
+        await _lab_shown(pilot, finished=False)
         await pilot.press("escape")
         await wait_for(pilot, lambda: bool(app._notifications), timeout=5)
         assert [n.message for n in app._notifications] == ["Run cancelled: nothing was recorded."]

@@ -22,14 +22,19 @@ Results = Mapping[str, Event]
 """What a verdict judges, keyed by strategy: a comparison's summaries, or single runs' results."""
 
 
-class Started(TypedDict):
-    event: str  # "started"
+class _Run(TypedDict):
+    """Which run an event is about: the keys "started" and "result" begin with."""
+
+    event: str  # "started" | "result"
     t: float
     scenario: str
     strategy: str
     tasks: int
     workers: int
     start_method: str | None
+
+
+class Started(_Run):
     quick: bool
     params: dict[str, float]
     work: dict[str, Any]
@@ -121,16 +126,9 @@ class Deadlock(TypedDict):
     """The same in one sentence: "w1 holds A and waits for B, held by w2; ..."."""
 
 
-class Result(TypedDict):
+class Result(_Run):
     """One run's outcome. ``ok`` false with ``error`` when it failed or was cancelled."""
 
-    event: str  # "result"
-    t: float
-    scenario: str
-    strategy: str
-    tasks: int
-    workers: int
-    start_method: str | None
     cores: int | None
     parallel_capacity: float | None
     python: str | None

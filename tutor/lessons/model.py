@@ -153,10 +153,10 @@ class Include:
 Block = MarkdownText | Challenge | QuizQuestion | Include
 
 
-# Dict fields are left out of the hashes so lessons and blocks can be set members
-# and dict keys (the UI keys widgets and progress by them).
 @dataclass(frozen=True)
-class Lesson:
+class LessonHeader:
+    """What a lesson's front matter says about it."""
+
     id: str
     title: str
     order: int
@@ -164,6 +164,12 @@ class Lesson:
     topics: tuple[str, ...]
     minutes: int
     language: str
+
+
+# Dict fields are left out of the hashes so lessons and blocks can be set members
+# and dict keys (the UI keys widgets and progress by them).
+@dataclass(frozen=True)
+class Lesson(LessonHeader):
     path: Path
     body: str
     """The Markdown after the front matter, exactly as written."""

@@ -36,6 +36,7 @@ from tutor.lessons.model import (
     Expectation,
     Include,
     LessonError,
+    LessonHeader,
     Measure,
     Prediction,
     QuizChoice,
@@ -294,15 +295,8 @@ class Doc:
 # -- front matter -------------------------------------------------------------
 
 
-@dataclass
-class Front:
-    id: str
-    title: str
-    order: int
-    summary: str
-    topics: tuple[str, ...]
-    minutes: int
-    language: str
+@dataclass(frozen=True)
+class Front(LessonHeader):
     order_line: int
 
 

@@ -176,16 +176,29 @@ def to_progress(lesson_id: str, s: dict) -> LessonProgress:
     )
 
 
-def challenge_rows(conn: sqlite3.Connection, pid: int, lesson_id: str | None) -> list[dict]:
-    rows = conn.execute(
-        """
-        SELECT uid, lesson_id, challenge_id, choice, predicted_speedup, measured_speedup,
-               winner, correct, result, created_at, interpreters
-        FROM challenge_attempts
+def _attempts(
+    conn: sqlite3.Connection, columns: str, table: str, pid: int, lesson_id: str | None
+) -> sqlite3.Cursor:
+    """``columns`` of one profile's attempts in ``table``: of one lesson (all: None), oldest first."""
+    return conn.execute(
+        f"""
+        SELECT {columns}
+        FROM {table}
         WHERE profile_id = :pid AND (:lesson IS NULL OR lesson_id = :lesson)
         ORDER BY created_at, id
         """,
         {"pid": pid, "lesson": lesson_id},
+    )
+
+
+def challenge_rows(conn: sqlite3.Connection, pid: int, lesson_id: str | None) -> list[dict]:
+    rows = _attempts(
+        conn,
+        """uid, lesson_id, challenge_id, choice, predicted_speedup, measured_speedup,
+           winner, correct, result, created_at, interpreters""",
+        "challenge_attempts",
+        pid,
+        lesson_id,
     )
     return [
         {
@@ -206,14 +219,12 @@ def challenge_rows(conn: sqlite3.Connection, pid: int, lesson_id: str | None) ->
 
 
 def quiz_rows(conn: sqlite3.Connection, pid: int, lesson_id: str | None) -> list[dict]:
-    rows = conn.execute(
-        """
-        SELECT uid, lesson_id, question_id, chosen, correct, hint_used, created_at
-        FROM quiz_attempts
-        WHERE profile_id = :pid AND (:lesson IS NULL OR lesson_id = :lesson)
-        ORDER BY created_at, id
-        """,
-        {"pid": pid, "lesson": lesson_id},
+    rows = _attempts(
+        conn,
+        "uid, lesson_id, question_id, chosen, correct, hint_used, created_at",
+        "quiz_attempts",
+        pid,
+        lesson_id,
     )
     return [
         {
