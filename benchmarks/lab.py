@@ -105,8 +105,16 @@ def main() -> int:
     for scenario, variants in plan.items():
         data: dict[tuple, dict[str, list]] = {
             v: {
-                "lab": [], "bare": [], "ratio": [], "sampler": [], "load": [], "cap": [],
-                "figure": [], "lag": [], "response": [], "deadlocks": [],
+                "lab": [],
+                "bare": [],
+                "ratio": [],
+                "sampler": [],
+                "load": [],
+                "cap": [],
+                "figure": [],
+                "lag": [],
+                "response": [],
+                "deadlocks": [],
             }
             for v in variants
         }
@@ -135,13 +143,22 @@ def main() -> int:
                 d["load"].append(result.get("foreign_load_percent") or 0.0)
                 d["cap"].append(result.get("parallel_capacity") or 0.0)
         base = None
-        data_by.update({(scenario, strategy): d for (strategy, method), d in data.items() if method is None})
+        data_by.update(
+            {(scenario, strategy): d for (strategy, method), d in data.items() if method is None}
+        )
         for (strategy, method), d in data.items():
             if d["deadlocks"] and not d["lab"]:
                 rows.append(
                     {
-                        "scenario": scenario, "strategy": strategy, "lab_s": None, "bare_s": None,
-                        "overhead": None, "speedup": None, "sampler": None, "load": None, "capacity": None,
+                        "scenario": scenario,
+                        "strategy": strategy,
+                        "lab_s": None,
+                        "bare_s": None,
+                        "overhead": None,
+                        "speedup": None,
+                        "sampler": None,
+                        "load": None,
+                        "capacity": None,
                         "runs": len(d["deadlocks"]),
                         "figure": f"deadlocked in {len(d['deadlocks'])}/{len(d['deadlocks'])} runs, "
                         f"stopped after {statistics.median(d['deadlocks']):.2f} s (median)",
@@ -191,7 +208,11 @@ def main() -> int:
         overhead = f"{r['overhead']:+.1%}" if r["overhead"] is not None else "-"
         print(
             f"| {r['scenario']} | {r['strategy']} | {lab} | {bare} | {overhead} | {sp} | "
-            + (f"{r['sampler']:.2f}% | {r['load']:.0f}% | {r['capacity']:.2f}x | " if r["sampler"] is not None else "- | - | - | ")
+            + (
+                f"{r['sampler']:.2f}% | {r['load']:.0f}% | {r['capacity']:.2f}x | "
+                if r["sampler"] is not None
+                else "- | - | - | "
+            )
             + f"{r['figure']} |"
         )
     print()
@@ -230,18 +251,30 @@ def main() -> int:
         speedup_check("chef", "processes", 2.5),
         speedup_check("compress", "threads", 1.6),
     ]
+
     def median_of(scenario: str, strategy: str, key: str) -> float | None:
-        values = [v for v in (data_by.get((scenario, strategy)) or {}).get(key, []) if v is not None]
+        values = [
+            v for v in (data_by.get((scenario, strategy)) or {}).get(key, []) if v is not None
+        ]
         return statistics.median(values) if values else None
 
     opposite = data_by.get(("deadlock", "opposite"))
     if opposite:
         caught = len(opposite["deadlocks"])
         total = caught + len(opposite["lab"])
-        checks.append(("deadlock opposite orders deadlock every run", caught == total, f"{caught}/{total} runs"))
+        checks.append(
+            (
+                "deadlock opposite orders deadlock every run",
+                caught == total,
+                f"{caught}/{total} runs",
+            )
+        )
     if ("producer-consumer", "processes") in get:
         checks.append(speedup_check("producer-consumer", "processes", 1.5))
-    blocking, awaiting = median_of("event-loop-lag", "blocking", "lag"), median_of("event-loop-lag", "awaiting", "lag")
+    blocking, awaiting = (
+        median_of("event-loop-lag", "blocking", "lag"),
+        median_of("event-loop-lag", "awaiting", "lag"),
+    )
     if blocking and awaiting:
         checks.append(
             (
@@ -250,7 +283,10 @@ def main() -> int:
                 f"{blocking * 1000:.1f} ms vs {awaiting * 1000:.1f} ms",
             )
         )
-    threads, procs = median_of("convoy", "threads", "response"), median_of("convoy", "processes", "response")
+    threads, procs = (
+        median_of("convoy", "threads", "response"),
+        median_of("convoy", "processes", "response"),
+    )
     if threads and procs:
         checks.append(
             (

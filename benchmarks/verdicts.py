@@ -48,7 +48,9 @@ def play(challenge, quick: bool) -> dict:
     outcome = (
         "failed"
         if verdict.winner is None
-        else verdict.winner if verdict.settled else "tie:" + "+".join(sorted(verdict.tied))
+        else verdict.winner
+        if verdict.settled
+        else "tie:" + "+".join(sorted(verdict.tied))
     )
     return {
         "outcome": outcome,
@@ -62,11 +64,17 @@ def play(challenge, quick: bool) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--plays", type=int, default=5)
     parser.add_argument("--only", default="", help="challenge ids, comma-separated")
-    parser.add_argument("--full", action="store_true", help="the game's full sizes instead of quick ones")
-    parser.add_argument("--json", action="store_true", help="one JSON line per play, then the table")
+    parser.add_argument(
+        "--full", action="store_true", help="the game's full sizes instead of quick ones"
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="one JSON line per play, then the table"
+    )
     args = parser.parse_args()
     catalog = load_catalog()
     wanted = {c for c in args.only.split(",") if c}

@@ -39,8 +39,14 @@ def free_threaded_python() -> str:
     if not path:
         script = Path(__file__).resolve().parents[1] / "scripts" / "free-threaded-python"
         try:
-            found = subprocess.run([str(script), "--find"], capture_output=True, text=True, timeout=120)
-            path = found.stdout.strip().splitlines()[-1] if found.returncode == 0 and found.stdout.strip() else ""
+            found = subprocess.run(
+                [str(script), "--find"], capture_output=True, text=True, timeout=120
+            )
+            path = (
+                found.stdout.strip().splitlines()[-1]
+                if found.returncode == 0 and found.stdout.strip()
+                else ""
+            )
         except OSError:  # no bash (Windows)
             path = ""
     if not path or not os.access(path, os.X_OK):

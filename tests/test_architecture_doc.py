@@ -40,13 +40,17 @@ def test_the_scenario_guide_works_as_written(tmp_path: Path) -> None:
     assert set(blocks) == {"registry", "tutor/lab/scenarios/kettles.py"}, set(blocks)
 
     package = tmp_path / "tutor"
-    shutil.copytree(Path(tutor.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(
+        Path(tutor.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__")
+    )
     registry = package / "lab" / "registry.py"
     source = registry.read_text(encoding="utf-8")
     # Step 1: "add a ScenarioInfo to the tuple that builds SCENARIOS".
     closing = "\n    )\n}\n"
     assert source.count(closing) == 1, "the SCENARIOS tuple no longer ends as the guide assumes"
-    entry = "".join("        " + line if line else line for line in blocks["registry"].splitlines(True))
+    entry = "".join(
+        "        " + line if line else line for line in blocks["registry"].splitlines(True)
+    )
     registry.write_text(source.replace(closing, "\n" + entry + closing), encoding="utf-8")
     # Step 2: the module, where the guide says.
     (package / "lab" / "scenarios" / "kettles.py").write_text(
@@ -55,7 +59,17 @@ def test_the_scenario_guide_works_as_written(tmp_path: Path) -> None:
 
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     proc = subprocess.run(
-        [sys.executable, "-m", "tutor", "run", "kettles", "--compare", "--quick", "--json", "--no-probe"],
+        [
+            sys.executable,
+            "-m",
+            "tutor",
+            "run",
+            "kettles",
+            "--compare",
+            "--quick",
+            "--json",
+            "--no-probe",
+        ],
         capture_output=True,
         text=True,
         env=env,

@@ -50,7 +50,9 @@ def _tutor(*argv: str) -> str:
     return proc.stdout
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["run", "--help"], ["serve", "ssh", "--help"], ["lessons"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["run", "--help"], ["serve", "ssh", "--help"], ["lessons"]]
+)
 def test_help_and_tables_fit_80_columns(argv):
     out = _tutor(*argv)
     too_wide = [line for line in out.splitlines() if len(line.rstrip()) > 80]

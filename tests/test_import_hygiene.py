@@ -37,13 +37,24 @@ CHECK = "import sys, {module}; bad = [m for m in ('textual', 'asyncssh', 'textua
     ],
 )
 def test_command_line_modules_import_no_ui_or_server_library(module):
-    proc = subprocess.run([sys.executable, "-c", CHECK.format(module=module)], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHECK.format(module=module)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
 
 
 @pytest.mark.parametrize(
     "argv",
-    [["lessons", "--json"], ["lint"], ["doctor", "--json"], ["--help"], ["progress", "show", "--json"]],
+    [
+        ["lessons", "--json"],
+        ["lint"],
+        ["doctor", "--json"],
+        ["--help"],
+        ["progress", "show", "--json"],
+    ],
 )
 def test_headless_commands_do_not_import_textual(argv):
     code = (
@@ -56,5 +67,7 @@ def test_headless_commands_do_not_import_textual(argv):
 
 
 def test_python_dash_m_tutor_works():
-    proc = subprocess.run([sys.executable, "-m", "tutor", "--version"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tutor", "--version"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0 and "concurrency-tutor" in proc.stdout

@@ -46,14 +46,29 @@ print("imported")
 @pytest.mark.parametrize("modules", ["named", "all"])
 def test_modules_import_without_posix_only_attributes(modules):
     if modules == "named":  # the entry points of the CLI, the runner, the game and the store
-        code = "import tutor.cli, tutor.lab.runner, tutor.ui.app, tutor.progress\nprint('imported')\n"
+        code = (
+            "import tutor.cli, tutor.lab.runner, tutor.ui.app, tutor.progress\nprint('imported')\n"
+        )
     else:
         # hostkey too: asyncssh picks fcntl by sys.platform, which hiding attributes cannot fake.
         # The room client (tutor join) runs on Windows with asyncssh's own Windows code: skipped likewise.
-        asyncssh_users = {"tutor.serve.hostkey", "tutor.room.client", "tutor.room.mirror", "tutor.ui.joined"}
-        skip = {p.removesuffix(".py").rstrip("/").replace("/", ".") for p in POSIX_ONLY} | asyncssh_users
+        asyncssh_users = {
+            "tutor.serve.hostkey",
+            "tutor.room.client",
+            "tutor.room.mirror",
+            "tutor.ui.joined",
+        }
+        skip = {
+            p.removesuffix(".py").rstrip("/").replace("/", ".") for p in POSIX_ONLY
+        } | asyncssh_users
         code = IMPORT_ALL.format(skip=skip)
-    proc = subprocess.run([sys.executable, "-c", HIDE_POSIX + code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-c", HIDE_POSIX + code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0 and "imported" in proc.stdout, proc.stderr
 
 
@@ -62,25 +77,58 @@ def test_the_lab_runs_a_processes_workload_without_posix_only_attributes(tmp_pat
     # with those attributes gone in the CLI, the runner and every worker.
     hide = tmp_path / "sitecustomize.py"
     hide.write_text(HIDE_POSIX)
-    env = {**os.environ, "TUTOR_PLATFORM": "portable", "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    env = {
+        **os.environ,
+        "TUTOR_PLATFORM": "portable",
+        "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)]),
+    }
     proc = subprocess.run(
-        [sys.executable, "-m", "tutor", "run", "crunch", "--strategy", "processes", "--quick", "--no-probe", "--json"],
-        capture_output=True, text=True, timeout=120, cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "tutor",
+            "run",
+            "crunch",
+            "--strategy",
+            "processes",
+            "--quick",
+            "--no-probe",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert '"start_method": "spawn"' in proc.stdout
 
 
 # mypy's message names the attribute, not the module: the source line says which.
-ATTR_ERROR = re.compile(r'^(?P<path>[^:]+):(?P<line>\d+): error: Module has no attribute "(?P<attr>\w+)"')
+ATTR_ERROR = re.compile(
+    r'^(?P<path>[^:]+):(?P<line>\d+): error: Module has no attribute "(?P<attr>\w+)"'
+)
 PLATFORM_MODULES = ("os", "signal", "fcntl", "resource")
 
 
 def platform_attribute_errors(target: str) -> list[str]:
     proc = subprocess.run(
-        [sys.executable, "-m", "mypy", "--platform", target, "--no-error-summary",
-         "--cache-dir", str(ROOT / ".mypy_cache" / target), "tutor"],
-        capture_output=True, text=True, timeout=600, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--platform",
+            target,
+            "--no-error-summary",
+            "--cache-dir",
+            str(ROOT / ".mypy_cache" / target),
+            "tutor",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
     )
     found = []
     for line in proc.stdout.splitlines():

@@ -77,7 +77,6 @@ if sys.platform == "win32":  # defined only there, so type checks for other plat
                     return False
             time.sleep(_WINDOWS_RETRY_S)
 
-
     def _at_lock_byte(fd: int, action: Any) -> None:
         # msvcrt.locking works from the current position: move there and back.
         here = os.lseek(fd, 0, os.SEEK_CUR)

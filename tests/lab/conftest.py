@@ -30,5 +30,7 @@ def platform_mode(request, monkeypatch):
         importlib.reload(platform)
         return
     if request.param == "native" and platform.PORTABLE and os.environ.get("TUTOR_PLATFORM"):
-        pytest.skip("this session is portable (TUTOR_PLATFORM=portable): its portable case covers it")
+        pytest.skip(
+            "this session is portable (TUTOR_PLATFORM=portable): its portable case covers it"
+        )
     yield request.param

@@ -13,12 +13,31 @@ from tutor.lab.budget import HEADROOM, check_fits, estimate_bytes
 from tutor.lab.client import RunRequest
 
 GIB = 2**30
-OVERSIZED = ["run", "compress", "--strategy", "processes", "--tasks", "32", "--workers", "32", "--set", "mib=512"]
+OVERSIZED = [
+    "run",
+    "compress",
+    "--strategy",
+    "processes",
+    "--tasks",
+    "32",
+    "--workers",
+    "32",
+    "--set",
+    "mib=512",
+]
 
 
-def spec(scenario="compress", strategy="threads", tasks=4, workers=4, start_method="fork", **params):
-    return {"scenario": scenario, "strategy": strategy, "tasks": tasks, "workers": workers,
-            "start_method": start_method, "params": params}
+def spec(
+    scenario="compress", strategy="threads", tasks=4, workers=4, start_method="fork", **params
+):
+    return {
+        "scenario": scenario,
+        "strategy": strategy,
+        "tasks": tasks,
+        "workers": workers,
+        "start_method": start_method,
+        "params": params,
+    }
 
 
 def test_compress_grows_with_concurrent_tasks_and_their_size():
@@ -26,12 +45,17 @@ def test_compress_grows_with_concurrent_tasks_and_their_size():
     assert 1.0 * GIB < one < 1.2 * GIB  # 512 MiB in, ~2.15x at the peak
     assert estimate_bytes(spec(tasks=32, workers=32, mib=512)) > 30 * one
     # Concurrency is what counts: 32 tasks on 4 workers hold 4 buffers at a time.
-    assert estimate_bytes(spec(tasks=32, workers=4, mib=512)) == estimate_bytes(spec(tasks=4, workers=4, mib=512))
+    assert estimate_bytes(spec(tasks=32, workers=4, mib=512)) == estimate_bytes(
+        spec(tasks=4, workers=4, mib=512)
+    )
     assert estimate_bytes(spec(strategy="sequential", tasks=32, workers=1, mib=512)) == one
 
 
 def test_processes_cost_more_per_worker_the_more_they_start_afresh():
-    costs = [estimate_bytes(spec("crunch", "processes", 50, 50, m)) for m in ("fork", "forkserver", "spawn")]
+    costs = [
+        estimate_bytes(spec("crunch", "processes", 50, 50, m))
+        for m in ("fork", "forkserver", "spawn")
+    ]
     assert costs == sorted(costs) and costs[0] < costs[2]
     assert estimate_bytes(spec("crunch", "threads", 50, 50)) < costs[0]
 
@@ -69,7 +93,9 @@ def test_the_cli_refuses_an_oversized_run_in_one_line_with_status_2_before_start
     if psutil.virtual_memory().available * HEADROOM > 40 * GIB:
         pytest.skip("this machine could hold the oversized run: it must not be started by a test")
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "tutor", *OVERSIZED], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tutor", *OVERSIZED], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr

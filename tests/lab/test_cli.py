@@ -33,7 +33,17 @@ def test_run_json_streams_events_and_ends_with_the_result():
 
 
 def test_compare_json_gives_one_median_result_per_strategy():
-    proc = tutor("run", "crunch", "--compare", "--repeat", "2", "--quick", "--json", "--no-probe", timeout=300)
+    proc = tutor(
+        "run",
+        "crunch",
+        "--compare",
+        "--repeat",
+        "2",
+        "--quick",
+        "--json",
+        "--no-probe",
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     events = [json.loads(line) for line in proc.stdout.splitlines()]
     results = [e for e in events if e["event"] == "result"]
@@ -60,16 +70,34 @@ def test_human_output_has_a_table_and_an_explanation():
     ("args", "expected"),
     [
         (["run", "nope", "-s", "threads"], "choose one of: downloads, crunch"),
-        (["run", "crunch", "-s", "hybrid"], "choose one of: sequential, threads, processes, asyncio"),
-        (["run", "crunch", "-s", "threads", "--tasks", "0"], "--tasks must be a whole number from 1 to 64"),
-        (["run", "crunch", "-s", "threads", "--tasks", "10000"], "--tasks must be a whole number from 1 to 64"),
-        (["run", "crunch", "-s", "threads", "--workers", "0"], "--workers must be a whole number from 1 to 256"),
+        (
+            ["run", "crunch", "-s", "hybrid"],
+            "choose one of: sequential, threads, processes, asyncio",
+        ),
+        (
+            ["run", "crunch", "-s", "threads", "--tasks", "0"],
+            "--tasks must be a whole number from 1 to 64",
+        ),
+        (
+            ["run", "crunch", "-s", "threads", "--tasks", "10000"],
+            "--tasks must be a whole number from 1 to 64",
+        ),
+        (
+            ["run", "crunch", "-s", "threads", "--workers", "0"],
+            "--workers must be a whole number from 1 to 256",
+        ),
         (["run", "crunch", "-s", "threads", "--tasks", "lots"], "--tasks must be a whole number"),
-        (["run", "downloads", "-s", "threads", "--set", "delay=abc"], "delay must be a number from 0 to 10"),
+        (
+            ["run", "downloads", "-s", "threads", "--set", "delay=abc"],
+            "delay must be a number from 0 to 10",
+        ),
         (["run", "downloads", "-s", "threads", "--set", "delay"], "--set takes KEY=VALUE"),
         (["run", "crunch"], "choose --strategy S"),
         (["run", "crunch", "-s", "processes", "--start-method", "teleport"], "invalid choice"),
-        (["run", "crunch", "--compare", "--repeat", "0"], "--repeat must be a whole number from 1 to 50"),
+        (
+            ["run", "crunch", "--compare", "--repeat", "0"],
+            "--repeat must be a whole number from 1 to 50",
+        ),
     ],
 )
 def test_bad_input_gets_one_line_and_exit_status_2(args, expected):
@@ -141,7 +169,11 @@ def _gone(pids: set[int], within: float) -> set[int]:
     deadline = time.monotonic() + within
     alive = set(pids)
     while alive and time.monotonic() < deadline:
-        alive = {p for p in alive if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE}
+        alive = {
+            p
+            for p in alive
+            if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+        }
         time.sleep(0.05)
     return alive
 

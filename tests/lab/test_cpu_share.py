@@ -28,7 +28,9 @@ def test_a_spinning_thread_gets_the_cpu_and_a_sleeping_one_does_not():
     stop, ready = threading.Event(), []
     spinner = threading.Thread(target=_spin, args=(stop, ready))
     sleeper_ids: list[int] = []
-    sleeper = threading.Thread(target=lambda: (sleeper_ids.append(threading.get_native_id()), stop.wait()))
+    sleeper = threading.Thread(
+        target=lambda: (sleeper_ids.append(threading.get_native_id()), stop.wait())
+    )
     spinner.start()
     sleeper.start()
     while not ready or not sleeper_ids:

@@ -241,4 +241,6 @@ def test_pool_tasks_waiting_for_their_own_pool_deadlock_and_are_stopped():
     deadlock = result["deadlock"]
     assert len(deadlock["cycle"]) == 2 and "every worker of the pool is waiting" in deadlock["text"]
     assert result["details"]["stopped_threads"] == 2
-    assert any(e["event"] == "phase" and str(e.get("detail", "")).startswith("wants task") for e in events)
+    assert any(
+        e["event"] == "phase" and str(e.get("detail", "")).startswith("wants task") for e in events
+    )

@@ -21,12 +21,16 @@ import pytest
 from tests.lab.run_cli import start_json_run
 from tutor.lab import platform
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="these tests fork and look at sessions (POSIX)")
+pytestmark = pytest.mark.skipif(
+    os.name != "posix", reason="these tests fork and look at sessions (POSIX)"
+)
 
 WITHIN_S = 3.0
 
 
-def _start(args: list[str], busy_workers: int) -> tuple[subprocess.Popen[str], dict[int, psutil.Process]]:
+def _start(
+    args: list[str], busy_workers: int
+) -> tuple[subprocess.Popen[str], dict[int, psutil.Process]]:
     """Start a run; return once `busy_workers` distinct workers reported a phase, with its processes."""
     proc = start_json_run(args)
     assert proc.stdout is not None
@@ -89,15 +93,30 @@ def _kill_and_watch(proc: subprocess.Popen[str], family: dict[int, psutil.Proces
 def _start_processes(scenario: str, method: str, workers: int, setting: str):
     """A processes run, one task a worker, once every worker is busy; ``setting`` makes tasks long."""
     return _start(
-        [scenario, "--strategy", "processes", "--start-method", method,
-         "--tasks", str(workers), "--workers", str(workers), "--set", setting],
+        [
+            scenario,
+            "--strategy",
+            "processes",
+            "--start-method",
+            method,
+            "--tasks",
+            str(workers),
+            "--workers",
+            str(workers),
+            "--set",
+            setting,
+        ],
         busy_workers=workers,
     )
 
 
-def _assert_sigkill_ends_all(proc: subprocess.Popen[str], family: dict[int, psutil.Process]) -> None:
+def _assert_sigkill_ends_all(
+    proc: subprocess.Popen[str], family: dict[int, psutil.Process]
+) -> None:
     alive = _kill_and_watch(proc, family)
-    assert not alive, f"{len(alive)} of {len(family)} processes still alive {WITHIN_S:g} s after SIGKILL: {alive}"
+    assert not alive, (
+        f"{len(alive)} of {len(family)} processes still alive {WITHIN_S:g} s after SIGKILL: {alive}"
+    )
 
 
 @pytest.mark.parametrize("method", ["fork", "forkserver", "spawn"])
@@ -131,7 +150,9 @@ def test_sigkill_of_the_runner_itself_ends_its_workers(method, platform_mode):
     for p in family.values():
         with contextlib.suppress(psutil.Error):
             p.kill()
-    assert not alive, f"{len(alive)} of {len(workers)} processes still alive {WITHIN_S:g} s after the runner's SIGKILL: {alive}"
+    assert not alive, (
+        f"{len(alive)} of {len(workers)} processes still alive {WITHIN_S:g} s after the runner's SIGKILL: {alive}"
+    )
 
 
 _LATE_CHILD = """
@@ -153,10 +174,13 @@ os.wait()
 
 @pytest.mark.parametrize("arm", ["report.die_with_parent(parent)", "report.die_with_parent()"])
 @pytest.mark.parametrize("late", [True, False])
-def test_a_child_whose_parent_died_before_it_armed_the_death_signal_leaves(arm, late, platform_mode):
+def test_a_child_whose_parent_died_before_it_armed_the_death_signal_leaves(
+    arm, late, platform_mode
+):
     # Without an explicit parent, the runner's pid in the environment is the expected parent.
     code = _LATE_CHILD.format(late=late, arm=arm).replace(
-        "parent = os.getpid()", "parent = os.getpid(); os.environ['TUTOR_LAB_RUNNER_PID'] = str(parent)"
+        "parent = os.getpid()",
+        "parent = os.getpid(); os.environ['TUTOR_LAB_RUNNER_PID'] = str(parent)",
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     # stdout closes only when the (reparented) child exits too, so this waits for it.

@@ -21,6 +21,7 @@ from tutor.lab.registry import SCENARIOS
 def compare(scenario: str, strategies: list[str], **plan) -> list[dict]:
     return Comparison(ComparisonPlan(scenario, strategies, **plan)).run()
 
+
 # The interpreters strategy runs only where InterpreterPoolExecutor exists (3.14+); its
 # refusal elsewhere, and its run under a 3.14 when one is found, are in test_interpreters.py.
 CASES = [
@@ -82,7 +83,12 @@ def test_probe_reports_parallel_capacity_between_one_core_and_all(platform_mode)
 
 
 def test_threads_beat_one_at_a_time_on_downloads():
-    summaries = {s["strategy"]: s for s in compare("downloads", ["sequential", "threads"], quick=True, probe=False, max_rounds=1)}
+    summaries = {
+        s["strategy"]: s
+        for s in compare(
+            "downloads", ["sequential", "threads"], quick=True, probe=False, max_rounds=1
+        )
+    }
     # 4 files x 0.2 s: about 0.8 s one at a time, about 0.2 s with threads.
     assert summaries["threads"]["wall_s"] < summaries["sequential"]["wall_s"] / 1.8
     assert summaries["threads"]["speedup"] > 1.8
@@ -118,18 +124,32 @@ def test_a_lock_prevents_lost_updates_between_processes():
 
 
 def test_idle_processes_cost_more_memory_than_idle_threads():
-    summaries = {s["strategy"]: s for s in compare("memory", ["threads", "processes"], quick=True, probe=False, max_rounds=1)}
+    summaries = {
+        s["strategy"]: s
+        for s in compare("memory", ["threads", "processes"], quick=True, probe=False, max_rounds=1)
+    }
     per = {k: v["details"]["per_worker_bytes"] for k, v in summaries.items()}
     assert per["processes"] > 4 * max(per["threads"], 1)
 
 
 def test_spawn_start_method_is_recorded():
-    result = LabRun(RunRequest("startup", "processes", quick=True, start_method="spawn", probe=False)).run()
+    result = LabRun(
+        RunRequest("startup", "processes", quick=True, start_method="spawn", probe=False)
+    ).run()
     assert result["ok"] and result["start_method"] == "spawn"
 
 
 def test_a_hung_workload_is_stopped_with_a_clear_message(platform_mode):
-    run = LabRun(RunRequest("downloads", "sequential", quick=True, probe=False, params={"delay": 5}, time_limit_s=1.5))
+    run = LabRun(
+        RunRequest(
+            "downloads",
+            "sequential",
+            quick=True,
+            probe=False,
+            params={"delay": 5},
+            time_limit_s=1.5,
+        )
+    )
     result = run.run()
     assert not result["ok"]
     assert "time limit" in result["error"]
@@ -137,7 +157,9 @@ def test_a_hung_workload_is_stopped_with_a_clear_message(platform_mode):
 
 
 def test_cancelling_a_running_processes_run_ends_every_process_of_it(platform_mode):
-    run = LabRun(RunRequest("crunch", "processes", tasks=4, workers=4, probe=False, params={"task_s": 3}))
+    run = LabRun(
+        RunRequest("crunch", "processes", tasks=4, workers=4, probe=False, params={"task_s": 3})
+    )
     busy: set[str] = set()
     family: list[psutil.Process] = []
     for event in run.events():
@@ -177,7 +199,9 @@ def test_a_run_cancelled_before_it_started_still_ends_with_a_full_result():
 
 
 def test_every_strategy_of_a_comparison_does_the_same_work():
-    summaries = compare("crunch", ["sequential", "threads", "processes"], quick=True, probe=False, max_rounds=1)
+    summaries = compare(
+        "crunch", ["sequential", "threads", "processes"], quick=True, probe=False, max_rounds=1
+    )
     works = [s["work"] for s in summaries]
     assert works[0]["steps_per_task"] > 0 and all(w == works[0] for w in works)
     for s in summaries:
@@ -186,7 +210,9 @@ def test_every_strategy_of_a_comparison_does_the_same_work():
 
 
 def test_a_retry_is_given_the_work_of_the_first_play():
-    plan = ComparisonPlan("chef", ["threads"], quick=True, probe=False, max_rounds=1, work={"prep_steps": 12345})
+    plan = ComparisonPlan(
+        "chef", ["threads"], quick=True, probe=False, max_rounds=1, work={"prep_steps": 12345}
+    )
     (summary,) = Comparison(plan).run()
     assert summary["work"]["prep_steps"] == 12345 and summary["details"]["prep_steps"] == 12345
 
@@ -195,12 +221,27 @@ def test_a_retry_is_given_the_work_of_the_first_play():
     ("request_kwargs", "message"),
     [
         ({"scenario": "nope", "strategy": "threads"}, "choose one of: downloads"),
-        ({"scenario": "compress", "strategy": "asyncio"}, "choose one of: sequential, threads, processes"),
+        (
+            {"scenario": "compress", "strategy": "asyncio"},
+            "choose one of: sequential, threads, processes",
+        ),
         ({"scenario": "crunch", "strategy": "threads", "tasks": 0}, "tasks must be from 1 to 64"),
-        ({"scenario": "crunch", "strategy": "threads", "workers": 10000}, "workers must be from 1 to 256"),
-        ({"scenario": "crunch", "strategy": "threads", "params": {"task_s": -1}}, "task_s must be from"),
-        ({"scenario": "crunch", "strategy": "threads", "params": {"speed": 1}}, "parameters: task_s"),
-        ({"scenario": "crunch", "strategy": "threads", "params": {"preset": "seed"}}, "presets: none"),
+        (
+            {"scenario": "crunch", "strategy": "threads", "workers": 10000},
+            "workers must be from 1 to 256",
+        ),
+        (
+            {"scenario": "crunch", "strategy": "threads", "params": {"task_s": -1}},
+            "task_s must be from",
+        ),
+        (
+            {"scenario": "crunch", "strategy": "threads", "params": {"speed": 1}},
+            "parameters: task_s",
+        ),
+        (
+            {"scenario": "crunch", "strategy": "threads", "params": {"preset": "seed"}},
+            "presets: none",
+        ),
     ],
 )
 def test_bad_requests_name_what_is_allowed(request_kwargs, message):

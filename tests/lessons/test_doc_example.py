@@ -62,8 +62,12 @@ def test_doc_example_round_trips(tmp_path):
     assert ch.expect.speedup["threads"].constant == 2.1
     processes = ch.expect.speedup["processes"]
     assert processes.constant is None
-    assert round(ch.expect.speedup_at("processes", Situation(cores=2, tasks=4, workers=4)), 1) == 3.0
-    assert round(ch.expect.speedup_at("processes", Situation(cores=8, tasks=4, workers=4)), 1) == 3.8
+    assert (
+        round(ch.expect.speedup_at("processes", Situation(cores=2, tasks=4, workers=4)), 1) == 3.0
+    )
+    assert (
+        round(ch.expect.speedup_at("processes", Situation(cores=8, tasks=4, workers=4)), 1) == 3.8
+    )
     assert set(ch.explain) == {"threads", "processes"}
     assert ch.differs and ch.hint
     assert ch.line == example.split("\n").index("```challenge") + 1

@@ -42,7 +42,10 @@ def test_valid_lesson_parses_into_typed_objects(lessons):
     assert challenge.params == {"tasks": 4, "workers": 4, "boil_s": 0.5}
     assert challenge.strategies == ("threads", "processes")
     assert challenge.expect is not None and challenge.expect.winner == "processes"
-    assert {s: f.constant for s, f in challenge.expect.speedup.items()} == {"threads": 2.0, "processes": 3.0}
+    assert {s: f.constant for s, f in challenge.expect.speedup.items()} == {
+        "threads": 2.0,
+        "processes": 3.0,
+    }
     assert challenge.measure == "wall_s" and challenge.predict == "speedup"
     assert challenge.explain == {"threads": "Threads won.", "processes": "Processes won."}
     assert challenge.line == lessons.line_of(lessons.VALID, "```challenge")

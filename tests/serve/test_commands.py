@@ -42,7 +42,10 @@ from tutor.progress import list_profiles
         (["serve", "web", "--port", "0"], "--port must be 1-65535"),
         (["serve", "web", "--max-sessions", "0"], "--max-sessions must be 1 or more"),
         (["serve", "web", "--allow-origin", "evil.example"], "--allow-origin: not an origin"),
-        (["serve", "web", "--allow-origin", "https://a.example/x"], "--allow-origin: not an origin"),
+        (
+            ["serve", "web", "--allow-origin", "https://a.example/x"],
+            "--allow-origin: not an origin",
+        ),
     ],
 )
 def test_usage_errors(argv: list[str], needle: str, capsys, tmp_path: Path) -> None:
@@ -237,8 +240,19 @@ def test_serve_web_warns_louder_off_loopback(tmp_path: Path) -> None:
     is not an address of this host, so binding fails right after the warning:
     the test never opens an unauthenticated server on a real interface."""
     proc = subprocess.run(
-        [sys.executable, "-m", "tutor", "serve", "web", "--host", "192.0.2.1", "--port", str(free_port()),
-         "--data-dir", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "tutor",
+            "serve",
+            "web",
+            "--host",
+            "192.0.2.1",
+            "--port",
+            str(free_port()),
+            "--data-dir",
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         timeout=60,

@@ -162,11 +162,24 @@ def test_serve_ssh_options_default_to_the_config() -> None:
     from tutor.cli import build_parser
     from tutor.serve.ssh import ServeConfig
 
-    fields = {f.name: f.default for f in dataclasses.fields(ServeConfig) if f.default is not dataclasses.MISSING}
+    fields = {
+        f.name: f.default
+        for f in dataclasses.fields(ServeConfig)
+        if f.default is not dataclasses.MISSING
+    }
     serve = next(a for a in build_parser()._actions if a.dest == "command").choices["serve"]
     ssh = next(a for a in serve._actions if a.dest == "transport").choices["ssh"]
     options = {a.dest: a.default for a in ssh._actions if a.dest in fields}
-    assert set(options) >= {"host", "port", "auth", "idle_timeout", "max_per_address", "max_logging_in", "login_grace", "spares"}
+    assert set(options) >= {
+        "host",
+        "port",
+        "auth",
+        "idle_timeout",
+        "max_per_address",
+        "max_logging_in",
+        "login_grace",
+        "spares",
+    }
     assert options == {name: fields[name] for name in options}
 
 

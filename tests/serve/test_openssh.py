@@ -47,7 +47,9 @@ def ssh_client_pid(term: Terminal) -> int:
 
 def test_play_resize_and_drop(server_factory, terminal: Terminal) -> None:
     server = server_factory()
-    terminal.start(ssh_command(server, "alice", "-o", "SendEnv=COLORTERM"), env=SSH_TERM, then=AFTER_SSH)
+    terminal.start(
+        ssh_command(server, "alice", "-o", "SendEnv=COLORTERM"), env=SSH_TERM, then=AFTER_SSH
+    )
     terminal.wait_for("Lessons")
     # The child's environment was built from scratch: profile from the SSH user,
     # served flag set, and nothing of the server's own environment.

@@ -183,7 +183,9 @@ async def test_connections_per_address(server_factory) -> None:
                 break
         except asyncssh.DisconnectError as exc:
             assert "too many connections" in str(exc.reason)
-            assert time.monotonic() < deadline, "the address stayed refused after its connections left"
+            assert time.monotonic() < deadline, (
+                "the address stayed refused after its connections left"
+            )
             await asyncio.sleep(0.05)
 
 

@@ -136,11 +136,15 @@ def test_a_run_waiting_in_the_bench_queue_shows_its_place_in_line():
     model.apply("threads", {"event": "queued", "t": 1.0, "position": 3, "estimate_s": 42.4})
     run = model.runs["threads"]
     assert "place 3 in line, about 42 s" in run.note
-    model.apply("threads", {"event": "started", "t": 2.0, "tasks": 2, "workers": 2, "facts": {"cores": 2}})
+    model.apply(
+        "threads", {"event": "started", "t": 2.0, "tasks": 2, "workers": 2, "facts": {"cores": 2}}
+    )
     assert run.note == "" and run.state == "running"
 
 
-def shared_run(strategy: str = "threads", shares: dict | None = None, t0: float = 100.0) -> list[dict]:
+def shared_run(
+    strategy: str = "threads", shares: dict | None = None, t0: float = 100.0
+) -> list[dict]:
     """Four workers compute 0-2 s, then idle; samples every 0.25 s say how much CPU each got.
 
     ``shares`` maps worker -> its share in every window (threads under the GIL: 0.25
@@ -181,7 +185,9 @@ def shared_run(strategy: str = "threads", shares: dict | None = None, t0: float 
     for i, w in enumerate(workers):
         events.append({"event": "phase", "t": t0 + 2.0, "worker": w, "phase": "idle", "task": i})
     for w in workers:
-        events.append({"event": "worker_finished", "t": t0 + 2.0, "worker": w, "ok": True, "error": None})
+        events.append(
+            {"event": "worker_finished", "t": t0 + 2.0, "worker": w, "ok": True, "error": None}
+        )
     events.append(
         {
             "event": "result",
@@ -209,7 +215,8 @@ def _drawn(strategy: str, shares: dict | None, width: int = 40) -> tuple[LabMode
     run = model.runs[strategy]
     lanes = list(run.lanes.values())
     return model, [
-        lane.cells(model.span, width, run.now, run.origin or 0.0, i / len(lanes)) for i, lane in enumerate(lanes)
+        lane.cells(model.span, width, run.now, run.origin or 0.0, i / len(lanes))
+        for i, lane in enumerate(lanes)
     ]
 
 
@@ -264,8 +271,13 @@ def test_a_fresh_share_window_starts_where_the_lane_began():
     )
     model.apply(
         "threads",
-        {"event": "sample", "t": 100.5, "elapsed_s": 0.5, "workers": {"w1": "compute", "w2": "compute"},
-         "cpu_share": {"w1": 0.6, "w2": 0.3}},
+        {
+            "event": "sample",
+            "t": 100.5,
+            "elapsed_s": 0.5,
+            "workers": {"w1": "compute", "w2": "compute"},
+            "cpu_share": {"w1": 0.6, "w2": 0.3},
+        },
     )
     run = model.runs["threads"]
     assert run.lanes["w1"].shares == [[0.0, 0.5, 0.6]]

@@ -59,7 +59,9 @@ def _lab_screen(app, *, finished: bool):
         from tutor.lab.compare import summarize
 
         runs = {"threads": [recorded_run(100.0)[-1]], "processes": [result], "sequential": [seq]}
-        runs = {k: [dict(r, scenario="crunch", strategy=k, ok=True) for r in v] for k, v in runs.items()}
+        runs = {
+            k: [dict(r, scenario="crunch", strategy=k, ok=True) for r in v] for k, v in runs.items()
+        }
         messages.append(RunsCompleted(False, summarize(runs), {"steps_per_task": 1000}, "budget"))
     return screen, messages
 
@@ -109,7 +111,9 @@ def _shared_lab(*, processes_done: bool):
 
 
 def test_lab_threads_take_turns(snap_compare, make_app):
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=_shared_lab(processes_done=False))
+    assert snap_compare(
+        make_app(), terminal_size=SIZE, run_before=_shared_lab(processes_done=False)
+    )
 
 
 def test_lab_processes_fill_the_cores(snap_compare, make_app):
@@ -119,7 +123,9 @@ def test_lab_processes_fill_the_cores(snap_compare, make_app):
 def test_lab_cpu_share_no_color(snap_compare, make_app, monkeypatch):
     # On a CPU, ready but not running, waiting and idle stay apart without colour.
     monkeypatch.setenv("NO_COLOR", "1")
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=_shared_lab(processes_done=False))
+    assert snap_compare(
+        make_app(), terminal_size=SIZE, run_before=_shared_lab(processes_done=False)
+    )
 
 
 def test_home(snap_compare, make_app, store):
@@ -349,7 +355,9 @@ def test_verdict_too_close_to_call_counts_as_right(snap_compare, make_app):
     }
     runs = {s: [dict(r, strategy=s) for r in rs] for s, rs in runs.items()}
     results = {s["strategy"]: s for s in summarize(runs)}
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=_verdict("threads", results, 1.0))
+    assert snap_compare(
+        make_app(), terminal_size=SIZE, run_before=_verdict("threads", results, 1.0)
+    )
 
 
 def test_verdict_flags_an_impossible_speedup(snap_compare, make_app):
@@ -357,6 +365,10 @@ def test_verdict_flags_an_impossible_speedup(snap_compare, make_app):
     results = {
         "processes": fixed_result("processes", 1.0, 190.0),
         "threads": fixed_result("threads", 2.9, 99.0),
-        "sequential": dict(fixed_result("sequential", 2.9, 99.0, noisy=True), foreign_load_percent=45.0),
+        "sequential": dict(
+            fixed_result("sequential", 2.9, 99.0, noisy=True), foreign_load_percent=45.0
+        ),
     }
-    assert snap_compare(make_app(), terminal_size=SIZE, run_before=_verdict("processes", results, 2.0))
+    assert snap_compare(
+        make_app(), terminal_size=SIZE, run_before=_verdict("processes", results, 2.0)
+    )

@@ -118,7 +118,12 @@ def _lint_run(catalog: Catalog, repeat: int) -> int:
 
     def running(challenge: Challenge, strategies: list[str]) -> None:
         if tty:
-            print(f"{CLEAR_LINE}running {challenge.id}: {', '.join(strategies)}...", end="\r", file=out, flush=True)
+            print(
+                f"{CLEAR_LINE}running {challenge.id}: {', '.join(strategies)}...",
+                end="\r",
+                file=out,
+                flush=True,
+            )
 
     for checked in run_challenges(catalog, repeat, running):
         challenge = checked.challenge
@@ -127,7 +132,9 @@ def _lint_run(catalog: Catalog, repeat: int) -> int:
             print(f"{clear}{where}: {challenge.id}: skipped: {checked.line}", file=out, flush=True)
             continue
         if checked.status == "cannot-run":
-            print(f"{clear}{where}: {challenge.id}: cannot run: {checked.line}", file=out, flush=True)
+            print(
+                f"{clear}{where}: {challenge.id}: cannot run: {checked.line}", file=out, flush=True
+            )
             failed += 1
             continue
         if checked.failed_runs:

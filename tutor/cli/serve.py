@@ -69,8 +69,13 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def ssh_command(args: argparse.Namespace) -> int:
-    if sys.platform == "win32":  # before any import: the SSH server is POSIX-only (pseudo-terminals)
-        print("tutor serve ssh needs pseudo-terminals, which Windows lacks: use 'tutor serve web' instead", file=sys.stderr)
+    if (
+        sys.platform == "win32"
+    ):  # before any import: the SSH server is POSIX-only (pseudo-terminals)
+        print(
+            "tutor serve ssh needs pseudo-terminals, which Windows lacks: use 'tutor serve web' instead",
+            file=sys.stderr,
+        )
         return 2
 
     from tutor.serve.ssh import ServeConfig, generate_password

@@ -81,12 +81,16 @@ class RunRequest:
                 )
         params = dict(self.params)
         preset_name = params.pop("preset", None)
-        values: dict[str, float] = {p.name: (p.quick if self.quick else p.default) for p in info.params}
+        values: dict[str, float] = {
+            p.name: (p.quick if self.quick else p.default) for p in info.params
+        }
         tasks = self.tasks
         if preset_name is not None:
             if preset_name not in info.presets:
                 allowed = ", ".join(info.presets) or "none"
-                raise ValueError(f"unknown preset {preset_name!r} for {info.name}; presets: {allowed}")
+                raise ValueError(
+                    f"unknown preset {preset_name!r} for {info.name}; presets: {allowed}"
+                )
             preset = dict(info.presets[preset_name])
             if "tasks" in preset and tasks is None:
                 tasks = int(preset.pop("tasks"))
@@ -96,11 +100,15 @@ class RunRequest:
             param = info.param(key)
             if param is None:
                 allowed = ", ".join(p.name for p in info.params) or "none"
-                raise ValueError(f"unknown parameter {key!r} for {info.name}; parameters: {allowed}")
+                raise ValueError(
+                    f"unknown parameter {key!r} for {info.name}; parameters: {allowed}"
+                )
             try:
                 number = float(value)
             except (TypeError, ValueError):
-                raise ValueError(f"{key} must be a number from {param.minimum:g} to {param.maximum:g}") from None
+                raise ValueError(
+                    f"{key} must be a number from {param.minimum:g} to {param.maximum:g}"
+                ) from None
             problem = param.check(number)
             if problem:
                 raise ValueError(problem)
@@ -108,12 +116,16 @@ class RunRequest:
         if tasks is None:
             tasks = info.quick_tasks if self.quick else info.tasks
         if not (1 <= tasks <= info.max_tasks):
-            raise ValueError(f"tasks must be from 1 to {info.max_tasks} for {info.name}, not {tasks}")
+            raise ValueError(
+                f"tasks must be from 1 to {info.max_tasks} for {info.name}, not {tasks}"
+            )
         workers = self.workers
         if info.kind == "cost":
             # Cost scenarios start one worker per task: that is what they measure.
             if workers is not None and workers != tasks:
-                raise ValueError(f"{info.name} starts one worker per task: set --tasks, not --workers")
+                raise ValueError(
+                    f"{info.name} starts one worker per task: set --tasks, not --workers"
+                )
             workers = tasks
         elif workers is None:
             workers = info.default_workers or default_workers(self.strategy, tasks)
@@ -127,7 +139,9 @@ class RunRequest:
                 allowed = ", ".join(info.calibrated) or "none"
                 raise ValueError(f"unknown work size {key!r} for {info.name}; sizes: {allowed}")
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"work size {key} must be a whole number of at least 1, not {value!r}")
+                raise ValueError(
+                    f"work size {key} must be a whole number of at least 1, not {value!r}"
+                )
         spec = {
             "scenario": info.name,
             "strategy": self.strategy,
@@ -205,7 +219,12 @@ class LabRun:
                 # Another interpreter gets only the tutor's source (its runner needs
                 # nothing else), never this one's home or start-up settings.
                 env["PYTHONPATH"] = root
-                for key in ("PYTHONHOME", "PYTHONSTARTUP", "PYTHONEXECUTABLE", "__PYVENV_LAUNCHER__"):
+                for key in (
+                    "PYTHONHOME",
+                    "PYTHONSTARTUP",
+                    "PYTHONEXECUTABLE",
+                    "__PYVENV_LAUNCHER__",
+                ):
                     env.pop(key, None)
             self._proc = subprocess.Popen(
                 [python, "-m", "tutor.lab.runner"],
@@ -297,7 +316,12 @@ class LabRun:
         threading.Thread(target=hold, name="lab-bench-slot", daemon=True).start()
         self._release_slot = release.set
         while (item := updates.get()) is not None:
-            yield {"event": "queued", "t": time.monotonic(), "position": item[0], "estimate_s": item[1]}
+            yield {
+                "event": "queued",
+                "t": time.monotonic(),
+                "position": item[0],
+                "estimate_s": item[1],
+            }
 
     def run(self, on_event: Callable[[Event], None] | None = None) -> Result:
         """Run to the end, passing each event to ``on_event``; return the result."""
@@ -358,7 +382,9 @@ class LabRun:
     def _read_stderr_tail(self) -> str:
         try:
             self._stderr.seek(0)
-            lines = [ln for ln in self._stderr.read().decode(errors="replace").splitlines() if ln.strip()]
+            lines = [
+                ln for ln in self._stderr.read().decode(errors="replace").splitlines() if ln.strip()
+            ]
         except (OSError, ValueError):
             return ""
         return f": {lines[-1].strip()}" if lines else ""

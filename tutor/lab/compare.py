@@ -75,7 +75,9 @@ class ComparisonPlan:
     def request(self, variant: str, probe: bool, work: dict[str, int] | None) -> RunRequest:
         strategy, tag = split_variant(variant)
         if tag is not None and tag not in self.pythons:
-            raise ValueError(f"no interpreter named {tag!r} in this comparison; named: {', '.join(self.pythons) or 'none'}")
+            raise ValueError(
+                f"no interpreter named {tag!r} in this comparison; named: {', '.join(self.pythons) or 'none'}"
+            )
         return RunRequest(
             self.scenario,
             strategy,
@@ -91,7 +93,7 @@ class ComparisonPlan:
 
 
 def split_variant(variant: str) -> tuple[str, str | None]:
-    """"threads@3.13.5t" -> ("threads", "3.13.5t"); "threads" -> ("threads", None)."""
+    """ "threads@3.13.5t" -> ("threads", "3.13.5t"); "threads" -> ("threads", None)."""
     strategy, sep, tag = variant.partition("@")
     return strategy, (tag if sep else None)
 
@@ -110,7 +112,9 @@ class Comparison:
         if not plan.strategies:
             raise ValueError("nothing to compare: no strategies")
         for strategy in plan.strategies:
-            plan.request(strategy, plan.probe, plan.work).resolve()  # bad input fails before anything runs
+            plan.request(
+                strategy, plan.probe, plan.work
+            ).resolve()  # bad input fails before anything runs
         self.work: dict[str, int] = dict(plan.work or {})
         self.runs: dict[str, list[Result | None]] = {s: [] for s in plan.strategies}
         self._errors: dict[str, Result] = {}
@@ -183,7 +187,10 @@ class Comparison:
             if self.rounds >= min_rounds and self._separated():
                 self.stopped = "separated"
                 break
-            if plan.budget_s is not None and elapsed * (self.rounds + 1) / self.rounds > plan.budget_s:
+            if (
+                plan.budget_s is not None
+                and elapsed * (self.rounds + 1) / self.rounds > plan.budget_s
+            ):
                 self.stopped = "budget"
                 break
         else:
@@ -200,10 +207,16 @@ class Comparison:
         from tutor.lab.verdict import judge
 
         summaries = {variant_of(s): s for s in self.summaries()}
-        contenders = {s: summaries[s] for s in (self.plan.contenders or self.plan.strategies) if s in summaries}
+        contenders = {
+            s: summaries[s]
+            for s in (self.plan.contenders or self.plan.strategies)
+            if s in summaries
+        }
         if len(contenders) < 2:
             return True
-        return judge(contenders, next(iter(contenders)), measure=self.plan.measure or self.info.headline).settled
+        return judge(
+            contenders, next(iter(contenders)), measure=self.plan.measure or self.info.headline
+        ).settled
 
     def summaries(self) -> list[Summary]:
         return summarize(self.runs, self._errors, rounds=self.rounds)
@@ -253,7 +266,9 @@ def summarize(
             known = [v for v in values if v is not None]
             summary[figure] = round(statistics.median(known), 6) if known else None
         # A deadlock in any round is what the strategy does: it is never hidden by a lucky round.
-        summary["deadlock"] = next((r["deadlock"] for r in reversed(good) if r.get("deadlock")), None)
+        summary["deadlock"] = next(
+            (r["deadlock"] for r in reversed(good) if r.get("deadlock")), None
+        )
         if summary["deadlock"]:
             summary["wall_s"] = None
         spread = stats.spread(ok_times)
@@ -288,7 +303,11 @@ def summarize(
         if measured is None:
             continue
         low, point, high, s["implausible"] = measured
-        s["speedup"], s["speedup_low"], s["speedup_high"] = round(point, 3), round(low, 3), round(high, 3)
+        s["speedup"], s["speedup_low"], s["speedup_high"] = (
+            round(point, 3),
+            round(low, 3),
+            round(high, 3),
+        )
     return summaries
 
 
@@ -329,7 +348,9 @@ def speedup_limit(result: Event) -> float | None:
         return None
     if strategy == "sequential":
         return 1.0
-    parallel = float(min(result.get("tasks") or 1, result.get("workers") or 1, result.get("cores") or 1))
+    parallel = float(
+        min(result.get("tasks") or 1, result.get("workers") or 1, result.get("cores") or 1)
+    )
     if strategy == "asyncio":
         return 1.0
     # Free-threaded with the GIL off, threads run Python code in parallel like processes;

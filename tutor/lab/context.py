@@ -109,7 +109,9 @@ class RunContext:
             return asyncio.run(self._gather(afn, args))
         raise ValueError(f"strategy {self.strategy!r} is not supported by {self.scenario}")
 
-    async def _gather(self, afn: Callable[..., Coroutine[Any, Any, Any]], args: Sequence[tuple]) -> list[Any]:
+    async def _gather(
+        self, afn: Callable[..., Coroutine[Any, Any, Any]], args: Sequence[tuple]
+    ) -> list[Any]:
         limit = asyncio.Semaphore(self.workers)
 
         async def one(i: int, a: tuple) -> Any:

@@ -267,6 +267,8 @@ def result_event(
     return event  # type: ignore[return-value]
 
 
-def failed_result(spec: dict[str, Any], error: str, facts: dict[str, Any] | None = None, **measured: Any) -> Result:
+def failed_result(
+    spec: dict[str, Any], error: str, facts: dict[str, Any] | None = None, **measured: Any
+) -> Result:
     """The one way to say a run produced no measurement (failed, hung, cancelled)."""
     return result_event(spec, facts, ok=False, error=error, **measured)

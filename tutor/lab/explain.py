@@ -33,7 +33,9 @@ def explain(summaries: Sequence[Event]) -> str:
     if not ok and deadlocked:
         return " ".join(_deadlocks(deadlocked))
     if not ok:
-        errors = "; ".join(f"{s['strategy']}: {s.get('error')}" for s in summaries if s.get("error"))
+        errors = "; ".join(
+            f"{s['strategy']}: {s.get('error')}" for s in summaries if s.get("error")
+        )
         return f"Nothing finished, so nothing can be compared. {errors}".strip()
     first = ok[0]
     info = get_scenario(first["scenario"])
@@ -94,7 +96,9 @@ def _body(info: ScenarioInfo, by: dict[str, Event], verdict: Verdict, cores: int
         if has("asyncio"):
             out.append(f"Asyncio ({gain('asyncio')}) overlaps the waits in one thread.")
         if has("processes"):
-            out.append(f"Processes ({gain('processes')}) overlap the waits too, but each costs a whole interpreter.")
+            out.append(
+                f"Processes ({gain('processes')}) overlap the waits too, but each costs a whole interpreter."
+            )
     elif info.kind == "cpu":
         if has("threads") and by["threads"].get("gil_enabled") is False:
             out.append(
@@ -102,13 +106,17 @@ def _body(info: ScenarioInfo, by: dict[str, Event], verdict: Verdict, cores: int
                 f"at once, at most {verdict.limits.get('threads', cores):g}x here."
             )
         elif has("threads"):
-            out.append(f"Threads managed {gain('threads')}: pure-Python work needs the GIL, so threads take turns.")
+            out.append(
+                f"Threads managed {gain('threads')}: pure-Python work needs the GIL, so threads take turns."
+            )
         if has("interpreters"):
             out.append(
                 f"Subinterpreters reached {gain('interpreters')}: each has a GIL of its own, in one process."
             )
         if has("asyncio"):
-            out.append(f"Asyncio managed {gain('asyncio')}: coroutines that never await run one at a time.")
+            out.append(
+                f"Asyncio managed {gain('asyncio')}: coroutines that never await run one at a time."
+            )
         if has("processes"):
             limit = verdict.limits.get("processes")
             if "processes" in verdict.implausible:
@@ -120,12 +128,16 @@ def _body(info: ScenarioInfo, by: dict[str, Event], verdict: Verdict, cores: int
                     f"they can gain at most {limit:g}x here."
                 )
         if cores == 1:
-            out.append("With one core, processes cannot win: there is nothing to run them in parallel on.")
+            out.append(
+                "With one core, processes cannot win: there is nothing to run them in parallel on."
+            )
     elif info.kind == "mixed":
         parts = [f"{s} {gain(s)}" for s in ("threads", "processes", "asyncio", "hybrid") if has(s)]
         if parts:
             out.append(
-                "Against one at a time: " + ", ".join(parts) + ". The waiting overlaps for everyone, but the CPU "
+                "Against one at a time: "
+                + ", ".join(parts)
+                + ". The waiting overlaps for everyone, but the CPU "
                 "part needs the GIL for threads and asyncio, so only processes also compute in parallel."
             )
     elif info.kind == "cpu-c":
@@ -138,7 +150,9 @@ def _body(info: ScenarioInfo, by: dict[str, Event], verdict: Verdict, cores: int
             out.append(f"Processes reached {gain('processes')}.")
     elif info.name == "startup":
         t, p = by.get("threads", {}).get("wall_s"), by.get("processes", {}).get("wall_s")
-        started = by.get("processes", by.get("threads", {})).get("details", {}).get("workers_started")
+        started = (
+            by.get("processes", by.get("threads", {})).get("details", {}).get("workers_started")
+        )
         count = started or next(iter(by.values())).get("tasks")
         if t and p:
             out.append(
@@ -151,7 +165,9 @@ def _body(info: ScenarioInfo, by: dict[str, Event], verdict: Verdict, cores: int
         kind = (next(iter(by.values())).get("memory_kind") or "pss").upper()
         shown = [f"{s} {size / 1024:.0f} KiB" for s, size in per.items() if size is not None]
         if shown:
-            out.append(f"Memory per idle worker: {', '.join(shown)} ({kind} of the whole process tree).")
+            out.append(
+                f"Memory per idle worker: {', '.join(shown)} ({kind} of the whole process tree)."
+            )
     elif info.name == "sharing":
         lost = {s: (r.get("details") or {}).get("lost_updates") for s, r in by.items()}
         shown = [f"{s} {v:,}" for s, v in lost.items() if v is not None]
@@ -229,12 +245,18 @@ def _lag_body(by: dict[str, Event]) -> list[str]:
     out = ["The heartbeat's worst lateness: " + "; ".join(parts) + "."] if parts else []
     slow = (by.get("blocking", {}).get("details") or {}).get("slow_callbacks_logged")
     if slow:
-        out.append(f"asyncio's debug mode logged {slow} slow callbacks while it blocked: that is how to find one.")
+        out.append(
+            f"asyncio's debug mode logged {slow} slow callbacks while it blocked: that is how to find one."
+        )
     return out
 
 
 def _convoy_body(by: dict[str, Event]) -> list[str]:
-    words = {"sequential": "alone", "threads": "beside CPU threads", "processes": "beside CPU processes"}
+    words = {
+        "sequential": "alone",
+        "threads": "beside CPU threads",
+        "processes": "beside CPU processes",
+    }
     parts = [f"{words[s]} {_ms(r.get('response_s'))}" for s, r in by.items() if s in words]
     out = ["The I/O thread's median response time: " + ", ".join(parts) + "."] if parts else []
     if "threads" in by:

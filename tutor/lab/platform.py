@@ -51,7 +51,9 @@ PARENT_DEATH_SIGNAL = LINUX and not PORTABLE
 
 HAS_PROC = LINUX and not PORTABLE and os.path.isdir("/proc/self")
 HAS_PSS = HAS_PROC and os.path.exists(f"/proc/{os.getpid()}/smaps_rollup")
-HAS_SCHEDSTAT = HAS_PROC and os.path.exists(f"/proc/{os.getpid()}/task/{threading.get_native_id()}/schedstat")
+HAS_SCHEDSTAT = HAS_PROC and os.path.exists(
+    f"/proc/{os.getpid()}/task/{threading.get_native_id()}/schedstat"
+)
 
 MEMORY_KIND = "pss" if HAS_PSS else "rss"
 """How the run's memory is measured: PSS splits pages shared after fork between

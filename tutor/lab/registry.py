@@ -130,9 +130,24 @@ SCENARIOS: dict[str, ScenarioInfo] = {
             time_limit_s=120,
             kind="io",
             params=(
-                ParamSpec("delay", "seconds the server waits before answering each file", 0.5, 0.2, 0.0, 10.0),
+                ParamSpec(
+                    "delay",
+                    "seconds the server waits before answering each file",
+                    0.5,
+                    0.2,
+                    0.0,
+                    10.0,
+                ),
                 ParamSpec("size_kib", "size of each file in KiB", 64, 16, 1, 65536, integer=True),
-                ParamSpec("bandwidth_kib", "shared link speed in KiB/s (0 = unlimited)", 0, 0, 0, 1048576, integer=True),
+                ParamSpec(
+                    "bandwidth_kib",
+                    "shared link speed in KiB/s (0 = unlimited)",
+                    0,
+                    0,
+                    0,
+                    1048576,
+                    integer=True,
+                ),
             ),
             presets={"seed": {"tasks": 3, "delay": 3.0}},
         ),
@@ -147,7 +162,14 @@ SCENARIOS: dict[str, ScenarioInfo] = {
             time_limit_s=180,
             kind="cpu",
             params=(
-                ParamSpec("task_s", "target seconds of CPU per task (calibrated on this machine)", 0.6, 0.12, 0.05, 10.0),
+                ParamSpec(
+                    "task_s",
+                    "target seconds of CPU per task (calibrated on this machine)",
+                    0.6,
+                    0.12,
+                    0.05,
+                    10.0,
+                ),
             ),
             calibrated=("steps_per_task",),
         ),
@@ -177,7 +199,9 @@ SCENARIOS: dict[str, ScenarioInfo] = {
             max_tasks=32,
             time_limit_s=180,
             kind="cpu-c",
-            params=(ParamSpec("mib", "MiB of data each task compresses", 24, 4, 1, 512, integer=True),),
+            params=(
+                ParamSpec("mib", "MiB of data each task compresses", 24, 4, 1, 512, integer=True),
+            ),
         ),
         ScenarioInfo(
             name="startup",
@@ -212,7 +236,17 @@ SCENARIOS: dict[str, ScenarioInfo] = {
             max_tasks=32,
             time_limit_s=120,
             kind="demo",
-            params=(ParamSpec("increments", "increments per worker", 1_000_000, 500_000, 100, 10_000_000, integer=True),),
+            params=(
+                ParamSpec(
+                    "increments",
+                    "increments per worker",
+                    1_000_000,
+                    500_000,
+                    100,
+                    10_000_000,
+                    integer=True,
+                ),
+            ),
         ),
         ScenarioInfo(
             name="crash",
@@ -236,8 +270,17 @@ SCENARIOS: dict[str, ScenarioInfo] = {
             time_limit_s=180,
             kind="mixed",
             params=(
-                ParamSpec("delay", "seconds the server waits before answering each file", 0.5, 0.2, 0.0, 10.0),
-                ParamSpec("task_s", "seconds of CPU to post-process each file", 0.3, 0.08, 0.01, 10.0),
+                ParamSpec(
+                    "delay",
+                    "seconds the server waits before answering each file",
+                    0.5,
+                    0.2,
+                    0.0,
+                    10.0,
+                ),
+                ParamSpec(
+                    "task_s", "seconds of CPU to post-process each file", 0.3, 0.08, 0.01, 10.0
+                ),
             ),
             calibrated=("steps_per_task",),
         ),
@@ -252,8 +295,22 @@ SCENARIOS: dict[str, ScenarioInfo] = {
             time_limit_s=60,
             kind="sync",
             params=(
-                ParamSpec("hold_s", "seconds a thread holds its first lock before taking the second", 0.002, 0.002, 0.0005, 0.5),
-                ParamSpec("stall_s", "seconds without progress, every thread waiting on a lock, that count as a deadlock", 2.0, 1.0, 0.3, 30.0),
+                ParamSpec(
+                    "hold_s",
+                    "seconds a thread holds its first lock before taking the second",
+                    0.002,
+                    0.002,
+                    0.0005,
+                    0.5,
+                ),
+                ParamSpec(
+                    "stall_s",
+                    "seconds without progress, every thread waiting on a lock, that count as a deadlock",
+                    2.0,
+                    1.0,
+                    0.3,
+                    30.0,
+                ),
             ),
             default_workers=2,
         ),
@@ -268,9 +325,25 @@ SCENARIOS: dict[str, ScenarioInfo] = {
             time_limit_s=180,
             kind="cpu",
             params=(
-                ParamSpec("maxsize", "places in the queue (0 = unbounded)", 8, 8, 0, 100_000, integer=True),
-                ParamSpec("item_s", "seconds of CPU a consumer spends on each item", 0.005, 0.004, 0.0, 1.0),
-                ParamSpec("produce_s", "seconds of CPU the producer spends making each item (the serial part)", 0.0, 0.0, 0.0, 1.0),
+                ParamSpec(
+                    "maxsize", "places in the queue (0 = unbounded)", 8, 8, 0, 100_000, integer=True
+                ),
+                ParamSpec(
+                    "item_s",
+                    "seconds of CPU a consumer spends on each item",
+                    0.005,
+                    0.004,
+                    0.0,
+                    1.0,
+                ),
+                ParamSpec(
+                    "produce_s",
+                    "seconds of CPU the producer spends making each item (the serial part)",
+                    0.0,
+                    0.0,
+                    0.0,
+                    1.0,
+                ),
             ),
             calibrated=("item_steps", "produce_steps"),
             default_workers=2,
@@ -302,7 +375,11 @@ SCENARIOS: dict[str, ScenarioInfo] = {
             max_tasks=10_000,
             time_limit_s=120,
             kind="mixed",  # CPU-bound neighbours: other programs' CPU use disturbs it too
-            params=(ParamSpec("gap_s", "seconds the I/O thread pauses between requests", 0.01, 0.01, 0.0, 1.0),),
+            params=(
+                ParamSpec(
+                    "gap_s", "seconds the I/O thread pauses between requests", 0.01, 0.01, 0.0, 1.0
+                ),
+            ),
             default_workers=2,
             measures=("wall_s", "response_s"),
             headline="response_s",

@@ -60,7 +60,9 @@ def lane_key() -> str:
     return f"t{threading.get_native_id()}"
 
 
-def phase(name: str, task: int | None = None, lane: str | None = None, detail: str | None = None) -> None:
+def phase(
+    name: str, task: int | None = None, lane: str | None = None, detail: str | None = None
+) -> None:
     """Report that the current worker now computes, waits or idles.
 
     ``detail`` says in a few words what it holds or waits for ("has A wants B");

@@ -134,7 +134,11 @@ def _timed_processes(ctx: Any, count: int, n: int) -> float:
 
 
 def _drain_reports(
-    q: Any, lanes: dict[str, str], states: dict[str, str], lock: threading.Lock, clock: WorkerClock | None = None
+    q: Any,
+    lanes: dict[str, str],
+    states: dict[str, str],
+    lock: threading.Lock,
+    clock: WorkerClock | None = None,
 ) -> None:
     """Turn worker reports into worker_started / phase events, in arrival order.
 
@@ -166,7 +170,14 @@ def _drain_reports(
                     label = f"{kind} {len(lanes)}"
                 emit("worker_started", worker=lane, label=label)
             states[lane] = phase
-        emit("phase", worker=lane, phase=phase, task=task, at=t, **({"detail": detail[0]} if detail else {}))
+        emit(
+            "phase",
+            worker=lane,
+            phase=phase,
+            task=task,
+            at=t,
+            **({"detail": detail[0]} if detail else {}),
+        )
 
 
 def main() -> int:
@@ -186,7 +197,9 @@ def main() -> int:
     facts = machine_facts()
     strategy = spec["strategy"]
     uses_processes = strategy in ("processes", "hybrid")
-    start_method = (spec.get("start_method") or facts["default_start_method"]) if uses_processes else None
+    start_method = (
+        (spec.get("start_method") or facts["default_start_method"]) if uses_processes else None
+    )
     emit(
         "started",
         scenario=info.name,
@@ -250,14 +263,19 @@ def main() -> int:
         ctx.thread_queue()
     # The deadlock watchdog, for scenarios that take tracked locks (tutor.lab.watchdog).
     ctx.locks = LockBook.for_run(
-        ctx.params, lane_of=lambda key: lanes.get(key, key), on_deadlock=lambda d: emit("note", text="deadlock: " + d["text"])
+        ctx.params,
+        lane_of=lambda key: lanes.get(key, key),
+        on_deadlock=lambda d: emit("note", text="deadlock: " + d["text"]),
     )
     module = importlib.import_module(info.module)
     # Checked again after every import and at the end: on a free-threaded build an
     # extension module that is not ready for it switches the GIL back on, for good.
     gil_seen = [facts["gil_enabled"], gil_enabled()]
     drain = threading.Thread(
-        target=_drain_reports, args=(ctx.report_queue, lanes, states, lock, clock), name="lab-reports", daemon=True
+        target=_drain_reports,
+        args=(ctx.report_queue, lanes, states, lock, clock),
+        name="lab-reports",
+        daemon=True,
     )
     drain.start()
 

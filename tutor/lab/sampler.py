@@ -285,7 +285,9 @@ class WorkerClock:
             else:
                 self._lanes[lane] = w
 
-    def _read(self, w: _Watched, threads: dict[int, dict[int, float]] | None = None) -> tuple[float, float] | None:
+    def _read(
+        self, w: _Watched, threads: dict[int, dict[int, float]] | None = None
+    ) -> tuple[float, float] | None:
         """(monotonic time, CPU seconds so far), or None once the worker is gone.
 
         ``threads`` caches one listing of each process's threads for a whole

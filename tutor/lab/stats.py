@@ -58,10 +58,16 @@ def floor_for(rounds: int) -> float:
 
 def paired(a: Sequence[float | None], b: Sequence[float | None]) -> list[tuple[float, float]]:
     """Rounds where both strategies produced a value, as (a, b) pairs."""
-    return [(x, y) for x, y in zip(a, b, strict=False) if x is not None and y is not None and x > 0 and y > 0]
+    return [
+        (x, y)
+        for x, y in zip(a, b, strict=False)
+        if x is not None and y is not None and x > 0 and y > 0
+    ]
 
 
-def ratio_interval(pairs: Sequence[tuple[float, float]], how: str) -> tuple[float, float, float] | None:
+def ratio_interval(
+    pairs: Sequence[tuple[float, float]], how: str
+) -> tuple[float, float, float] | None:
     """estimate(a) / estimate(b) over the paired rounds, with its interval (low, point, high)."""
     if not pairs:
         return None

@@ -96,14 +96,18 @@ def judge(
     """Judge a learner's choice against results keyed by strategy (lower ``measure`` wins)."""
     values = {s: v for s, r in results.items() if (v := _value(r, measure)) is not None}
     if not values:
-        return Verdict(None, False, reasons=["No run finished, so nothing could be measured."], measure=measure)
+        return Verdict(
+            None, False, reasons=["No run finished, so nothing could be measured."], measure=measure
+        )
     how = _estimator(results, measure)
     best = min(values, key=values.__getitem__)
     tied = {best}
     for strategy in values:
         if strategy == best:
             continue
-        gap = stats.ratio_interval(stats.paired(_runs(results[strategy], measure), _runs(results[best], measure)), how)
+        gap = stats.ratio_interval(
+            stats.paired(_runs(results[strategy], measure), _runs(results[best], measure)), how
+        )
         if not stats.separated(gap):
             tied.add(strategy)
     speedups, intervals, implausible = _speedups(results, how)
@@ -146,7 +150,9 @@ def _speedups(
             if result.get("implausible"):
                 implausible.add(strategy)
             continue
-        measured = gain(_runs(base, "wall_s"), result, how) if base and _value(result, "wall_s") else None
+        measured = (
+            gain(_runs(base, "wall_s"), result, how) if base and _value(result, "wall_s") else None
+        )
         if measured is None:
             speedups[strategy] = None
             continue
@@ -170,7 +176,11 @@ def _noise(results: Results, verdict: Verdict) -> tuple[bool, str | None]:
     care who else computes).
     """
     kind = _kind(results)
-    loads = [r["foreign_load_percent"] for r in results.values() if r.get("foreign_load_percent") is not None]
+    loads = [
+        r["foreign_load_percent"]
+        for r in results.values()
+        if r.get("foreign_load_percent") is not None
+    ]
     spreads = [r["spread"] for r in results.values() if r.get("spread")]
     widest = max(spreads, default=0.0)
     busy = kind in CPU_KINDS and any(r.get("noisy") for r in results.values())
@@ -222,7 +232,9 @@ def _label(strategy: str) -> str:
     label = {"sequential": "one at a time", "asyncio": "asyncio"}.get(base, base)
     if not at:
         return label
-    return f"{label} " + {"gil": "with the GIL", "ft": "without the GIL"}.get(tag, f"under Python {tag}")
+    return f"{label} " + {"gil": "with the GIL", "ft": "without the GIL"}.get(
+        tag, f"under Python {tag}"
+    )
 
 
 def measured_capacity(results: Results) -> float | None:
@@ -265,14 +277,18 @@ def machine_reasons(
             f"on the {cores} cores here (its parallel capacity)."
         )
     for strategy in sorted(implausible or ()):
-        reasons.append(_implausible_reason(results[strategy], results, (speedups or {}).get(strategy)))
+        reasons.append(
+            _implausible_reason(results[strategy], results, (speedups or {}).get(strategy))
+        )
     pythons = {r.get("python_path"): r for r in results.values() if r.get("python_path")}
     if len(pythons) > 1:
         # Threads with a GIL against threads without: one sentence per interpreter.
         for r in pythons.values():
             build = "free-threaded" if r.get("free_threaded_build") else "standard"
-            gil = "off: threads can run Python code on several cores at once" if r.get("gil_enabled") is False else (
-                "on: one thread at a time runs Python code"
+            gil = (
+                "off: threads can run Python code on several cores at once"
+                if r.get("gil_enabled") is False
+                else ("on: one thread at a time runs Python code")
             )
             reasons.append(f"Python {r.get('python')} ({build} build) ran with the GIL {gil}.")
     elif facts.get("free_threaded_build") and not facts.get("gil_enabled"):
@@ -287,7 +303,9 @@ def machine_reasons(
         )
     methods = {str(method) for r in results.values() if (method := r.get("start_method"))}
     if methods:
-        reasons.append(f"Processes were started with the '{', '.join(sorted(methods))}' start method.")
+        reasons.append(
+            f"Processes were started with the '{', '.join(sorted(methods))}' start method."
+        )
     return reasons
 
 

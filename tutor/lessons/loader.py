@@ -173,7 +173,8 @@ def _parse(path: Path) -> _FileResult:
     body = "\n".join(fm.body_lines)
     sections = tuple(Section(h.text, h.line) for h in scan.headings if h.level == 2)
     remember = next(
-        (h for h in scan.headings if h.level == 2 and h.text.strip() == markdown.REMEMBER_HEADING), None
+        (h for h in scan.headings if h.level == 2 and h.text.strip() == markdown.REMEMBER_HEADING),
+        None,
     )
     result.lesson = Lesson(
         id=front.id,

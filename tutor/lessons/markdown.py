@@ -192,7 +192,9 @@ REMEMBER_HEADING = "What to remember"
 _ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,3}[.)])[ \t]+(?P<text>\S.*)$")
 
 
-def section_items(lines: list[str], first_line: int, heading: Heading, headings: tuple[Heading, ...]) -> tuple[str, ...]:
+def section_items(
+    lines: list[str], first_line: int, heading: Heading, headings: tuple[Heading, ...]
+) -> tuple[str, ...]:
     """The list items of the section under `heading`, each as one line of Markdown.
 
     The section runs to the next heading of the same or a higher level (or the

@@ -37,8 +37,14 @@ def run_plan(
     choices = list(challenge.strategies)  # a choice may name an interpreter: threads@ft
     first = chosen if chosen in choices else choices[0]
     order = list(dict.fromkeys([first, *choices]))
-    wants_baseline = challenge.predict == "speedup" or bool(challenge.expect and challenge.expect.speedup)
-    if wants_baseline and "sequential" not in order and "sequential" in get_scenario(challenge.scenario).strategies:
+    wants_baseline = challenge.predict == "speedup" or bool(
+        challenge.expect and challenge.expect.speedup
+    )
+    if (
+        wants_baseline
+        and "sequential" not in order
+        and "sequential" in get_scenario(challenge.scenario).strategies
+    ):
         order.append("sequential")
     params: dict[str, Any] = dict(challenge.params)
     sizes = {key: params.pop(key) for key in REQUEST_KEYS if key in params}
@@ -83,7 +89,9 @@ def expected_speedups(challenge: Challenge, results: Results) -> dict[str, float
     for strategy in challenge.expect.speedup:
         result = results.get(strategy) or {}
         try:
-            situation = Situation(int(result["cores"]), int(result["tasks"]), int(result["workers"]))
+            situation = Situation(
+                int(result["cores"]), int(result["tasks"]), int(result["workers"])
+            )
             value = challenge.expect.speedup_at(strategy, situation)
         except (KeyError, TypeError, ValueError, ExpressionError):
             continue  # (not measured, or not this machine's figures: nothing to compare)

@@ -135,7 +135,11 @@ def check_challenge(challenge: Challenge, summaries: list[Summary]) -> tuple[str
     speedups = {variant_of(s): s["speedup"] for s in summaries if s.get("speedup")}
     textbook = expected_speedups(challenge, by_strategy)
     if textbook and speedups:
-        shown = [f"{s} {speedups[s]:.1f}x (textbook {x:.1f}x)" for s, x in textbook.items() if s in speedups]
+        shown = [
+            f"{s} {speedups[s]:.1f}x (textbook {x:.1f}x)"
+            for s, x in textbook.items()
+            if s in speedups
+        ]
         if shown:
             line += "; speedup " + ", ".join(shown)
     if verdict.winner is None:

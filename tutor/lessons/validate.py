@@ -397,7 +397,11 @@ def challenge(doc: Doc, node: Node, open_at: tuple[int, int]) -> Challenge | Non
     expect = None
     if "expect" in get:
         expect = _expectation(
-            doc, get["expect"], strategies, allowed_strategies, lambda: _situations(info, params or {})
+            doc,
+            get["expect"],
+            strategies,
+            allowed_strategies,
+            lambda: _situations(info, params or {}),
         )
         if expect is None:
             ok = False
@@ -597,7 +601,9 @@ def _cut_at_commas(doc: Doc, node: Node) -> bool:
         return False
     for key_node, value_node in node.value:
         for part in (key_node, value_node):
-            if isinstance(part, ScalarNode) and str(part.value).count("(") != str(part.value).count(")"):
+            if isinstance(part, ScalarNode) and str(part.value).count("(") != str(part.value).count(
+                ")"
+            ):
                 doc.error(
                     part,
                     f"the expression '{part.value}' is cut at a comma: inside {{...}} put each "
@@ -632,7 +638,9 @@ def _speedup_formula(
             column += exc.column + (len(text) - len(text.lstrip()))  # a plain scalar: point into it
         doc.error((line, column), f"{what}: {exc}")
         return None
-    for situation in samples():  # (only a formula is tried on many machines; a number is checked above)
+    for (
+        situation
+    ) in samples():  # (only a formula is tried on many machines; a number is checked above)
         try:
             value = formula.at(situation)
         except expression.ExpressionError as exc:

@@ -19,7 +19,9 @@ class LessonProgress:
     quiz_answered: int = 0
     quiz_right: int = 0  # questions answered right at least once
     first_try_right: int = 0  # questions whose first attempt was right
-    prediction_error: float | None = None  # mean |predicted - measured| / measured (rules.prediction_error)
+    prediction_error: float | None = (
+        None  # mean |predicted - measured| / measured (rules.prediction_error)
+    )
     seconds: float = 0.0
     last_activity: float | None = None  # epoch seconds
 

@@ -69,7 +69,9 @@ def clean_interpreters(value: object) -> list[dict[str, Any]] | None:
     out = []
     for item in value:
         if not isinstance(item, dict) or set(item) != set(_INTERPRETER_KEYS):
-            raise ValueError(f"each interpreter must be an object with exactly: {', '.join(_INTERPRETER_KEYS)}")
+            raise ValueError(
+                f"each interpreter must be an object with exactly: {', '.join(_INTERPRETER_KEYS)}"
+            )
         python, path = item["python"], item["path"]
         if not isinstance(python, str) or not TOKEN_RE.match(python) or len(python) > 40:
             raise ValueError("an interpreter's python must be a version such as 3.13.5")
@@ -77,7 +79,9 @@ def clean_interpreters(value: object) -> list[dict[str, Any]] | None:
             raise ValueError("an interpreter's path must be a file path without control characters")
         flags = (item["free_threaded"], item["gil_enabled"])
         if not all(f is None or isinstance(f, bool) for f in flags):
-            raise ValueError("an interpreter's free_threaded and gil_enabled must be true, false or null")
+            raise ValueError(
+                "an interpreter's free_threaded and gil_enabled must be true, false or null"
+            )
         out.append({k: item[k] for k in _INTERPRETER_KEYS})
     return out
 

@@ -97,9 +97,7 @@ class TutorApp(App[int]):
         """(lesson id, challenge id) -> the work sizes its last comparison measured:
         a retry does the same work, so its figures can be compared with the first play's."""
         self._theme_restored = False
-        self.saver = Saver(
-            lambda text: self.notify(text, title="Progress", severity="warning")
-        )
+        self.saver = Saver(lambda text: self.notify(text, title="Progress", severity="warning"))
         self.leaving = False
         from tutor.ui.memory import IdleCollector
 

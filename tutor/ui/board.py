@@ -185,13 +185,19 @@ class BoardScreen(Screen[None]):
         for state in ("playing", "joined", "left"):
             names = states[state]
             if names:
-                out.append(printable(_names_line(state, names, width)) + "\n", style="dim" if state == "left" else "")
+                out.append(
+                    printable(_names_line(state, names, width)) + "\n",
+                    style="dim" if state == "left" else "",
+                )
         if not view.challenges:
             out.append("\nNo measured results yet.")
             return out
         self.challenge_index %= len(view.challenges)
         challenge = view.challenges[self.challenge_index]
-        out.append(f"\nchallenge {self.challenge_index + 1} of {len(view.challenges)} (n/p to switch)\n", style="dim")
+        out.append(
+            f"\nchallenge {self.challenge_index + 1} of {len(view.challenges)} (n/p to switch)\n",
+            style="dim",
+        )
         lines = self.feed.challenge_lines(challenge, width)
         out.append(printable(lines[0]) + "\n", style="bold")
         for line in lines[1:]:

@@ -25,7 +25,7 @@ INTERPRETER_LABELS: dict[str, str] = {"gil": "GIL", "ft": "no GIL"}
 
 
 def strategy_label(strategy: str) -> str:
-    """"threads" -> "threads"; a variant under a named interpreter: "threads@ft" -> "threads (no GIL)"."""
+    """ "threads" -> "threads"; a variant under a named interpreter: "threads@ft" -> "threads (no GIL)"."""
     base, at, tag = strategy.partition("@")
     label = STRATEGY_LABELS.get(base, base)
     return f"{label} ({INTERPRETER_LABELS.get(tag, tag)})" if at else label

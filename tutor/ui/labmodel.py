@@ -308,7 +308,9 @@ class RunView:
             # others computes without a share for one sample even where shares work.
             if self.unshared_samples == 2:
                 # One line at 80 columns, under the lanes it explains.
-                self.note = "Per-worker CPU times unavailable: █ shows wanting a CPU, not getting one"
+                self.note = (
+                    "Per-worker CPU times unavailable: █ shows wanting a CPU, not getting one"
+                )
 
     def finish(self, result: Event | None, at: float | None = None) -> None:
         end = self.now if at is None else at
@@ -341,7 +343,9 @@ class LabModel:
     once it is over, :attr:`summaries` holds the comparison's estimates.
     """
 
-    def __init__(self, strategies: list[str], max_rounds: int = 1, estimator: str = "median") -> None:
+    def __init__(
+        self, strategies: list[str], max_rounds: int = 1, estimator: str = "median"
+    ) -> None:
         self.order = list(strategies)
         self.runs: dict[str, RunView] = {s: RunView(s) for s in strategies}
         self.values: dict[str, list[float]] = {s: [] for s in strategies}
@@ -375,9 +379,7 @@ class LabModel:
         self.runs[strategy].apply(event)
         self.version += 1
 
-    def finish(
-        self, strategy: str, result: Event | None, error: str | None = None
-    ) -> None:
+    def finish(self, strategy: str, result: Event | None, error: str | None = None) -> None:
         run = self.runs[strategy]
         if error and run.error is None:
             run.error = error
@@ -406,7 +408,9 @@ class LabModel:
                 run.state = "cancelled"
         self.version += 1
 
-    def done(self, summaries: list[dict[str, Any]] | None = None, stopped: str | None = None) -> None:
+    def done(
+        self, summaries: list[dict[str, Any]] | None = None, stopped: str | None = None
+    ) -> None:
         self.finished = True
         self.current = None
         from tutor.lab.compare import variant_of

@@ -23,7 +23,11 @@ class TutorCommands(Provider):
         commands: list[tuple[str, Callable[[], object], str]] = []
         for lesson in app.catalog.lessons:
             commands.append(
-                (f"Lesson: {lesson.title}", partial(app.post_message, LessonChosen(lesson.id)), lesson.summary)
+                (
+                    f"Lesson: {lesson.title}",
+                    partial(app.post_message, LessonChosen(lesson.id)),
+                    lesson.summary,
+                )
             )
         for lesson in app.catalog.lessons:
             if lesson.quiz:

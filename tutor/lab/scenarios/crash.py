@@ -130,10 +130,17 @@ def run(ctx: Any) -> dict:
     victim.start()
     victim.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
     # Windows has no signals to die of: multiprocessing reports TerminateProcess as -SIGTERM.
-    how = "minus the signal number" if platform.SIGKILL is not None else "TerminateProcess, shown as minus SIGTERM"
+    how = (
+        "minus the signal number"
+        if platform.SIGKILL is not None
+        else "TerminateProcess, shown as minus SIGTERM"
+    )
     victim.join()
     cases.append(
-        {"case": "multiprocessing.Process killed", "caller_sees": f"exitcode {victim.exitcode} ({how})"}
+        {
+            "case": "multiprocessing.Process killed",
+            "caller_sees": f"exitcode {victim.exitcode} ({how})",
+        }
     )
     mp_pool = mp.Pool(n, initializer=report.install, initargs=(ctx.report_queue,))
     try:

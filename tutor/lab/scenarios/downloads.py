@@ -100,7 +100,9 @@ def prepare(ctx: Any) -> None:
     port = start_server(ctx, p["delay"], int(p["size_kib"]), int(p["bandwidth_kib"]))
     ctx.state["port"] = port
     cap = f", one shared {int(p['bandwidth_kib'])} KiB/s link" if p["bandwidth_kib"] else ""
-    ctx.note(f"local server on 127.0.0.1:{port}: {p['delay']:g} s delay per file, {int(p['size_kib'])} KiB each{cap}")
+    ctx.note(
+        f"local server on 127.0.0.1:{port}: {p['delay']:g} s delay per file, {int(p['size_kib'])} KiB each{cap}"
+    )
 
 
 def run(ctx: Any) -> dict:

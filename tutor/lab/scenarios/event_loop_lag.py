@@ -101,7 +101,10 @@ def run(ctx: Any) -> dict:
     counter = _SlowCallbacks()
     log = logging.getLogger("asyncio")
     log.addHandler(counter)
-    propagate, log.propagate = log.propagate, False  # counted here; the runner's stderr needs no copy
+    propagate, log.propagate = (
+        log.propagate,
+        False,
+    )  # counted here; the runner's stderr needs no copy
     try:
         out = asyncio.run(main(ctx), debug=True)
     finally:

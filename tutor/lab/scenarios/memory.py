@@ -36,7 +36,9 @@ def _settle_and_measure(ctx: Any) -> int:
 
 def prepare(ctx: Any) -> None:
     ctx.state["baseline"] = _settle_and_measure(ctx)
-    ctx.note(f"before: {ctx.state['baseline'] / 2**20:.1f} MiB ({MEMORY_KIND.upper()} of the run's processes)")
+    ctx.note(
+        f"before: {ctx.state['baseline'] / 2**20:.1f} MiB ({MEMORY_KIND.upper()} of the run's processes)"
+    )
 
 
 def run(ctx: Any) -> dict:
@@ -46,13 +48,18 @@ def run(ctx: Any) -> dict:
     elif ctx.strategy == "threads":
         ready: queue.SimpleQueue[int] = queue.SimpleQueue()
         release = threading.Event()
-        workers: list[Any] = [threading.Thread(target=idle_worker, args=(ready, release)) for _ in range(n)]
+        workers: list[Any] = [
+            threading.Thread(target=idle_worker, args=(ready, release)) for _ in range(n)
+        ]
         loaded = _hold(ctx, workers, ready, release, n)
     else:
         mp = ctx.mp()
         ready = mp.SimpleQueue()
         release = mp.Event()
-        workers = [mp.Process(target=_idle_process, args=(ctx.report_queue, ready, release)) for _ in range(n)]
+        workers = [
+            mp.Process(target=_idle_process, args=(ctx.report_queue, ready, release))
+            for _ in range(n)
+        ]
         loaded = _hold(ctx, workers, ready, release, n)
     extra = max(0, loaded - ctx.state["baseline"])
     return {

@@ -53,9 +53,15 @@ def run(ctx: Any) -> dict:
     # Threads download; each file goes to the process pool as soon as it arrives.
     with ctx.process_pool(min(n, max(1, ctx.cores))) as cpu, ThreadPoolExecutor(n) as io:
         downloads = [io.submit(download, i, port) for i in range(n)]
-        processed = [cpu.submit(post_process, i, f.result(), steps) for i, f in enumerate(downloads)]
+        processed = [
+            cpu.submit(post_process, i, f.result(), steps) for i, f in enumerate(downloads)
+        ]
         digests = [f.result() for f in processed]
-    return {"files": len(digests), "steps_per_task": steps, "cpu_processes": min(n, max(1, ctx.cores))}
+    return {
+        "files": len(digests),
+        "steps_per_task": steps,
+        "cpu_processes": min(n, max(1, ctx.cores)),
+    }
 
 
 def finish(ctx: Any) -> None:

@@ -72,7 +72,9 @@ def _producer(conn_or_queue: Any, count: int, is_pipe: bool) -> None:
 
 
 def prepare(ctx: Any) -> None:
-    ctx.note(f"{ctx.tasks} workers x {int(ctx.params['increments']):,} increments of one shared counter")
+    ctx.note(
+        f"{ctx.tasks} workers x {int(ctx.params['increments']):,} increments of one shared counter"
+    )
 
 
 def _timed(fn: Any) -> float:
@@ -94,19 +96,44 @@ def run(ctx: Any) -> dict:
     cases: list[dict] = []
     if ctx.strategy == "threads":
         unsafe = Counter()
-        t = _timed(lambda: _run_all([threading.Thread(target=_worker_unsafe, args=(None, unsafe, times, i)) for i in range(n)]))
+        t = _timed(
+            lambda: _run_all(
+                [
+                    threading.Thread(target=_worker_unsafe, args=(None, unsafe, times, i))
+                    for i in range(n)
+                ]
+            )
+        )
         cases.append(_case("threads, no lock", expected, unsafe.value, t))
         safe, lock = Counter(), threading.Lock()
-        t = _timed(lambda: _run_all([threading.Thread(target=_worker_locked, args=(None, safe, lock, times, i)) for i in range(n)]))
+        t = _timed(
+            lambda: _run_all(
+                [
+                    threading.Thread(target=_worker_locked, args=(None, safe, lock, times, i))
+                    for i in range(n)
+                ]
+            )
+        )
         cases.append(_case("threads, with a Lock", expected, safe.value, t))
         return {"expected": expected, "cases": cases, "lost_updates": expected - unsafe.value}
     mp = ctx.mp()
     q = ctx.report_queue
     raw = mp.Value("q", 0, lock=False)
-    t = _timed(lambda: _run_all([mp.Process(target=_worker_unsafe, args=(q, raw, times, i)) for i in range(n)]))
+    t = _timed(
+        lambda: _run_all(
+            [mp.Process(target=_worker_unsafe, args=(q, raw, times, i)) for i in range(n)]
+        )
+    )
     cases.append(_case("processes, Value without its lock", expected, raw.value, t))
     locked = mp.Value("q", 0)
-    t = _timed(lambda: _run_all([mp.Process(target=_worker_locked, args=(q, locked, locked.get_lock(), times, i)) for i in range(n)]))
+    t = _timed(
+        lambda: _run_all(
+            [
+                mp.Process(target=_worker_locked, args=(q, locked, locked.get_lock(), times, i))
+                for i in range(n)
+            ]
+        )
+    )
     cases.append(_case("processes, Value with get_lock()", expected, locked.value, t))
     # A Manager answers every access over a socket: far slower, so fewer increments.
     few = max(100, min(2000, times // 500))
@@ -116,7 +143,14 @@ def run(ctx: Any) -> dict:
         shared = manager.Namespace()
         shared.value = 0
         mlock = manager.Lock()
-        t = _timed(lambda: _run_all([mp.Process(target=_worker_locked, args=(q, shared, mlock, few, i)) for i in range(n)]))
+        t = _timed(
+            lambda: _run_all(
+                [
+                    mp.Process(target=_worker_locked, args=(q, shared, mlock, few, i))
+                    for i in range(n)
+                ]
+            )
+        )
         cases.append(_case("processes, Manager namespace + lock", n * few, shared.value, t))
     finally:
         manager.shutdown()

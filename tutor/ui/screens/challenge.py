@@ -113,7 +113,10 @@ class ChallengeScreen(TutorScreen):
             yield Notice(id="problem")
         # Outside the scrolling text and one line high: always whole on screen, even at 80x24.
         yield Button(
-            "▶ Commit and run it on this machine (Ctrl+R)", id="commit", variant="primary", compact=True
+            "▶ Commit and run it on this machine (Ctrl+R)",
+            id="commit",
+            variant="primary",
+            compact=True,
         )
         yield KeyBar()
 
@@ -149,7 +152,9 @@ class ChallengeScreen(TutorScreen):
             if tag in found:
                 it = probed(found[tag])
                 where = "" if it.is_this else f", {it.path}"
-                described.append(f"Python {it.label} (GIL {'off' if it.gil_enabled is False else 'on'}{where})")
+                described.append(
+                    f"Python {it.label} (GIL {'off' if it.gil_enabled is False else 'on'}{where})"
+                )
         self.app.call_from_thread(self._pythons_found, described, None)
 
     def _pythons_found(self, described: list[str] | None, missing: str | None) -> None:
@@ -196,10 +201,17 @@ class ChallengeScreen(TutorScreen):
     def action_commit(self) -> None:
         problem = self.query_one("#problem", Notice)
         if self.looking:
-            problem.say(Content.styled("… Still looking for the Pythons it compares; a moment.", "bold"))
+            problem.say(
+                Content.styled("… Still looking for the Pythons it compares; a moment.", "bold")
+            )
             return
         if self.missing is not None:
-            problem.say(Content.styled("✗ Nothing to run here without a free-threaded Python (see above).", "bold $error"))
+            problem.say(
+                Content.styled(
+                    "✗ Nothing to run here without a free-threaded Python (see above).",
+                    "bold $error",
+                )
+            )
             return
         chosen = self.choice_list.chosen
         if not chosen:

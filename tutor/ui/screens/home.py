@@ -102,7 +102,9 @@ class HomeScreen(TutorScreen):
                     p.challenges_right if p else 0, p.challenges_answered if p else 0,
                     len(lesson.challenges),
                 )  # fmt: skip
-                quiz = score(p.quiz_right if p else 0, p.quiz_answered if p else 0, len(lesson.quiz))
+                quiz = score(
+                    p.quiz_right if p else 0, p.quiz_answered if p else 0, len(lesson.quiz)
+                )
                 tally = f"★ {challenges:<{9 if wide else 7}} ? {quiz}"
             is_next = lesson.id == next_id
             mark = STATE_MARK.get(state, "·")
@@ -191,8 +193,14 @@ class HomeScreen(TutorScreen):
         if errors:
             # The command that finds them (a plain `tutor lint` misses a --lessons folder);
             # a served game names no path of the host.
-            where = "the host can list them" if self.tutor.served else f"run {self.tutor.catalog.lint_command()}"
-            parts.append(("\n" + f"✗ {count(len(errors), 'problem')} in lesson files: {where}", "$error"))
+            where = (
+                "the host can list them"
+                if self.tutor.served
+                else f"run {self.tutor.catalog.lint_command()}"
+            )
+            parts.append(
+                ("\n" + f"✗ {count(len(errors), 'problem')} in lesson files: {where}", "$error")
+            )
         # Fixed height in app.tcss: moving through the list repaints, never relayouts.
         details.update(Content.assemble(*parts), layout=False)
 

@@ -169,7 +169,9 @@ class LabScreen(TutorScreen):
             comparison.cancel()
             if current:
                 tracker.discard(current["run"])
-                self.post_message(RunFinished(current["strategy"], None, f"{type(exc).__name__}: {exc}"))
+                self.post_message(
+                    RunFinished(current["strategy"], None, f"{type(exc).__name__}: {exc}")
+                )
         cancelled = comparison.cancelled or self._stop.is_set()
         self.post_message(
             RunsCompleted(
@@ -273,13 +275,18 @@ class LabScreen(TutorScreen):
                 self._set("#lab-status", "Escape: back to the challenge")
             elif model.results:
                 rounds = model.rounds_done
-                why = {"separated": "a clear winner", "budget": "time limit", "rounds": "most rounds"}.get(
-                    model.stopped or "", ""
-                )
+                why = {
+                    "separated": "a clear winner",
+                    "budget": "time limit",
+                    "rounds": "most rounds",
+                }.get(model.stopped or "", "")
                 self._set(
                     "#lab-title",
                     Content.assemble(
-                        (f"✓ Measured on this machine: {count(rounds, 'round')} of the same work", "bold $success"),
+                        (
+                            f"✓ Measured on this machine: {count(rounds, 'round')} of the same work",
+                            "bold $success",
+                        ),
                         (f" ({why})" if why else "", "$text-muted"),
                     ),
                 )

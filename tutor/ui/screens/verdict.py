@@ -148,7 +148,9 @@ class VerdictScreen(TutorScreen):
                     line = Content.assemble(line, f" ({low_high[0]:.2f}x–{low_high[1]:.2f}x)")
                 if self.choice in v.implausible:
                     # A figure the machine cannot give is no yardstick for a prediction.
-                    line = Content.assemble(line, " · beyond what this machine can give: not scored")
+                    line = Content.assemble(
+                        line, " · beyond what this machine can give: not scored"
+                    )
                 elif v.prediction_within:
                     line = Content.assemble(line, " · inside what was measured")
                 elif (error := prediction_error(self.predicted_speedup, measured)) is not None:
@@ -208,17 +210,22 @@ class VerdictScreen(TutorScreen):
         cores = next((r.get("cores") for r in self.results.values() if r.get("cores")), None)
         where = f" for {cores} core{'s' if cores != 1 else ''}" if cores else ""
         figures = ", ".join(f"{strategy_label(s)} about {x:.1f}x" for s, x in expected.items())
-        return Content.assemble((f"Textbook{where}: ", "bold"), figures, " faster than one at a time.")
+        return Content.assemble(
+            (f"Textbook{where}: ", "bold"), figures, " faster than one at a time."
+        )
 
     def _headline(self) -> Content:
         v = self.verdict
         mine = strategy_label(self.choice)
         if v.winner is None:
-            return Content.styled("✗ Nothing could be measured, so there is no verdict.", "bold $error")
+            return Content.styled(
+                "✗ Nothing could be measured, so there is no verdict.", "bold $error"
+            )
         best = strategy_label(v.winner)
         if v.correct and v.settled:
             return Content.assemble(
-                ("✓ Right. ", "bold $success"), f"You picked {mine}; it measured best on this machine."
+                ("✓ Right. ", "bold $success"),
+                f"You picked {mine}; it measured best on this machine.",
             )
         if v.correct:
             others = " and ".join(strategy_label(s) for s in sorted(v.tied - {self.choice}))
@@ -228,7 +235,11 @@ class VerdictScreen(TutorScreen):
                 "so either answer counts.",
             )
         close = sorted(v.tied - {v.winner})
-        tie = f" (with {' and '.join(strategy_label(s) for s in close)} too close to call)" if close else ""
+        tie = (
+            f" (with {' and '.join(strategy_label(s) for s in close)} too close to call)"
+            if close
+            else ""
+        )
         return Content.assemble(
             ("✗ Not this time. ", "bold $error"),
             f"You picked {mine}; ",

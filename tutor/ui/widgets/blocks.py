@@ -34,7 +34,13 @@ class ActionBlock(Static, can_focus=True):
         block: ActionBlock
 
     def __init__(
-        self, kind: str, item: Challenge | QuizQuestion, title: str, status: str = "", *, id: str | None = None
+        self,
+        kind: str,
+        item: Challenge | QuizQuestion,
+        title: str,
+        status: str = "",
+        *,
+        id: str | None = None,
     ) -> None:
         self.kind = kind
         self.item = item

@@ -27,7 +27,12 @@ FIXED_ROWS = 16
 """Rows of the lab screen that are not lanes or comparison rows (at 80x24)."""
 
 STATE_MARK = {"queued": "·", "running": "▶", "done": "✓", "failed": "✗", "cancelled": "⊘"}
-PHASE_STYLE = {COMPUTE: "$accent", WAIT: "$secondary", IDLE: "$text-muted", READY: "$accent-darken-3"}
+PHASE_STYLE = {
+    COMPUTE: "$accent",
+    WAIT: "$secondary",
+    IDLE: "$text-muted",
+    READY: "$accent-darken-3",
+}
 
 
 def _axis(span: float, width: int) -> str:
