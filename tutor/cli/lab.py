@@ -15,6 +15,7 @@ from tutor.errors import UsageError, whole_number
 from tutor.lab.registry import SCENARIOS, ScenarioInfo, get_scenario
 
 if TYPE_CHECKING:
+    from tutor.lab.client import LabRun
     from tutor.lab.events import Event, Result, Summary
     from tutor.lab.interpreters import Interpreter
     from tutor.room.client import RoomTarget
@@ -227,7 +228,7 @@ class _JsonOutput:
         sys.stdout.write(json.dumps(event, default=str) + "\n")
         sys.stdout.flush()
 
-    def run_started(self, run: Any, round_index: int) -> None:
+    def run_started(self, run: LabRun, round_index: int) -> None:
         pass
 
     def close(self) -> None:
@@ -247,7 +248,7 @@ class _JsonOutput:
 
 
 class _HumanOutput:
-    def __init__(self, info: Any, compare_mode: bool) -> None:
+    def __init__(self, info: ScenarioInfo, compare_mode: bool) -> None:
         from rich.console import Console
 
         self.console = Console(stderr=False, highlight=False)
@@ -287,7 +288,7 @@ class _HumanOutput:
         if self.status:
             self.status.stop()
 
-    def run_started(self, run: Any, round_index: int) -> None:
+    def run_started(self, run: LabRun, round_index: int) -> None:
         self.round = round_index + 1
 
     def finish(

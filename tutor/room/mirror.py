@@ -9,16 +9,19 @@ room never writes to the store: the mirror only reads what the game wrote.
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tutor.room import protocol
 from tutor.room.client import RoomClient
+
+if TYPE_CHECKING:
+    from tutor.progress import Store
 
 
 class MirroredStore:
     """Everything of the wrapped :class:`~tutor.progress.Store`, plus reports to the room."""
 
-    def __init__(self, store: Any, client: RoomClient, facts: dict[str, Any]) -> None:
+    def __init__(self, store: Store, client: RoomClient, facts: dict[str, Any]) -> None:
         self._store = store
         self._client = client
         self._facts = facts

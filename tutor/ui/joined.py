@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from tutor.room.client import JOINED, OFFLINE, RECONNECTING, RoomClient, RoomState, RoomTarget
 from tutor.room.mirror import MirroredStore
 from tutor.room.outbox import Outbox
 from tutor.ui.app import TutorApp
+
+if TYPE_CHECKING:
+    from tutor.lessons import Catalog
+    from tutor.progress import Store
 
 
 def room_label(state: RoomState) -> str:
@@ -33,7 +37,7 @@ def room_label(state: RoomState) -> str:
 class JoinedTutorApp(TutorApp):
     """:class:`TutorApp` plus a room client; Textual calls both classes' handlers."""
 
-    def __init__(self, catalog: Any, store: Any, client: RoomClient, **kwargs: Any) -> None:
+    def __init__(self, catalog: Catalog, store: Store, client: RoomClient, **kwargs: Any) -> None:
         super().__init__(catalog, store, **kwargs)
         self.room = client
         self._told: str | None = None
@@ -75,9 +79,12 @@ class JoinedTutorApp(TutorApp):
             )
 
 
-def joined_app(catalog: Any, store: Any, target: RoomTarget) -> tuple[JoinedTutorApp, RoomClient]:
+def joined_app(
+    catalog: Catalog, store: Store, target: RoomTarget
+) -> tuple[JoinedTutorApp, RoomClient]:
     from tutor.lab.facts import machine_facts
 
     client = RoomClient(target, Outbox(target.data_dir))
     mirrored = MirroredStore(store, client, machine_facts())
-    return JoinedTutorApp(catalog, mirrored, client), client
+    # A MirroredStore answers everything a Store does (what it does not report, it passes on).
+    return JoinedTutorApp(catalog, cast("Store", mirrored), client), client

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -13,10 +13,15 @@ from textual.widgets import Markdown
 from tutor.ui.screens.base import TutorScreen
 from tutor.ui.widgets.keybar import KeyBar
 from tutor.ui.widgets.lessontext import LessonText
+
+if TYPE_CHECKING:
+    from textual.widget import Widget
+
+    from tutor.lessons import Lesson
 from tutor.ui.widgets.titlebar import TitleBar
 
 
-def review_markdown(lessons: list[Any]) -> str:
+def review_markdown(lessons: list[Lesson]) -> str:
     """One Markdown page: a heading per lesson, its remember lines as a list.
 
     A lesson without a "What to remember" (an author's own lesson, say) is
@@ -44,7 +49,7 @@ class ReviewScreen(TutorScreen):
         Binding("space", "scroll('page_down')", "Page down", show=False, id="review.page"),
     ]
 
-    def __init__(self, start: Any | None = None) -> None:
+    def __init__(self, start: Lesson | None = None) -> None:
         super().__init__()
         self.start = start
         """The lesson whose lines are shown first (None: the top of the page)."""
@@ -71,7 +76,7 @@ class ReviewScreen(TutorScreen):
             heading = self.query_one(f"#review-text #{block_id}")
             self.call_after_refresh(self._show_heading, heading)
 
-    def _show_heading(self, heading: Any) -> None:
+    def _show_heading(self, heading: Widget) -> None:
         self.query_one("#review", VerticalScroll).scroll_to_widget(heading, top=True, animate=False)
 
     def action_scroll(self, where: str) -> None:
