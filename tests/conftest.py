@@ -6,7 +6,16 @@ the profile are pointed at a temporary folder for every test.
 
 from __future__ import annotations
 
+import signal
+
 import pytest
+
+# Started as a background job (`cmd &` in a script, nohup), the suite inherits
+# SIGINT ignored, and so would every tutor it starts: Ctrl+C would do nothing and
+# the tests that press it would fail or prove nothing. A terminal's foreground job
+# has the default; with a handler here, every child starts with the default again.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
