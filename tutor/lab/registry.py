@@ -116,6 +116,11 @@ class ScenarioInfo:
         return next((p for p in self.params if p.name == name), None)
 
 
+FILE_DELAY = ParamSpec(
+    "delay", "seconds the server waits before answering each file", 0.5, 0.2, 0.0, 10.0
+)
+"""The local file server's answer delay, shared by downloads and the pipeline."""
+
 SCENARIOS: dict[str, ScenarioInfo] = {
     s.name: s
     for s in (
@@ -130,14 +135,7 @@ SCENARIOS: dict[str, ScenarioInfo] = {
             time_limit_s=120,
             kind="io",
             params=(
-                ParamSpec(
-                    "delay",
-                    "seconds the server waits before answering each file",
-                    0.5,
-                    0.2,
-                    0.0,
-                    10.0,
-                ),
+                FILE_DELAY,
                 ParamSpec("size_kib", "size of each file in KiB", 64, 16, 1, 65536, integer=True),
                 ParamSpec(
                     "bandwidth_kib",
@@ -270,14 +268,7 @@ SCENARIOS: dict[str, ScenarioInfo] = {
             time_limit_s=180,
             kind="mixed",
             params=(
-                ParamSpec(
-                    "delay",
-                    "seconds the server waits before answering each file",
-                    0.5,
-                    0.2,
-                    0.0,
-                    10.0,
-                ),
+                FILE_DELAY,
                 ParamSpec(
                     "task_s", "seconds of CPU to post-process each file", 0.3, 0.08, 0.01, 10.0
                 ),
