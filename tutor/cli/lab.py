@@ -238,9 +238,7 @@ class _JsonOutput:
         self, summaries: Sequence[Event], compared: bool, left_out: str | None = None
     ) -> None:
         if left_out:
-            sys.stdout.write(
-                json.dumps({"event": "note", "t": time.monotonic(), "text": left_out}) + "\n"
-            )
+            self.event({"event": "note", "t": time.monotonic(), "text": left_out})
         if compared:
             for s in summaries:
                 sys.stdout.write(json.dumps(dict(s, event="result"), default=str) + "\n")

@@ -8,13 +8,13 @@ and gets the password before any work starts; ``report_comparison`` queues a
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tutor.errors import UsageError
+from tutor.room.protocol import NAME_RE
 
 if TYPE_CHECKING:
     from tutor.lab.events import Event
@@ -45,8 +45,7 @@ def room_target(
         raise UsageError(str(exc)) from None
     if not name:
         raise UsageError("joining a room needs --name NAME (how the room shows you)")
-    # The server's own user-name rule (tutor.serve.ssh.config.USER_RE), without importing the server.
-    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$", name):
+    if not NAME_RE.match(name):
         raise UsageError(NAME_RULE)
     if fingerprint is not None:
         try:

@@ -42,6 +42,8 @@ VERSION = 1
 MAX_LINE = 16 * 1024
 """Bytes in one message, newline included; a longer line ends the channel."""
 
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+"""A learner's name: the SSH user name the room knows them by, whichever way they came in."""
 ID_RE = re.compile(r"^[0-9a-f]{32}$")
 # Lesson and challenge ids are slugs of up to 200 characters; a challenge is "lesson/challenge".
 TOKEN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,400}$")

@@ -7,15 +7,15 @@ imports the server or binds a port.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tutor.room.protocol import NAME_RE
 from tutor.serve import defaults
 
-USER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+USER_RE = NAME_RE
 USER_RULE = "user name must be 1-32 characters: letters, digits, '.', '_' or '-'"
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no l/1/o/0 on a projector
 
